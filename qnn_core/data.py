@@ -1,0 +1,119 @@
+"""Loaders for the real data sets named in the task registry.
+
+Images come back as uint8 arrays (N, H, W) with light ink on a dark background,
+already in the task's canonical orientation. A user may point `root` at their
+own copy of the original files; torchvision's download is used only when asked.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .tasks import TaskSpec
+
+VAL_SIZE = 5000
+
+
+class DataNotFoundError(FileNotFoundError):
+    pass
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # uint8 (N, H, W)
+    labels: np.ndarray  # int64 (N,)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray | slice) -> "Split":
+        return Split(self.images[index], self.labels[index])
+
+
+def _find(root: Path, name: str, torchvision_name: str | None) -> Path:
+    """A data file under root, gzipped or not, also in torchvision's <Name>/raw layout."""
+    stems = [name, name[:-3]] if name.endswith(".gz") else [name, name + ".gz"]
+    folders = [root] + ([root / torchvision_name / "raw"] if torchvision_name else [])
+    for folder in folders:
+        for stem in stems:
+            if (folder / stem).is_file():
+                return folder / stem
+    raise DataNotFoundError(f"{name} not found under {root}")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _read(path: Path, kind: str) -> np.ndarray:
+    if kind == "idx":
+        return _read_idx(path)
+    if kind == "npz":
+        with np.load(path) as z:
+            return z["arr_0"]
+    raise ValueError(f"unknown data kind {kind!r}")
+
+
+def data_files(task: TaskSpec, split: str, root: str | Path | None = None) -> tuple[Path, Path]:
+    root = Path(root) if root else task.data.default_root
+    names = task.data.train if split == "train" else task.data.test
+    return tuple(_find(root, n, task.data.torchvision_name) for n in names)  # type: ignore[return-value]
+
+
+def _orient(images: np.ndarray, orientation: str) -> np.ndarray:
+    if orientation == "transpose":
+        return np.ascontiguousarray(images.transpose(0, 2, 1))
+    return images
+
+
+def _download(task: TaskSpec, split: str, root: Path) -> Split:
+    import torchvision.datasets as tvd  # only for users with internet who asked for it
+
+    cls = getattr(tvd, task.data.torchvision_name)
+    ds = cls(str(root), train=(split == "train"), download=True)
+    return Split(ds.data.numpy().astype(np.uint8), ds.targets.numpy().astype(np.int64))
+
+
+def load_split(task: TaskSpec, split: str, root: str | Path | None = None, download: bool = False) -> Split:
+    """The official 'train' or 'test' split of a task's data set."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    try:
+        img_path, lbl_path = data_files(task, split, root)
+    except DataNotFoundError as err:
+        if not download:
+            hint = f" (install it with: apt-get install dataset-fashion-mnist)" if task.name == "fashion" else ""
+            raise DataNotFoundError(f"{err}{hint}; pass a data root with the original files, "
+                                    f"or --download to fetch them with torchvision") from None
+        if task.data.torchvision_name is None:
+            raise
+        return _download(task, split, Path(root or ".cache/data"))
+    images = _orient(_read(img_path, task.data.kind), task.data.orientation)
+    labels = _read(lbl_path, task.data.kind).astype(np.int64)
+    if len(images) != len(labels):
+        raise ValueError(f"{img_path} has {len(images)} images but {lbl_path} has {len(labels)} labels")
+    return Split(images, labels)
+
+
+def train_val_split(train: Split, seed: int = 0, val_size: int = VAL_SIZE) -> tuple[Split, Split]:
+    """Validation taken from the official train split, the same for every run of a given seed."""
+    order = np.random.default_rng(seed).permutation(len(train))
+    return train.subset(order[val_size:]), train.subset(order[:val_size])
+
+
+def sha256_of_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()

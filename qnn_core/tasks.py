@@ -1,0 +1,117 @@
+"""The task registry: the one place that says what each task is.
+
+Trainer, evaluator, predictor, pages and tests all read these entries, so the
+preprocessing a model was trained with is the preprocessing it is served with.
+Adding a task means adding one `TaskSpec` to `TASKS`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a user's image becomes the model's input tensor."""
+
+    size: int = 28
+    channels: int = 1
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.5,)
+    # Longest side of the object after cropping to the ink; the rest is margin.
+    fit: int = 20
+    # "mass": MNIST's rule (centre of mass to the centre); "box": centre the bounding box.
+    centre: str = "mass"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where the real data set lives and in what format."""
+
+    kind: str  # "idx" | "npz"
+    default_root: Path
+    train: tuple[str, str]  # (images, labels) file names
+    test: tuple[str, str]
+    # torchvision dataset class name, for users with internet who pass --download.
+    torchvision_name: str | None = None
+    # Orientation fix applied to the stored arrays: "none" or "transpose" (EMNIST).
+    orientation: str = "none"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    title: str
+    classes: tuple[str, ...]
+    data: DataSource
+    input: InputSpec = field(default_factory=InputSpec)
+    # Augmentation family used in training: "handwriting" (affine + stroke width) or "garment".
+    augment: str = "handwriting"
+    # Extra text shown next to a class (romaji for kana, both cases for letters).
+    display: tuple[str, ...] | None = None
+    # Training budget that produced the shipped checkpoint.
+    epochs: int = 8
+
+    def label(self, index: int) -> str:
+        """Human-facing label of a class index, e.g. 'お (o)'."""
+        if self.display is None:
+            return self.classes[index]
+        return f"{self.classes[index]} ({self.display[index]})"
+
+    def checkpoint(self, quantum: bool = True) -> Path:
+        suffix = "hybrid" if quantum else "classical"
+        return CHECKPOINT_DIR / f"{self.name}_{suffix}.pt"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+_MNIST_FILES = dict(
+    train=("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    test=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+)
+
+TASKS: dict[str, TaskSpec] = {
+    "mnist": TaskSpec(
+        name="mnist",
+        title="Digits (MNIST)",
+        classes=tuple("0123456789"),
+        data=DataSource("idx", SHARED_DATA / "mnist", torchvision_name="MNIST", **_MNIST_FILES),
+        input=InputSpec(mean=(0.1307,), std=(0.3081,), fit=20, centre="mass"),
+        epochs=5,
+    ),
+    "fashion": TaskSpec(
+        name="fashion",
+        title="Fashion-MNIST",
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        data=DataSource("idx", Path("/usr/share/datasets/fashion-mnist"),
+                        torchvision_name="FashionMNIST", **_MNIST_FILES),
+        input=InputSpec(mean=(0.2860,), std=(0.3530,), fit=28, centre="box"),
+        augment="garment",
+        epochs=7,
+    ),
+    "kmnist": TaskSpec(
+        name="kmnist",
+        title="Kana (KMNIST)",
+        classes=("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
+        display=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+        data=DataSource("npz", SHARED_DATA / "kmnist", torchvision_name="KMNIST",
+                        train=("kmnist-train-imgs.npz", "kmnist-train-labels.npz"),
+                        test=("kmnist-test-imgs.npz", "kmnist-test-labels.npz")),
+        input=InputSpec(mean=(0.1918,), std=(0.3483,), fit=28, centre="box"),
+        epochs=5,
+    ),
+}
+
+
+def get_task(name: str) -> TaskSpec:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None

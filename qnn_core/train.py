@@ -1,0 +1,182 @@
+"""Train a task's hybrid (or classical-only) model on its real data.
+
+    python -m qnn_core.train --task mnist [--epochs N] [--no-quantum] [--seed S] [--out PATH]
+
+Validation comes from the train split; the checkpoint kept is the best on
+validation. The test split is measured once at the end, for the record only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import __version__
+from .augment import augment
+from .checkpoint import save_checkpoint
+from .data import Split, data_files, load_split, sha256_of_files, train_val_split
+from .model import HybridNet, ModelConfig
+from .evaluate import accuracy, to_input
+from .preprocess import normalise
+from .tasks import TaskSpec, get_task
+
+
+@dataclass
+class TrainConfig:
+    task: str
+    epochs: int | None = None  # None: the registry's budget
+    quantum: bool = True
+    seed: int = 0
+    lr: float = 3e-3
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.05
+    n_qubits: int = 8
+    q_depth: int = 3
+    subset: int | None = None  # train on the first N training images only (quick demos, tests)
+    max_batches: int | None = None  # stop each epoch after N batches (tests)
+    data_root: str | None = None
+    download: bool = False
+    threads: int | None = None
+    model: dict = field(default_factory=dict)  # extra ModelConfig fields
+
+
+def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
+    torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
+    return HybridNet(ModelConfig(in_channels=task.input.channels, num_classes=task.num_classes, quantum=cfg.quantum,
+                                 n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **cfg.model))
+
+
+def library_versions() -> dict:
+    import torchquantum
+
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "torchquantum": str(torchquantum.__version__),
+            "numpy": str(np.__version__), "qnn_core": __version__}
+
+
+ProgressFn = Callable[[dict], None]
+
+
+def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
+    """Train, keep the best-on-validation weights at `out`, return the metadata written with them."""
+    task = get_task(cfg.task)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    epochs = cfg.epochs or task.epochs
+    full_train = load_split(task, "train", cfg.data_root, cfg.download)
+    train_split, val_split = train_val_split(full_train, seed=0)
+    if cfg.subset:
+        train_split = train_split.subset(slice(0, cfg.subset))
+        val_split = val_split.subset(slice(0, max(200, cfg.subset // 10)))
+    model = build_model(task, cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-len(train_split) // cfg.batch_size)
+    if cfg.max_batches:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
+    g = torch.Generator().manual_seed(cfg.seed)
+    images = to_input(train_split.images)
+    labels = torch.as_tensor(train_split.labels)
+    try:
+        data_sha = sha256_of_files(list(data_files(task, "train", cfg.data_root)))
+    except FileNotFoundError:
+        data_sha = None
+    meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed,
+            "epochs": epochs, "train_config": {k: v for k, v in vars(cfg).items() if k != "model"},
+            "train_size": len(train_split), "val_size": len(val_split), "train_data_sha256": data_sha,
+            "versions": library_versions(), "history": [], "val_accuracy": 0.0}
+    best = -1.0
+    start = time.time()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(labels), generator=g)
+        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+        bar = tqdm(range(steps_per_epoch), desc=f"{task.name} epoch {epoch}/{epochs}", disable=quiet, file=sys.stderr)
+        for step in bar:
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            x = normalise(augment(task.augment, images[idx], g), task.input)
+            y = labels[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            if step % 20 == 0 or step == steps_per_epoch - 1:
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+                if progress:
+                    progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
+                              "loss": loss_sum / seen, "train_acc": correct / seen,
+                              "images_per_s": seen / (time.time() - t0)})
+        epoch_time = time.time() - t0
+        val_acc = accuracy(model, task, val_split)
+        record = {"epoch": epoch, "loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val_acc,
+                  "epoch_time_s": round(epoch_time, 1), "images_per_s": round(seen / epoch_time, 1)}
+        meta["history"].append(record)
+        if not quiet:
+            print(json.dumps(record), file=sys.stderr)
+        if progress:
+            progress({"event": "epoch", **record})
+        if val_acc > best:
+            best = val_acc
+            meta.update(val_accuracy=val_acc, best_epoch=epoch)
+            save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
+    # Record (never choose by) the official test accuracy of the kept weights.
+    from .checkpoint import load_checkpoint
+
+    best_model, meta = load_checkpoint(out)
+    meta["train_time_s"] = round(time.time() - start, 1)
+    if not cfg.subset:
+        test = load_split(task, "test", cfg.data_root, cfg.download)
+        meta.update(test_accuracy=accuracy(best_model, task, test), test_size=len(test))
+    save_checkpoint(best_model, meta, out)
+    return meta
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.train", description=__doc__.split("\n")[0])
+    p.add_argument("--task", required=True)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--no-quantum", action="store_true", help="classical-only ablation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--qubits", type=int, default=8)
+    p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--subset", type=int)
+    p.add_argument("--max-batches", type=int)
+    p.add_argument("--data-root")
+    p.add_argument("--download", action="store_true", help="let torchvision fetch missing data (needs internet)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
+    a = p.parse_args(argv)
+    task = get_task(a.task)
+    cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
+                      batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
+                      max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads)
+    return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, out = parse_args(argv)
+    meta = train(cfg, out)
+    print(json.dumps({k: meta.get(k) for k in ("task", "quantum", "val_accuracy", "test_accuracy", "train_time_s")}))
+    print(f"saved {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

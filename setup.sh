@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up everything the app and the tests need: the Fashion-MNIST Debian package and a .venv in the repo.
+# Safe to run again: it reinstalls only when the requirement files changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null
+  else
+    echo "note: Fashion-MNIST is missing; install it with: sudo apt-get install dataset-fashion-mnist" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.qnn-installed
+want=$(cat requirements.txt requirements-torchquantum.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+  .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q --no-deps -r requirements-torchquantum.txt
+  .venv/bin/python -c "import torchquantum, streamlit, pytorch_grad_cam" 2>/dev/null
+  echo "$want" > "$stamp"
+fi

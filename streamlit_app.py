@@ -1,0 +1,7 @@
+"""Entry point: `streamlit run streamlit_app.py`. Navigation only; each page lives in pages/."""
+import streamlit as st
+
+st.set_page_config(page_title="Hybrid Quantum-Classical Image Classifier", page_icon="⚛️", layout="wide")
+
+pages = [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]
+st.navigation(pages).run()

@@ -1,0 +1,68 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT, mnist_on_canvas
+from qnn_core.checkpoint import load_checkpoint
+from qnn_core.data import load_split
+from qnn_core.tasks import get_task
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_tiny_training_writes_full_metadata(tiny_checkpoint):
+    model, meta = load_checkpoint(tiny_checkpoint)
+    for key in ("task", "classes", "config", "seed", "epochs", "train_data_sha256", "val_accuracy", "versions",
+                "train_time_s", "history"):
+        assert key in meta, key
+    assert meta["config"]["quantum"] and meta["config"]["n_qubits"] == 8
+    assert len(meta["train_data_sha256"]) == 64
+
+
+def test_train_cli_classical(tmp_path):
+    out = tmp_path / "c.pt"
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+            "--no-quantum", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["quantum"] is False
+    assert load_checkpoint(out)[0].config.quantum is False
+
+
+def test_evaluate_cli_small_slice(tiny_checkpoint, tmp_path):
+    r = run("qnn_core.evaluate", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), "--limit", "300", "--json",
+            "--report", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["n"] == 300 and 0 <= result["accuracy"] <= 1
+    assert np.array(result["confusion"]).sum() == 300
+    assert set(result["per_class_accuracy"]) == set("0123456789")
+    assert "accuracy_quantum_off" in result
+    assert (tmp_path / "mnist_hybrid_confusion.png").stat().st_size > 1000
+    assert (tmp_path / "mnist_hybrid_errors.png").stat().st_size > 1000
+
+
+def test_predict_cli_good_and_bad_files(tiny_checkpoint, tmp_path):
+    digit = load_split(get_task("mnist"), "test").images[0]
+    good = tmp_path / "digit.png"
+    mnist_on_canvas(digit, "transparent").save(good)
+    bad = tmp_path / "notes.png"
+    bad.write_text("hello")
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    r = run("qnn_core.predict", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), str(good), str(bad), str(blank))
+    assert r.returncode == 1
+    line = json.loads(r.stdout.strip())
+    assert line["file"] == str(good) and line["label"] in "0123456789" and len(line["top"]) == 3
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in r.stderr
+    assert "not an image" in errors[0] and "blank" in errors[1]
+
+
+def test_predict_cli_missing_checkpoint(tmp_path):
+    r = run("qnn_core.predict", "--task", "mnist", "--checkpoint", str(tmp_path / "none.pt"), "x.png")
+    assert r.returncode == 2 and "checkpoint not found" in r.stderr and "Traceback" not in r.stderr
