@@ -1,14 +1,16 @@
 import streamlit as st
 
-from pages.common import accuracy_text, all_tasks, checkpoint_meta
+from pages.common import accuracy_text, all_tasks, checkpoint_meta, predictor
+from qnn_core.checkpoint import CheckpointError
+from qnn_core.diagram import circuit_figure
 
 st.title("⚛️ Hybrid Quantum-Classical Image Classifier")
 st.markdown(
-    "Each task's model is a small **ResNet** feature extractor feeding two branches: a classical fully "
-    "connected branch and an **8-qubit variational quantum circuit** simulated with TorchQuantum "
-    "(RY angle encoding → 3 trainable layers of RX·RY rotations with a CNOT ring → ⟨Z⟩ on every qubit). "
-    "A fused head reads both. Every model was trained here on the real data set and measured on its "
-    "official test split; the classical-only twin is trained the same way for comparison."
+    "Draw a digit or a kana, or upload a photo of a garment, and a hybrid model classifies it, shows its "
+    "probabilities and explains itself. Each model is a small **ResNet** feature extractor feeding two branches: "
+    "a classical fully connected branch and an **8-qubit variational quantum circuit** simulated with "
+    "TorchQuantum. A fused head reads both. Every model was trained here on the real data set and measured on "
+    "its official test split; a classical-only twin is trained the same way, so you can see what the qubits add."
 )
 
 cols = st.columns(len(all_tasks()))
@@ -21,4 +23,22 @@ for col, task in zip(cols, all_tasks()):
         st.metric("Classical-only", accuracy_text(classical))
         if hybrid is not None:
             st.caption(f"{hybrid.get('test_size', 0):,} test images · {hybrid['epochs']} epochs · "
-                       f"{hybrid['train_time_s'] / 60:.0f} min training on 2 CPU cores")
+                       f"{hybrid['train_time_s'] / 60:.0f} min training on a 2-core CPU")
+
+st.header("The quantum circuit")
+try:
+    layer = predictor("mnist").model.quantum
+except (CheckpointError, AttributeError):
+    layer = None
+if layer is None:
+    st.info("The digits model is not available, so its circuit cannot be drawn.")
+else:
+    st.markdown(
+        f"This is the circuit inside the trained digits model, drawn from the model itself. The backbone's "
+        f"features become **{layer.n_qubits} angles** x0…x{layer.n_qubits - 1} (bounded to ±π by π·tanh), which "
+        f"**RY** gates write onto the qubits. Then **{layer.depth} layers** of trainable **RX**·**RY** rotations "
+        f"(the numbers are the learned angles, in radians) and a ring of **CNOT** gates entangle them. "
+        f"The **⟨Z⟩** of each qubit, a number between −1 and +1, goes to the classifier's head beside 64 "
+        f"classical features."
+    )
+    st.plotly_chart(circuit_figure(layer), width="stretch")

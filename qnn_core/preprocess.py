@@ -25,6 +25,7 @@ ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "MPO"}
 INK_THRESHOLD = 0.2  # fraction of full contrast that counts as ink
 MIN_INK_PIXELS = 12  # fewer ink pixels than this is an empty canvas or a lone dot
 MIN_INK_EXTENT = 0.04  # ...and so is ink spanning less than this fraction of the image
+WORK_MAX_SIDE = 1024  # larger images are shrunk first: a 28x28 input loses nothing, overlays stay cheap
 
 
 class ImageInputError(ValueError):
@@ -85,7 +86,6 @@ def _describe(err: Exception) -> str:
 
 def ink_map(img: Image.Image) -> np.ndarray:
     """Float (H, W) in [0, 1]: 1 where there is ink, 0 on the background, whatever the polarity."""
-    img = ImageOps.exif_transpose(img) if img.format == "JPEG" else img
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
@@ -158,14 +158,24 @@ def normalise(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
 class Prepared:
     tensor: torch.Tensor  # (1, C, H, W), normalised: what the model sees
     pixels: np.ndarray  # (H, W) in [0, 1], ink bright: what a person should be shown
-    placement: Placement
+    placement: Placement  # relative to `image`
+    image: Image.Image  # the user's image (shrunk to WORK_MAX_SIDE), for overlays
 
 
 def prepare(source, task: TaskSpec) -> Prepared:
     """The whole path from a user's file, bytes or PIL image to the model's input."""
-    img = open_image(source)
+    img = working_copy(open_image(source))
     pixels, placement = fit_ink(ink_map(img), task.input)
-    return Prepared(normalise(torch.from_numpy(pixels)[None, None], task.input), pixels, placement)
+    return Prepared(normalise(torch.from_numpy(pixels)[None, None], task.input), pixels, placement, img)
+
+
+def working_copy(img: Image.Image) -> Image.Image:
+    """Upright (EXIF), first frame, at most WORK_MAX_SIDE on its longest side."""
+    img = ImageOps.exif_transpose(img)
+    if max(img.size) > WORK_MAX_SIDE:
+        img = img.copy()
+        img.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.LANCZOS)
+    return img
 
 
 def to_user_image(heat: np.ndarray, placement: Placement) -> np.ndarray:

@@ -1,0 +1,137 @@
+"""The page every task shares: draw / upload / example in, prediction + Grad-CAM + quantum view out."""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from pages.common import ablation_line, expval_chart, predictor, probability_chart, test_examples
+from qnn_core.checkpoint import CheckpointError
+from qnn_core.explain import gradcam, model_input_image, overlay
+from qnn_core.preprocess import EmptyImageError, ImageInputError, prepare
+from qnn_core.tasks import TASKS, TaskSpec
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
+
+def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] | None = None,
+           draw_hint: str = "Draw one character, large, in the middle.") -> None:
+    task = TASKS[task_name]
+    st.title(task.title)
+    if intro:
+        st.markdown(intro)
+    try:
+        model = predictor(task_name)
+    except CheckpointError as err:
+        st.error(f"No trained model is available for this task. {err}")
+        st.stop()
+    if extras:
+        extras(task)
+    draw_tab, upload_tab, example_tab = st.tabs(["✏️ Draw", "📁 Upload", "🎲 Examples"])
+    with draw_tab:
+        _draw(task, model, draw_hint)
+    with upload_tab:
+        _upload(task, model)
+    with example_tab:
+        _examples(task, model)
+
+
+def _draw(task: TaskSpec, model, hint: str) -> None:
+    from streamlit_drawable_canvas import st_canvas  # imports only inside a Streamlit runtime
+
+    key = f"{task.name}_canvas"
+    st.session_state.setdefault(f"{key}_n", 0)
+    left, right = st.columns([1, 1.3], gap="large")
+    with left:
+        width = st.slider("Stroke width", 4, 40, 18, key=f"{key}_width")
+        st.caption(hint)
+        result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
+                           height=300, width=300, return_image_data=True,
+                           key=f"{key}_{st.session_state[f'{key}_n']}")
+        if st.button("🧹 Clear", key=f"{key}_clear"):
+            st.session_state[f"{key}_n"] += 1
+            st.rerun()
+    with right:
+        data = result.image_data if result is not None else None
+        if data is None:
+            st.info("Draw on the canvas: the prediction updates as you draw.")
+            return
+        show_prediction(task, model, Image.fromarray(np.asarray(data, dtype=np.uint8)), key=f"{key}_result",
+                        empty_message="The canvas is empty: draw something to see a prediction.")
+
+
+def _upload(task: TaskSpec, model) -> None:
+    file = st.file_uploader("Upload an image (PNG, JPEG, WebP, BMP, or the first frame of a GIF)",
+                            type=UPLOAD_TYPES, key=f"{task.name}_upload")
+    if file is None:
+        st.caption("Any size and either polarity: dark ink on light paper or light on dark.")
+        return
+    show_prediction(task, model, file.getvalue(), key=f"{task.name}_upload_result")
+
+
+def _examples(task: TaskSpec, model) -> None:
+    examples = test_examples(task.name)
+    if not examples:
+        st.info("The test split of this data set is not installed here, so there are no examples to try.")
+        return
+    st.caption("Images from the official test split, which the model never trained on. Pick one:")
+    cols = st.columns(len(examples))
+    chosen_key = f"{task.name}_example"
+    for i, (col, (img, _)) in enumerate(zip(cols, examples)):
+        with col:
+            st.image(Image.fromarray(img).resize((56, 56), Image.Resampling.NEAREST))
+            if st.button("Try", key=f"{chosen_key}_{i}"):
+                st.session_state[chosen_key] = i
+    if chosen_key in st.session_state:
+        img, label = examples[st.session_state[chosen_key]]
+        st.caption(f"True class: **{task.label(label)}**")
+        show_prediction(task, model, Image.fromarray(img), key=f"{chosen_key}_result")
+
+
+def show_prediction(task: TaskSpec, model, source, key: str, empty_message: str | None = None) -> None:
+    """Everything the page shows for one input; bad input becomes a message, never a traceback."""
+    try:
+        prepared = prepare(source, task)
+    except EmptyImageError as err:
+        st.info(empty_message or f"{str(err)[0].upper()}{str(err)[1:]}.")
+        return
+    except ImageInputError as err:
+        st.error(f"This file cannot be used: {err}.")
+        return
+    hybrid = model.model_is_hybrid
+    quantum_on = st.toggle("Quantum branch on", value=True, key=f"{key}_quantum", disabled=not hybrid,
+                           help="Switch the 8 qubits' contribution off to see how the prediction changes.")
+    k = min(5, task.num_classes)
+    pred_on = model.predict_prepared(prepared, quantum=True, k=k)
+    pred = pred_on if quantum_on else model.predict_prepared(prepared, quantum=False, k=k)
+    st.markdown(f"<div style='font-size:3.2rem;font-weight:700;line-height:1.1'>{pred.label}</div>"
+                f"<div style='color:#666'>{pred.top[0][1]:.1%} confident"
+                f"{'' if quantum_on else ' · quantum branch off'}</div>", unsafe_allow_html=True)
+    order = np.argsort(-pred.probs)[:k]
+    chart = probability_chart([task.label(int(i)) for i in order], pred_on.probs[order],
+                              None if quantum_on else pred.probs[order])
+    st.plotly_chart(chart, width="stretch", key=f"{key}_bars_{_digest(prepared)}")
+    model.model.quantum_enabled = quantum_on
+    try:
+        heat = gradcam(model.model, prepared, pred.index)
+    finally:
+        model.model.quantum_enabled = True
+    c1, c2 = st.columns(2)
+    with c1:
+        st.image(overlay(prepared, heat), caption=f"Grad-CAM for “{pred.label}” on your image", width="stretch")
+    with c2:
+        st.image(model_input_image(prepared), caption="What the model sees (28×28)", width="stretch")
+    if hybrid and pred.expvals is not None:
+        with st.expander("⚛️ Quantum view", expanded=True):
+            st.caption("⟨Z⟩ of each of the 8 qubits for this input: +1 means the qubit ends in |0⟩, −1 in |1⟩.")
+            st.plotly_chart(expval_chart(pred.expvals), width="stretch", key=f"{key}_z_{_digest(prepared)}")
+            line = ablation_line(task.name)
+            if line:
+                st.markdown(line)
+
+
+def _digest(prepared) -> str:
+    return hashlib.sha1(prepared.pixels.tobytes()).hexdigest()[:10]
