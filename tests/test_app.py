@@ -9,7 +9,7 @@ from conftest import ROOT, mnist_on_canvas
 from qnn_core.data import load_split
 from qnn_core.tasks import TASKS, get_task
 
-TASK_PAGES = {"mnist": "pages/digits.py", "kmnist": "pages/kana.py", "fashion": "pages/fashion.py"}
+TASK_PAGES = {"mnist": "app_pages/digits.py", "kmnist": "app_pages/kana.py", "fashion": "app_pages/fashion.py"}
 
 
 def _app(page: str) -> AppTest:
@@ -30,7 +30,7 @@ def test_home_lists_every_task_with_its_accuracy_and_the_circuit():
 
 
 def test_results_page_renders():
-    at = _app("pages/results.py").run()
+    at = _app("app_pages/results.py").run()
     assert not at.exception
     assert len(at.tabs) == len(TASKS)
 
@@ -47,7 +47,7 @@ def _upload(at: AppTest, name: str, data: bytes, filename: str = "mine.png") -> 
 
 
 def _shown_label(at: AppTest) -> str:
-    big = [m.value for m in at.markdown if "font-size:3.2rem" in m.value]
+    big = [m.value for m in at.markdown if "qnn-label" in m.value]
     assert len(big) == 1, big
     return big[0].split(">")[1].split("<")[0]
 
@@ -82,14 +82,14 @@ def test_task_page_bad_upload_gets_a_message(name):
 
 def test_quantum_switch_changes_the_chart():
     test = load_split(get_task("mnist"), "test")
-    at = _upload(_app("pages/digits.py").run(), "mnist", _png(Image.fromarray(test.images[0])))
+    at = _upload(_app("app_pages/digits.py").run(), "mnist", _png(Image.fromarray(test.images[0])))
     at.toggle(key="mnist_upload_result_quantum").set_value(False).run()
     assert not at.exception
     assert any("quantum branch off" in m.value for m in at.markdown)
 
 
 def test_task_page_example_prediction_and_gradcam():
-    at = _app("pages/digits.py").run()
+    at = _app("app_pages/digits.py").run()
     at.button(key="mnist_example_0").click().run()
     assert not at.exception
     assert any("True class: **0**" in c.value for c in at.caption)
@@ -100,6 +100,6 @@ def test_missing_checkpoint_is_a_message(monkeypatch, tmp_path):
     import qnn_core.tasks as tasks
 
     monkeypatch.setattr(tasks, "CHECKPOINT_DIR", tmp_path)
-    at = _app("pages/fashion.py").run()
+    at = _app("app_pages/fashion.py").run()
     assert not at.exception
     assert any("No trained model" in e.value for e in at.error)

@@ -73,7 +73,7 @@ def probability_chart(labels: list[str], on: np.ndarray, off: np.ndarray | None 
                     text=[f"{p:.1%}" for p in off[::-1]], textposition="auto")
         fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.15))
     fig.update_layout(height=80 + 36 * len(labels) * (2 if off is not None else 1), margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(range=[0, 1], tickformat=".0%"))
+                      xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(type="category"))
     return fig
 
 
@@ -88,8 +88,9 @@ def confusion_chart(result: dict, names: list[str]) -> go.Figure:
     conf = np.array(result["confusion"])
     fig = go.Figure(go.Heatmap(z=np.log1p(conf), x=names, y=names, text=conf, texttemplate="%{text}",
                                colorscale="Blues", showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text}"))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="predicted",
-                      yaxis=dict(title="true", autorange="reversed"))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="predicted", type="category"),
+                      yaxis=dict(title="true", autorange="reversed", type="category"))
     return fig
 
 

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from pages.common import all_tasks, confusion_chart, evaluation
+from app_pages.common import all_tasks, confusion_chart, evaluation
 from qnn_core.report import EVAL_DIR
 
 st.title("📊 Model results")

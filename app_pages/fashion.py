@@ -1,4 +1,4 @@
-from pages.task_page import render
+from app_pages.task_page import render
 
 render("fashion",
        intro="Upload a product photo or draw a sketch of a garment. The image is turned into Fashion-MNIST's form: "

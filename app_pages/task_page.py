@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from pages.common import ablation_line, expval_chart, predictor, probability_chart, test_examples
+from app_pages.common import ablation_line, expval_chart, predictor, probability_chart, test_examples
 from qnn_core.checkpoint import CheckpointError
 from qnn_core.explain import gradcam, model_input_image, overlay
 from qnn_core.preprocess import EmptyImageError, ImageInputError, prepare
@@ -44,12 +44,12 @@ def _draw(task: TaskSpec, model, hint: str) -> None:
 
     key = f"{task.name}_canvas"
     st.session_state.setdefault(f"{key}_n", 0)
-    left, right = st.columns([1, 1.3], gap="large")
+    left, right = st.columns([1, 1.25], gap="medium")
     with left:
         width = st.slider("Stroke width", 4, 40, 18, key=f"{key}_width")
         st.caption(hint)
         result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
-                           height=300, width=300, return_image_data=True,
+                           height=280, width=280, return_image_data=True,
                            key=f"{key}_{st.session_state[f'{key}_n']}")
         if st.button("🧹 Clear", key=f"{key}_clear"):
             st.session_state[f"{key}_n"] += 1
@@ -107,7 +107,7 @@ def show_prediction(task: TaskSpec, model, source, key: str, empty_message: str 
     k = min(5, task.num_classes)
     pred_on = model.predict_prepared(prepared, quantum=True, k=k)
     pred = pred_on if quantum_on else model.predict_prepared(prepared, quantum=False, k=k)
-    st.markdown(f"<div style='font-size:3.2rem;font-weight:700;line-height:1.1'>{pred.label}</div>"
+    st.markdown(f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{pred.label}</div>"
                 f"<div style='color:#666'>{pred.top[0][1]:.1%} confident"
                 f"{'' if quantum_on else ' · quantum branch off'}</div>", unsafe_allow_html=True)
     order = np.argsort(-pred.probs)[:k]

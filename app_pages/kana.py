@@ -2,8 +2,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from pages.common import test_examples
-from pages.task_page import render
+from app_pages.common import test_examples
+from app_pages.task_page import render
 from qnn_core.tasks import TaskSpec
 
 KMNIST_CREDIT = ('"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL and others), '

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from pages.common import accuracy_text, all_tasks, checkpoint_meta, predictor
+from app_pages.common import accuracy_text, all_tasks, checkpoint_meta, predictor
 from qnn_core.checkpoint import CheckpointError
 from qnn_core.diagram import circuit_figure
 

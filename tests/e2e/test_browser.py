@@ -1,0 +1,167 @@
+"""End to end in a real headless Chromium against `streamlit run` on localhost.
+
+Draws a digit on the canvas with pointer events (the canvas sits in a shadow root),
+uploads a file on another page, and screenshots every page. Set
+QNN_SAVE_SCREENSHOTS=1 to write the screenshots into docs/screenshots/ for the README.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from qnn_core.data import load_split
+from qnn_core.tasks import get_task
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SHOTS = ROOT / "docs" / "screenshots"
+
+FIND_CANVAS = """
+function walk(root) {
+  for (const el of root.querySelectorAll('*')) {
+    if (el.tagName === 'CANVAS' && el.width > 100) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 100) return [r.left, r.top, r.width, r.height];
+    }
+    if (el.shadowRoot) { const hit = walk(el.shadowRoot); if (hit) return hit; }
+  }
+  return null;
+}
+return walk(document);
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    started = time.time()
+    deadline = started + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 90 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Chromium is not installed: apt-get install chromium chromium-driver (setup.sh does it as root)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1100"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait_for(driver, predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _shown_label(driver) -> str | None:
+    return driver.execute_script(
+        "const el = document.querySelector(\"div[style*='3.2rem']\"); return el ? el.textContent : null;")
+
+
+def _screenshot(driver, name: str, tmp_path_factory) -> Path:
+    folder = SHOTS if os.environ.get("QNN_SAVE_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    time.sleep(1.0)  # let charts finish their transitions
+    driver.save_screenshot(str(path))
+    assert Image.open(path).size[0] >= 1000
+    return path
+
+
+def test_draw_a_digit_on_the_canvas(server, browser, tmp_path_factory):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    started = time.time()
+    browser.get(f"{server}/digits")
+    rect = _wait_for(browser, lambda: browser.execute_script(FIND_CANVAS), what="the drawing canvas")
+    left, top, width, height = rect
+    # A '1': one firm vertical stroke with a short lead-in, in the middle of the canvas.
+    points = [(0.42, 0.22), (0.52, 0.14)] + [(0.52, 0.14 + 0.07 * i) for i in range(1, 11)]
+    actions = ActionBuilder(browser)
+    pointer = actions.pointer_action
+    pointer.move_to_location(int(left + points[0][0] * width), int(top + points[0][1] * height))
+    pointer.pointer_down()
+    for x, y in points[1:]:
+        pointer.move_to_location(int(left + x * width), int(top + y * height))
+    pointer.pointer_up()
+    actions.perform()
+    label = _wait_for(browser, lambda: _shown_label(browser), what="a predicted label")
+    first_prediction_s = time.time() - started
+    assert label == "1"
+    _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay")
+    _screenshot(browser, "digits", tmp_path_factory)
+    print(f"page open to first prediction: {first_prediction_s:.1f} s")
+
+
+def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path):
+    test = load_split(get_task("fashion"), "test")
+    i = int((test.labels == 7).nonzero()[0][0])  # a sneaker
+    path = tmp_path / "sneaker.png"
+    Image.fromarray(test.images[i]).resize((280, 280)).save(path)
+    browser.get(f"{server}/fashion")
+    _wait_for(browser, lambda: browser.execute_script("return document.querySelectorAll('[role=tab]').length >= 3"),
+              what="the page's tabs")
+    browser.execute_script("document.querySelectorAll('[role=tab]')[1].click()")
+    file_input = _wait_for(browser, lambda: browser.find_elements("css selector", "input[type=file]"), what="uploader")
+    file_input[0].send_keys(str(path))
+    _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay", timeout=90)
+    assert _shown_label(browser) == "Sneaker"
+    imgs = browser.execute_script("return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length")
+    assert imgs >= 2
+
+
+@pytest.mark.parametrize("page", ["", "kana", "fashion", "results"])
+def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, page):
+    browser.get(f"{server}/{page}")
+    _wait_for(browser, lambda: browser.execute_script(
+        "return document.querySelector('h1') !== null && !document.body.innerText.includes('Please wait')"),
+        what="the page title")
+    time.sleep(2.0)
+    body = browser.execute_script("return document.body.innerText")
+    assert "Traceback" not in body and "Error" not in body.split("\n")[0]
+    _screenshot(browser, page or "home", tmp_path_factory)
