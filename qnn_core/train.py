@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from . import __version__
 from .augment import augment
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Split, data_files, load_split, sha256_of_files, train_val_split
-from .model import HybridNet, ModelConfig
 from .evaluate import accuracy, to_input
+from .model import HybridNet, ModelConfig
 from .preprocess import normalise
 from .tasks import TaskSpec, get_task
 
@@ -135,8 +135,6 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
             meta.update(val_accuracy=val_acc, best_epoch=epoch)
             save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
     # Record (never choose by) the official test accuracy of the kept weights.
-    from .checkpoint import load_checkpoint
-
     best_model, meta = load_checkpoint(out)
     meta["train_time_s"] = round(time.time() - start, 1)
     if not cfg.subset:
