@@ -4,4 +4,5 @@ import streamlit as st
 st.set_page_config(page_title="Hybrid Quantum-Classical Image Classifier", page_icon="⚛️", layout="wide")
 
 pages = [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]
+pages.append(st.Page("pages/training.py", title="Training", icon="🏋️"))
 st.navigation(pages).run()
