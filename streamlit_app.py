@@ -10,5 +10,6 @@ pages = [
     st.Page("app_pages/kana.py", title="Kana", icon="🈁"),
     st.Page("app_pages/fashion.py", title="Fashion", icon="👕"),
     st.Page("app_pages/results.py", title="Model results", icon="📊"),
+    st.Page("app_pages/training.py", title="Training", icon="🏋️"),
 ]
 st.navigation(pages).run()

@@ -9,6 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from app_pages.common import ablation_line, expval_chart, predictor, probability_chart, test_examples
+from qnn_core import jobs
 from qnn_core.checkpoint import CheckpointError
 from qnn_core.explain import gradcam, model_input_image, overlay
 from qnn_core.preprocess import EmptyImageError, ImageInputError, prepare
@@ -23,11 +24,15 @@ def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] |
     st.title(task.title)
     if intro:
         st.markdown(intro)
+    job_id = jobs.active_job_id(task_name)
     try:
-        model = predictor(task_name)
+        model = predictor(task_name, str(jobs.active_checkpoint(task_name)))
     except CheckpointError as err:
         st.error(f"No trained model is available for this task. {err}")
         st.stop()
+    if job_id is not None:
+        st.info(f"Serving the model of training job #{job_id} (chosen on the Training page, which can revert to "
+                f"the shipped model).", icon="🏋️")
     if extras:
         extras(task)
     draw_tab, upload_tab, example_tab = st.tabs(["✏️ Draw", "📁 Upload", "🎲 Examples"])

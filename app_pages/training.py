@@ -1,0 +1,213 @@
+"""Training page: start background training jobs, watch them live, compare them, pick a model to serve.
+
+Thin UI over qnn_core.jobs: the jobs run in their own processes, so this page only reads
+their state from the runs directory and refreshes that part every few seconds.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_pages.common import all_tasks  # also puts the repository root on sys.path
+from qnn_core import jobs
+from qnn_core.tasks import TASKS
+
+REFRESH_S = 3.0
+STATUS_ICON = {"queued": "⏳ queued", "running": "🏃 running", "done": "✅ done", "failed": "❌ failed",
+               "cancelled": "⛔ cancelled"}
+TROUBLE = (ValueError, KeyError, OSError, sqlite3.Error)  # shown as a message, never as a traceback
+
+
+def job_label(job: jobs.Job) -> str:
+    return f"#{job.id} {job.task} · {job.model_label} · {job.status}"
+
+
+def new_job_form() -> None:
+    """The parameters, with a quick one-epoch demo as the default."""
+    d = jobs.JobParams()
+    with st.form("new_job"):
+        c1, c2, c3 = st.columns(3)
+        task = c1.selectbox("Task", [t.name for t in all_tasks()], format_func=lambda n: TASKS[n].title, key="job_task")
+        quantum = c1.toggle("Quantum branch", value=d.quantum, help="Off trains the classical-only twin.",
+                           key="job_quantum")
+        qubits = c2.slider("Qubits", 4, 10, d.qubits, help="Ignored when the quantum branch is off.",
+                           key="job_qubits")
+        depth = c2.slider("Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.",
+                          key="job_depth")
+        epochs = c3.number_input("Epochs", min_value=1, max_value=50, value=d.epochs, key="job_epochs")
+        subset = c3.number_input("Training images (0 = all)", min_value=0, max_value=60_000, value=d.subset, step=500,
+                                 help="A subset makes a quick demo: 3,000 images and one epoch take about a minute.",
+                                 key="job_subset")
+        with st.expander("More settings"):
+            m1, m2, m3 = st.columns(3)
+            lr = m1.number_input("Learning rate", min_value=0.0, max_value=1.0, value=d.lr, step=0.001, format="%.4f",
+                                 key="job_lr")
+            batch_size = m2.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=d.batch_size, key="job_batch_size")
+            seed = m3.number_input("Seed", min_value=0, value=d.seed, step=1, key="job_seed")
+        submitted = st.form_submit_button("Start training", type="primary", key="job_submit")
+    if not submitted:
+        return
+    params = jobs.JobParams(task=task, quantum=bool(quantum), qubits=int(qubits), depth=int(depth), epochs=int(epochs),
+                            lr=float(lr), batch_size=int(batch_size), seed=int(seed), subset=int(subset) or None)
+    try:
+        job = jobs.submit(params)
+    except TROUBLE as err:
+        st.error(f"Not started: {err.args[0] if err.args else err}")
+        return
+    where = "started" if job.status == "running" else "queued: it starts when the jobs before it end"
+    st.success(f"Job #{job.id} ({job.task}, {job.model_label}) {where}.")
+
+
+def jobs_frame(all_jobs: list[jobs.Job]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Job": job.id,
+        "Task": job.task,
+        "Model": job.model_label,
+        "Status": STATUS_ICON.get(job.status, job.status),
+        "Progress": job.progress,
+        "Epoch": f"{job.epoch or 0}/{job.params.get('epochs')}",
+        "Images/s": job.images_per_s,
+        "ETA": jobs.format_duration(job.eta_s) if job.status == "running" else "",
+        "Val acc": None if job.val_acc is None else 100 * job.val_acc,
+        "Test acc": None if job.test_accuracy is None else 100 * job.test_accuracy,
+        "Created": jobs.format_time(job.created_at),
+    } for job in all_jobs])
+
+
+def jobs_table(all_jobs: list[jobs.Job]) -> None:
+    st.dataframe(jobs_frame(all_jobs), hide_index=True, key="jobs_table", column_config={
+        "Progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
+        "Images/s": st.column_config.NumberColumn(format="%.0f"),
+        "Val acc": st.column_config.NumberColumn(format="%.1f%%"),
+        "Test acc": st.column_config.NumberColumn(format="%.1f%%"),
+    })
+
+
+def curves(all_jobs: list[jobs.Job]) -> None:
+    """Loss and validation accuracy of the selected jobs, overlaid."""
+    by_id = {j.id: j for j in all_jobs}
+    chosen = st.multiselect("Compare jobs", list(by_id), default=list(by_id)[:3], key="compare",
+                            format_func=lambda i: job_label(by_id[i]))
+    loss, acc = go.Figure(), go.Figure()
+    for job_id in chosen:
+        rows = jobs.job_metrics(job_id)
+        batches = [r for r in rows if r["kind"] == "batch"]
+        epochs = [r for r in rows if r["kind"] == "epoch"]
+        name = f"#{job_id} {by_id[job_id].model_label}"
+        loss.add_scatter(x=[r["epoch"] - 1 + r["step"] / r["steps"] for r in batches], y=[r["loss"] for r in batches],
+                         mode="lines+markers", name=name)
+        acc.add_scatter(x=[r["epoch"] for r in epochs], y=[r["val_acc"] for r in epochs], mode="lines+markers",
+                        name=name)
+    for fig, title, y in ((loss, "Training loss (running mean within the epoch)", "loss"),
+                          (acc, "Validation accuracy per epoch", "accuracy")):
+        fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=y, height=330, margin=dict(t=40, b=10),
+                          legend=dict(orientation="h"))
+    acc.update_yaxes(tickformat=".0%")
+    left, right = st.columns(2)
+    left.plotly_chart(loss, key="loss_chart")
+    right.plotly_chart(acc, key="acc_chart")
+
+
+def evaluation(job: jobs.Job) -> None:
+    r = job.result or {}
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Test accuracy", f"{r['accuracy']:.2%}")
+    if "accuracy_quantum_off" in r:
+        c2.metric("With the quantum branch off", f"{r['accuracy_quantum_off']:.2%}")
+    if r.get("val_accuracy") is not None:
+        c3.metric("Validation accuracy", f"{r['val_accuracy']:.2%}")
+    st.caption(f"Measured on the {r.get('note', str(r.get('n')) + ' test images')}.")
+    spec = TASKS[job.task]
+    names = [spec.label(i) for i in range(spec.num_classes)]
+    fig = px.imshow(r["confusion"], x=names, y=names, text_auto=True, color_continuous_scale="Blues",
+                    labels=dict(x="predicted", y="true", color="images"), aspect="equal")
+    fig.update_layout(title="Confusion matrix", height=480, margin=dict(t=40, b=10))
+    st.plotly_chart(fig, key=f"confusion_{job.id}")
+
+
+def _act(action, *args, done: str) -> None:
+    """Button callback: runs before the rerun, so what the rerun shows already reflects the action."""
+    try:
+        action(*args)
+        st.session_state["flash"] = ("success", done)
+    except TROUBLE as err:
+        st.session_state["flash"] = ("error", str(err.args[0] if err.args else err))
+
+
+def model_choice(job: jobs.Job) -> None:
+    """'Use this model' / 'Revert to shipped' for the job's task, in this runs directory."""
+    title = TASKS[job.task].title
+    active = jobs.active_job_id(job.task)
+    if active == job.id:
+        st.success(f"The {title} pages use this job's model.")
+    elif active is not None:
+        st.info(f"The {title} pages use job #{active}'s model.")
+    left, right = st.columns(2)
+    left.button("Use this model", key=f"use_{job.id}", disabled=job.status != "done" or active == job.id,
+                help="Serve this model on the task's pages (the shipped checkpoint stays untouched).",
+                on_click=_act, args=(lambda: jobs.use_model(job.id, task=job.task),),
+                kwargs=dict(done=f"The {title} pages now use job #{job.id}'s model."))
+    right.button("Revert to shipped", key=f"revert_{job.task}", disabled=active is None,
+                 on_click=_act, args=(jobs.revert_to_shipped, job.task),
+                 kwargs=dict(done=f"The {title} pages use the shipped model again."))
+
+
+def details(all_jobs: list[jobs.Job]) -> None:
+    by_id = {j.id: j for j in all_jobs}
+    job_id = st.selectbox("Job details", list(by_id), key="detail", format_func=lambda i: job_label(by_id[i]))
+    job = by_id[job_id]
+    if "flash" in st.session_state:
+        kind, message = st.session_state.pop("flash")
+        (st.success if kind == "success" else st.error)(message)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Status", job.status)
+    c2.metric("Images/s", "–" if job.images_per_s is None else f"{job.images_per_s:.0f}")
+    c3.metric("Elapsed", jobs.format_duration(job.elapsed_s))
+    c4.metric("ETA", jobs.format_duration(job.eta_s) if job.status == "running" else "–")
+    if job.status == "running":
+        step = f"epoch {job.epoch}/{job.params['epochs']}, step {job.step}/{job.steps}" if job.epoch else "starting…"
+        st.progress(job.progress, text=step)
+    if not job.finished:
+        st.button("Cancel job", key=f"cancel_{job.id}", on_click=_act, args=(jobs.cancel, job.id),
+                  kwargs=dict(done=f"Job #{job.id} cancelled."))
+    if job.error:
+        st.error(job.error)
+    if job.status == "done" and job.result:
+        evaluation(job)
+    model_choice(job)
+    with st.expander("Parameters"):
+        st.json(job.params)
+    with st.expander("Log (last lines)", expanded=not job.finished):
+        st.code(jobs.job_log(job.id, lines=30) or "(nothing logged yet)", language=None)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live() -> None:
+    """Re-runs on its own every few seconds, without reloading the page."""
+    try:
+        all_jobs = jobs.list_jobs()
+        if not all_jobs:
+            st.info("No jobs yet: set the parameters above and press *Start training*.")
+            return
+        st.subheader("Jobs")
+        jobs_table(all_jobs)
+        curves(all_jobs)
+        st.subheader("Details")
+        details(all_jobs)
+    except TROUBLE as err:
+        st.error(f"{err.args[0] if err.args else err}")
+
+
+st.title("🏋️ Training")
+st.markdown(
+    "Change the number of qubits or switch the quantum branch off, train, compare. Each job trains in its own "
+    f"process on the server, so it keeps going when you reload or close this page; {jobs.max_running()} job runs "
+    "at a time and the others wait their turn. Every job's model is measured on the official test split when "
+    "it ends."
+)
+new_job_form()
+live()

@@ -1,0 +1,19 @@
+"""Background training jobs: each runs the trainer in its own OS process, state lives in SQLite.
+
+    python -m qnn_core.jobs submit --task mnist [--no-quantum --qubits --depth --epochs --lr ...]
+    python -m qnn_core.jobs list | show ID | cancel ID | logs ID | use ID | revert TASK
+
+Modules: params (what may be asked), store (the database), procs (worker processes),
+scheduler (submit/list/cancel and the daemon-less queue), worker (the training process),
+active ("use this model"), text and cli. Nothing here imports Streamlit; torch is only
+imported by the worker and by `use_model`.
+"""
+from .active import active_checkpoint, active_job_id, revert_to_shipped, use_model
+from .params import JobParams
+from .scheduler import cancel, get_job, job_log, job_metrics, list_jobs, max_running, reconcile, submit
+from .store import STATUSES, Job, runs_dir
+from .text import format_duration, format_time
+
+__all__ = ["JobParams", "Job", "STATUSES", "submit", "list_jobs", "get_job", "cancel", "reconcile", "job_metrics",
+           "job_log", "max_running", "runs_dir", "use_model", "revert_to_shipped", "active_checkpoint",
+           "active_job_id", "format_duration", "format_time"]

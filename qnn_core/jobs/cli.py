@@ -1,0 +1,104 @@
+"""python -m qnn_core.jobs [--runs DIR] submit|list|show|cancel|logs|use|revert ... (and the internal `worker ID`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sqlite3
+import sys
+
+from . import active, scheduler, text
+from .params import JobParams
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.jobs", description="Background training jobs.")
+    p.add_argument("--runs", help="runs directory (default: $QNN_RUNS_DIR, else runs/ in the repository)")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = JobParams()
+    s = sub.add_parser("submit", help="queue a training job (starts at once when no other job is running)")
+    s.add_argument("--task", required=True)
+    s.add_argument("--no-quantum", action="store_true", help="classical-only model")
+    s.add_argument("--qubits", type=int, default=d.qubits, help="4..10 (default %(default)s)")
+    s.add_argument("--depth", type=int, default=d.depth, help="circuit depth 1..6 (default %(default)s)")
+    s.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
+    s.add_argument("--lr", type=float, default=d.lr, help="default %(default)s")
+    s.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
+    s.add_argument("--seed", type=int, default=d.seed)
+    s.add_argument("--subset", type=int, default=d.subset,
+                   help="train on the first N training images; 0 = all (default %(default)s)")
+    s.add_argument("--max-batches", type=int, help="stop each epoch after N batches")
+    s.add_argument("--test-images", type=int,
+                   help="evaluate on the first N test images (default: all; 2000 for a subset demo)")
+    s.add_argument("--threads", type=int, default=d.threads, help="torch threads (default %(default)s)")
+    s.add_argument("--json", action="store_true")
+    ls = sub.add_parser("list", help="all jobs, newest first")
+    ls.add_argument("--json", action="store_true")
+    sh = sub.add_parser("show", help="one job's parameters, progress, metrics and result")
+    sh.add_argument("id", type=int)
+    sh.add_argument("--json", action="store_true", help="the job, its metrics and its evaluation as JSON")
+    c = sub.add_parser("cancel", help="stop a queued or running job")
+    c.add_argument("id", type=int)
+    lg = sub.add_parser("logs", help="the end of a job's log")
+    lg.add_argument("id", type=int)
+    lg.add_argument("-n", "--lines", type=int, default=40)
+    u = sub.add_parser("use", help="serve a finished job's model on its task's pages")
+    u.add_argument("id", type=int)
+    u.add_argument("--task", help="refuse unless the job was trained for this task")
+    r = sub.add_parser("revert", help="serve the shipped model again")
+    r.add_argument("task")
+    w = sub.add_parser("worker", help=argparse.SUPPRESS)
+    w.add_argument("id", type=int)
+    return p
+
+
+def _params(a: argparse.Namespace) -> JobParams:
+    return JobParams(task=a.task, quantum=not a.no_quantum, qubits=a.qubits, depth=a.depth, epochs=a.epochs, lr=a.lr,
+                     batch_size=a.batch_size, seed=a.seed, subset=a.subset or None, max_batches=a.max_batches,
+                     test_images=a.test_images, threads=a.threads)
+
+
+def _dump(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def run(a: argparse.Namespace) -> int:
+    if a.command == "worker":
+        from . import worker
+
+        return worker.run(a.id)
+    if a.command == "submit":
+        job = scheduler.submit(_params(a), a.runs)
+        _dump(job.to_dict()) if a.json else print(f"job {job.id} {job.status}: {job.task}, {job.model_label}")
+    elif a.command == "list":
+        jobs = scheduler.list_jobs(a.runs)
+        _dump([j.to_dict() for j in jobs]) if a.json else print(text.jobs_table(jobs))
+    elif a.command == "show":
+        job = scheduler.get_job(a.id, a.runs)
+        metrics = scheduler.job_metrics(a.id, a.runs)
+        _dump({**job.to_dict(), "metrics": metrics}) if a.json else print(text.job_details(job, metrics))
+    elif a.command == "cancel":
+        job = scheduler.cancel(a.id, a.runs)
+        print(f"job {job.id} {job.status}")
+    elif a.command == "logs":
+        print(scheduler.job_log(a.id, a.runs, a.lines))
+    elif a.command == "use":
+        path = active.use_model(a.id, a.task, a.runs)
+        job = scheduler.get_job(a.id, a.runs, check=False)
+        print(f"the {job.task} pages now use job {a.id}'s model ({path})")
+    elif a.command == "revert":
+        path = active.revert_to_shipped(a.task, a.runs)
+        print(f"the {a.task} pages use the shipped model again ({path})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `... logs 3 | head` ends quietly
+    try:
+        return run(a)
+    except KeyError as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+    except (ValueError, OSError, sqlite3.Error) as err:
+        print(f"error: {err}", file=sys.stderr)
+    return 2

@@ -1,0 +1,247 @@
+"""The jobs database: one SQLite file per runs directory, shared by the app, the CLI and the workers.
+
+WAL mode lets the page read while a worker writes; every write is one short transaction,
+so a killed process never leaves half-recorded metrics behind. Nothing here imports torch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..tasks import REPO_ROOT
+
+DB_NAME = "jobs.sqlite"
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+UNFINISHED = ("queued", "running")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    heartbeat_at REAL,
+    pid INTEGER,
+    pid_started REAL,
+    log_path TEXT NOT NULL DEFAULT '',
+    checkpoint_path TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    epoch INTEGER,
+    step INTEGER,
+    steps INTEGER,
+    loss REAL,
+    train_acc REAL,
+    val_acc REAL,
+    images_per_s REAL,
+    error TEXT,
+    log_tail TEXT,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);
+CREATE TABLE IF NOT EXISTS metrics (
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    kind TEXT NOT NULL CHECK (kind IN ('batch', 'epoch')),
+    epoch INTEGER NOT NULL,
+    step INTEGER,
+    steps INTEGER,
+    loss REAL,
+    train_acc REAL,
+    val_acc REAL,
+    images_per_s REAL,
+    epoch_time_s REAL,
+    t REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_job ON metrics (job_id, t);
+CREATE TABLE IF NOT EXISTS active_models (
+    task TEXT PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    checkpoint_path TEXT NOT NULL,
+    activated_at REAL NOT NULL
+);
+"""
+
+
+def runs_dir(path: str | Path | None = None) -> Path:
+    """The runs directory: the argument, else $QNN_RUNS_DIR, else runs/ in the repository."""
+    return Path(path or os.environ.get("QNN_RUNS_DIR") or REPO_ROOT / "runs").expanduser().resolve()
+
+
+def db_path(runs: Path) -> Path:
+    return runs / DB_NAME
+
+
+def job_dir(runs: Path, job_id: int) -> Path:
+    return runs / "jobs" / str(job_id)
+
+
+def connect(runs: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with the schema in place."""
+    runs.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(db_path(runs), timeout=30.0, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA busy_timeout = 30000")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute("PRAGMA foreign_keys = ON")
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'active_models'").fetchone():
+        con.executescript(SCHEMA)  # only the first time: no write lock on every page refresh
+    return con
+
+
+@contextmanager
+def opened(runs: Path) -> Iterator[sqlite3.Connection]:
+    con = connect(runs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes the write lock up front: two schedulers cannot both start the same job."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@dataclass
+class Job:
+    """One row of the jobs table, decoded."""
+
+    id: int
+    task: str
+    params: dict[str, Any]
+    status: str
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    pid: int | None = None
+    pid_started: float | None = None
+    log_path: str = ""
+    checkpoint_path: str = ""
+    cancel_requested: bool = False
+    progress: float = 0.0
+    epoch: int | None = None
+    step: int | None = None
+    steps: int | None = None
+    loss: float | None = None
+    train_acc: float | None = None
+    val_acc: float | None = None
+    images_per_s: float | None = None
+    error: str | None = None
+    log_tail: str | None = None
+    result: dict[str, Any] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Job":
+        d = dict(row)
+        d["params"] = json.loads(d["params"])
+        d["result"] = json.loads(d["result"]) if d["result"] else None
+        d["cancel_requested"] = bool(d["cancel_requested"])
+        return cls(**d)
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in UNFINISHED
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """Seconds since the job started, up to now or to its end."""
+        if self.started_at is None:
+            return None
+        return (self.finished_at or time.time()) - self.started_at
+
+    @property
+    def eta_s(self) -> float | None:
+        """Rough time left for a running job, extrapolated from its progress so far."""
+        if self.status != "running" or not self.progress or self.elapsed_s is None:
+            return None
+        return max(0.0, self.elapsed_s * (1 - self.progress) / self.progress)
+
+    @property
+    def model_label(self) -> str:
+        p = self.params
+        return f"hybrid {p.get('qubits')}q×{p.get('depth')}" if p.get("quantum") else "classical"
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.result.get("accuracy") if self.result else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d.update(eta_s=self.eta_s, elapsed_s=self.elapsed_s, model=self.model_label)
+        return d
+
+
+def get(con: sqlite3.Connection, job_id: int) -> Job | None:
+    row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return Job.from_row(row) if row else None
+
+
+def all_jobs(con: sqlite3.Connection) -> list[Job]:
+    return [Job.from_row(r) for r in con.execute("SELECT * FROM jobs ORDER BY id DESC")]
+
+
+def insert(con: sqlite3.Connection, runs: Path, task: str, params: dict[str, Any]) -> int:
+    """A queued job with its log and checkpoint paths fixed from the start."""
+    with transaction(con):
+        cur = con.execute("INSERT INTO jobs (task, params, status, created_at) VALUES (?, ?, 'queued', ?)",
+                          (task, json.dumps(params), time.time()))
+        job_id = int(cur.lastrowid)
+        folder = job_dir(runs, job_id)
+        con.execute("UPDATE jobs SET log_path = ?, checkpoint_path = ? WHERE id = ?",
+                    (str(folder / "train.log"), str(folder / "model.pt"), job_id))
+    return job_id
+
+
+def finish(con: sqlite3.Connection, job_id: int, status: str, *, error: str | None = None,
+           log_tail: str | None = None, result: dict | None = None) -> bool:
+    """Move an unfinished job to a final status; False when it had already ended (first writer wins)."""
+    assert status in STATUSES and status not in UNFINISHED
+    with transaction(con):
+        cur = con.execute(
+            "UPDATE jobs SET status = ?, finished_at = ?, error = ?, log_tail = ?, result = ?,"
+            " progress = CASE WHEN ? = 'done' THEN 1.0 ELSE progress END"
+            " WHERE id = ? AND status IN ('queued', 'running')",
+            (status, time.time(), error, log_tail, json.dumps(result) if result is not None else None, status, job_id))
+    return cur.rowcount == 1
+
+
+def record_progress(con: sqlite3.Connection, job_id: int, event: dict[str, Any], progress: float) -> None:
+    """One metrics row and the job's live columns, in one transaction."""
+    now = time.time()
+    kind = event["event"]
+    with transaction(con):
+        con.execute(
+            "INSERT INTO metrics (job_id, kind, epoch, step, steps, loss, train_acc, val_acc, images_per_s,"
+            " epoch_time_s, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, kind, event["epoch"], event.get("step"), event.get("steps"), event.get("loss"),
+             event.get("train_acc"), event.get("val_acc"), event.get("images_per_s"), event.get("epoch_time_s"), now))
+        con.execute(
+            "UPDATE jobs SET progress = ?, epoch = ?, step = COALESCE(?, step), steps = COALESCE(?, steps),"
+            " loss = ?, train_acc = ?, images_per_s = ?, val_acc = COALESCE(?, val_acc), heartbeat_at = ?"
+            " WHERE id = ?",
+            (progress, event["epoch"], event.get("step"), event.get("steps"), event.get("loss"),
+             event.get("train_acc"), event.get("images_per_s"), event.get("val_acc"), now, job_id))
+
+
+def metrics(con: sqlite3.Connection, job_id: int) -> list[dict[str, Any]]:
+    rows = con.execute("SELECT * FROM metrics WHERE job_id = ? ORDER BY t, rowid", (job_id,))
+    return [dict(r) for r in rows]
