@@ -74,7 +74,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int) -> str:
         f"| epochs | {meta['epochs']} (kept: epoch {meta.get('best_epoch')}), seed {meta['seed']}, "
         f"batch {meta['train_config']['batch_size']}, AdamW + one-cycle lr {meta['train_config']['lr']} |",
         f"| augmentation | {task.augment} |",
-        f"| training time | {meta['train_time_s'] / 60:.1f} min on a 2-core CPU (one thread); "
+        f"| training time | {meta['train_time_s'] / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
         f"{np.median(epoch_times):.0f} s per epoch (median) |",
         f"| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",
         "",
@@ -101,8 +101,8 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         fmt = lambda r, k="accuracy": f"{r[k]:.2%}" if r and k in r else "–"  # noqa: E731
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
-        n = (h or c or {}).get("n", "–")
-        out.append(f"| {task.title} | {n:,} | {fmt(h)} | {fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
+        n = (h or c or {}).get("n")
+        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {fmt(h)} | {fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
     return "\n".join(out)
 
 
