@@ -155,7 +155,7 @@ def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path):
     assert imgs >= 2
 
 
-@pytest.mark.parametrize("page", ["", "kana", "fashion", "results"])
+@pytest.mark.parametrize("page", ["", "kana", "fashion", "results", "training"])
 def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, page):
     browser.get(f"{server}/{page}")
     _wait_for(browser, lambda: browser.execute_script(
