@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         a.task, a.expect = "mnist", a.expect or PHONE_DIGITS
     if a.task is None:
         p.error("--task is required (or use --phone)")
-    if a.expect is not None and a.expect < 1:
-        p.error("--expect must be a positive number of characters")
+    if a.expect is not None and a.expect < 2:
+        p.error("--expect: a line has at least 2 characters (for one, use python -m qnn_core.predict)")
     try:
         predictor = Predictor(a.task, a.checkpoint)
     except (KeyError, CheckpointError) as err:

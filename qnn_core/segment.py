@@ -33,7 +33,7 @@ class SegmentParams:
     split_width: float = 1.05  # blobs wider than this may hold touching characters: propose cuts
     cut_margin: float = 0.2  # no cut closer than this to a blob's edge
     cut_spacing: float = 0.2  # ... or to another cut
-    max_span_pieces: int = 5  # a character is at most this many pieces
+    max_span_pieces: int = 8  # a character is at most this many pieces (and max_char_width wide)
     max_char_width: float = 1.8  # candidates wider than this are not considered
     wide_from: float = 1.15  # candidates wider than this pay `wide_cost` per extra line height
     wide_cost: float = 6.0
@@ -68,6 +68,7 @@ class LineLayout:
     line_height: float  # typical character height in pixels
     gaps: np.ndarray  # (m-1,) pixels of background between piece k and k+1 (0 where a blob was cut)
     cut: np.ndarray  # (m-1,) True where pieces k and k+1 come from cutting one blob
+    fringe: int = 2  # pixels around the strokes that `owner` gives to them
 
     @property
     def n_pieces(self) -> int:
@@ -136,17 +137,16 @@ def _columns(xs: list[tuple[int, int]], overlap: float) -> list[list[int]]:
 
 
 def _cut_columns(profile: np.ndarray, height: float, params: SegmentParams) -> list[int]:
-    """Columns (relative to the blob) where touching characters most likely meet: the thinnest ink."""
+    """Columns (relative to the blob) where touching characters most likely meet: local minima of the ink profile."""
     width = len(profile)
     margin, spacing = int(params.cut_margin * height), max(1, int(params.cut_spacing * height))
     if width < 2 * margin + 1:
         return []
     smooth = ndimage.uniform_filter1d(profile.astype(float), size=max(1, int(0.06 * height)) | 1)
-    order = np.argsort(smooth[margin:width - margin], kind="stable") + margin
+    local_min = smooth <= ndimage.minimum_filter1d(smooth, size=spacing | 1, mode="nearest")
+    xs = [x for x in range(margin, width - margin) if local_min[x]]
     chosen: list[int] = []
-    for x in order:
-        if len(chosen) >= int(width / spacing) - 1:
-            break
+    for x in sorted(xs, key=lambda x: (smooth[x], x)):
         if all(abs(x - c) >= spacing for c in chosen):
             chosen.append(int(x))
     return sorted(chosen)
@@ -170,9 +170,11 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
     line_height = float(np.median(heights[heights >= 0.5 * heights.max()]))
 
     # Dust (dots, speckle) joins the column it overlaps or the nearest one within half a line height.
-    for d in (i for i in range(len(areas)) if i not in set(big)):
+    spans = [extent(c) for c in columns]
+    big_set = set(big)
+    for d in (i for i in range(len(areas)) if i not in big_set):
         d0, d1 = boxes[d][1].start, boxes[d][1].stop
-        dist = [max(0, extent(c)[0] - d1, d0 - extent(c)[2]) for c in columns]
+        dist = [max(0, left - d1, d0 - right) for left, _, right, _ in spans]
         k = int(np.argmin(dist))
         if dist[k] <= 0.5 * line_height:
             columns[k].append(d)
@@ -181,9 +183,9 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
     # Every pixel (faint anti-aliased edges too) belongs to the nearest component, within a few pixels.
     kept = np.zeros(len(areas) + 1, bool)
     kept[[c + 1 for col in columns for c in col]] = True
-    far, (iy, ix) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
-    owner = labels[iy, ix]
-    owner[(far > max(2.0, 0.03 * line_height)) | ~kept[owner]] = 0
+    fringe = max(2, int(0.03 * line_height))
+    owner = np.where(labels > 0, labels, ndimage.maximum_filter(labels, size=2 * fringe + 1))
+    owner[~kept[owner]] = 0
 
     pieces: list[Piece] = []
     gaps: list[float] = []
@@ -200,19 +202,20 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
         ranges[0] = (0, ranges[0][1])
         ranges[-1] = (ranges[-1][0], ink.shape[1])
         for r, (x0, x1) in enumerate(ranges):
-            piece = _piece(labels, tuple(col), (x0, x1), (top, bottom))
+            piece = _piece(labels, tuple(col), (x0, x1), (left, top, right, bottom))
             if piece is None:
                 continue
             if pieces:
                 gaps.append(float(piece.box[0] - pieces[-1].box[2]) if r == 0 else 0.0)
                 cut.append(r > 0)
             pieces.append(piece)
-    return LineLayout(ink, owner, pieces, line_height, np.array(gaps), np.array(cut, bool))
+    return LineLayout(ink, owner, pieces, line_height, np.array(gaps), np.array(cut, bool), fringe)
 
 
-def _piece(labels: np.ndarray, comps: tuple[int, ...], columns: tuple[int, int], rows: tuple[int, int]) -> Piece | None:
-    x0, x1 = columns
-    top, bottom = rows
+def _piece(labels: np.ndarray, comps: tuple[int, ...], columns: tuple[int, int],
+           extent: tuple[int, int, int, int]) -> Piece | None:
+    left, top, right, bottom = extent
+    x0, x1 = max(columns[0], left), min(columns[1], right)
     member = np.isin(labels[top:bottom, x0:x1], np.array(comps) + 1)
     if not member.any():
         return None
@@ -244,16 +247,14 @@ def candidates(layout: LineLayout, params: SegmentParams = DEFAULT_PARAMS) -> Ca
 
 
 def candidate_ink(layout: LineLayout, cand: Candidate) -> np.ndarray:
-    """The candidate's own ink on a blank image the size of the line (other characters' strokes removed)."""
-    out = np.zeros_like(layout.ink)
+    """The ink inside the candidate's box, with other characters' strokes removed (their pixels set to 0)."""
     left, top, right, bottom = cand.box
-    pad = max(2, int(0.05 * layout.line_height))
-    y0, y1 = max(0, top - pad), min(out.shape[0], bottom + pad)
+    out = np.zeros((bottom - top, right - left), layout.ink.dtype)
     for p in layout.pieces[cand.start:cand.stop]:
-        x0, x1 = p.columns
-        region = layout.owner[y0:y1, x0:x1]
-        keep = np.isin(region, np.array(p.components) + 1)
-        out[y0:y1, x0:x1] = np.where(keep, layout.ink[y0:y1, x0:x1], out[y0:y1, x0:x1])
+        x0, x1 = max(p.columns[0], left), min(p.columns[1], right)
+        keep = np.isin(layout.owner[top:bottom, x0:x1], np.array(p.components) + 1)
+        region = out[:, x0 - left:x1 - left]
+        region[keep] = layout.ink[top:bottom, x0:x1][keep]
     return out
 
 

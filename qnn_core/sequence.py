@@ -78,16 +78,16 @@ def format_phone(digits: str) -> str | None:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
-def _prepare_candidate(ink: np.ndarray, box: tuple[int, int, int, int], predictor: Predictor) -> Prepared | None:
-    """The candidate's ink, prepared like a single drawing; its placement refers to the whole image."""
-    left, top, right, bottom = box
-    crop = ink[top:bottom, left:right]
+def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image_size: tuple[int, int],
+                       predictor: Predictor) -> Prepared | None:
+    """A candidate's ink crop, prepared like a single drawing; its placement refers to the whole image."""
+    left, top = box[0], box[1]
     try:
         pixels, local = fit_ink(crop, predictor.task.input)
     except EmptyImageError:
         return None
     l, t, r, b = local.crop_box
-    placement = Placement((l + left, t + top, r + left, b + top), local.scale, local.offset, (ink.shape[1], ink.shape[0]))
+    placement = Placement((l + left, t + top, r + left, b + top), local.scale, local.offset, image_size)
     tensor = normalise(torch.from_numpy(pixels)[None, None], predictor.task.input)
     return Prepared(tensor, pixels, placement)
 
@@ -96,7 +96,9 @@ def _prepare_candidate(ink: np.ndarray, box: tuple[int, int, int, int], predicto
 def classify_candidates(predictor: Predictor, cands: Candidates, quantum: bool = True
                         ) -> tuple[np.ndarray, list[Prepared | None]]:
     """Class probabilities (K, C) of every candidate, in one forward pass."""
-    prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, predictor) for c in cands.items]
+    height, width = cands.layout.ink.shape
+    prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, (width, height), predictor)
+                for c in cands.items]
     probs = np.full((len(prepared), predictor.task.num_classes), np.exp(UNREADABLE_LOGP))
     ok = [i for i, p in enumerate(prepared) if p is not None]
     if ok:

@@ -38,17 +38,25 @@ GRID = {
 }
 
 
-def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | None) -> list[tuple[LineAnalysis, str]]:
+def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | None,
+                       non_words: bool = False) -> list[tuple[LineAnalysis, str]]:
+    """Lines of 10 random characters, or dictionary words (or, with non_words, kana strings that are not words)."""
     task = get_task(task_name)
     predictor = Predictor(task, checkpoint)
     val = train_val_split(load_split(task, "train"), seed=0)[1]
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(val.labels == c) for c in range(task.num_classes)]
-    words = Dictionary(load_words(task.words), task.classes).words if task.words else None
+    dictionary = Dictionary(load_words(task.words), task.classes) if task.words else None
     out = []
-    for _ in range(n):
-        text = (words[int(rng.integers(len(words)))].kana if words
-                else "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, 10)))
+    while len(out) < n:
+        if dictionary is None:
+            text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, 10))
+        elif non_words:
+            text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, int(rng.integers(2, 6))))
+            if text in dictionary:
+                continue
+        else:
+            text = dictionary.words[int(rng.integers(len(dictionary.words)))].kana
         labels = [task.classes.index(ch) for ch in text]
         line = compose_line([val.images[rng.choice(by_class[c])] for c in labels], labels, rng, LineStyle())
         out.append((analyse_line(predictor, line.image), text))
@@ -83,6 +91,27 @@ def search(lines, expect: bool, rounds: int) -> tuple[SegmentParams, dict]:
     return best, best_acc
 
 
+def overrule_table(words: list, non_words: list, params: SegmentParams) -> dict:
+    """For each threshold on the overrule cost: word accuracy with the dictionary, and how often a non-word is forced."""
+    def top(analysis):
+        a = replace(analysis, candidates=candidates(analysis.candidates.layout, params))
+        try:
+            r = decide(a)
+        except ImageInputError:
+            return None
+        return r.alternatives[0] if r.alternatives else None, r.raw_text
+
+    w = [(top(a), truth) for a, truth in words]
+    nw = [top(a) for a, _ in non_words]
+    table = {}
+    for t in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0):
+        right = sum(((m.word.kana if m is not None and m.cost <= t else raw) == truth)
+                    for (m, raw), truth in ((x, y) for x, y in w if x is not None))
+        forced = sum(x is not None and x[0] is not None and x[0].cost <= t for x in nw)
+        table[t] = {"word_accuracy": round(right / len(words), 4), "non_words_forced": round(forced / len(non_words), 4)}
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_tune", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
@@ -97,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     start = accuracy(lines, DEFAULT_PARAMS, expect)
     best, acc = search(lines, expect, a.rounds)
     changed = {k: v for k, v in asdict(best).items() if v != getattr(DEFAULT_PARAMS, k)}
-    print(json.dumps({"task": a.task, "n": a.n, "defaults": start, "best": acc, "changed": changed}))
+    result = {"task": a.task, "n": a.n, "defaults": start, "best": acc, "changed": changed}
+    if not expect:
+        non_words = composed_val_lines(a.task, a.n, a.seed + 1, a.checkpoint, non_words=True)
+        result["overrule"] = overrule_table(lines, non_words, best)
+    print(json.dumps(result))
     return 0
 
 
