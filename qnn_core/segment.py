@@ -47,6 +47,12 @@ class SegmentParams:
 
 
 DEFAULT_PARAMS = SegmentParams()
+# Per-task scores found by `python -m qnn_core.sequence_tune` (validation lines only); other tasks use the defaults.
+TUNED_PARAMS: dict[str, SegmentParams] = {}
+
+
+def params_for(task_name: str) -> SegmentParams:
+    return TUNED_PARAMS.get(task_name, DEFAULT_PARAMS)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import torch
 from .lattice import Lattice, Path, best_path
 from .predict import Predictor
 from .preprocess import EmptyImageError, ImageInputError, Placement, Prepared, fit_ink, ink_map, normalise, open_image
-from .segment import DEFAULT_PARAMS, Candidates, SegmentParams, candidate_ink, candidates, layout_line, xywh
+from .segment import Candidates, SegmentParams, candidate_ink, candidates, layout_line, params_for, xywh
 from .words import Dictionary, WordMatch, decode, load_words
 
 LOW_CONFIDENCE = 0.8  # a character read with a lower probability is flagged for the user to check
@@ -153,9 +153,10 @@ class LineAnalysis:
 
 
 def analyse_line(predictor: Predictor, source, dictionary: Dictionary | bool = True, quantum: bool = True,
-                 params: SegmentParams = DEFAULT_PARAMS) -> LineAnalysis:
+                 params: SegmentParams | None = None) -> LineAnalysis:
     """Open the image, cut it into candidate characters and classify them all in one batch."""
     task = predictor.task
+    params = params or params_for(task.name)
     ink = ink_map(open_image(source))
     cands = candidates(layout_line(ink, params), params)
     probs, prepared = classify_candidates(predictor, cands, quantum)
@@ -198,7 +199,7 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
 
 
 def read_line(predictor: Predictor, source, expect: int | None = None, dictionary: Dictionary | bool = True,
-              quantum: bool = True, params: SegmentParams = DEFAULT_PARAMS) -> LineReading:
+              quantum: bool = True, params: SegmentParams | None = None) -> LineReading:
     """Read one line of characters from a path, bytes, file object or PIL image.
 
     expect: the number of characters the caller knows the line has (10 for a phone number).

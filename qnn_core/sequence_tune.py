@@ -22,7 +22,7 @@ from .compose import LineStyle, compose_line
 from .data import load_split, train_val_split
 from .predict import Predictor
 from .preprocess import ImageInputError
-from .segment import DEFAULT_PARAMS, SegmentParams, candidates
+from .segment import SegmentParams, candidates, params_for
 from .sequence import LineAnalysis, analyse_line, decide
 from .tasks import get_task
 from .words import Dictionary, load_words
@@ -77,8 +77,8 @@ def accuracy(lines: list[tuple[LineAnalysis, str]], params: SegmentParams, expec
     return {"free": free / len(lines), "guided": guided / len(lines)}
 
 
-def search(lines, expect: bool, rounds: int) -> tuple[SegmentParams, dict]:
-    best = DEFAULT_PARAMS
+def search(lines, start: SegmentParams, expect: bool, rounds: int) -> tuple[SegmentParams, dict]:
+    best = start
     best_acc = accuracy(lines, best, expect)
     key = lambda acc: (acc["guided"] + acc["free"], acc["guided"])  # noqa: E731
     for _ in range(rounds):
@@ -123,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     lines = composed_val_lines(a.task, a.n, a.seed, a.checkpoint)
     expect = not get_task(a.task).words
-    start = accuracy(lines, DEFAULT_PARAMS, expect)
-    best, acc = search(lines, expect, a.rounds)
-    changed = {k: v for k, v in asdict(best).items() if v != getattr(DEFAULT_PARAMS, k)}
-    result = {"task": a.task, "n": a.n, "defaults": start, "best": acc, "changed": changed}
+    current = params_for(a.task)
+    start = accuracy(lines, current, expect)
+    best, acc = search(lines, current, expect, a.rounds)
+    changed = {k: v for k, v in asdict(best).items() if v != getattr(current, k)}
+    result = {"task": a.task, "n": a.n, "current": start, "best": acc, "changed": changed}
     if not expect:
         non_words = composed_val_lines(a.task, a.n, a.seed + 1, a.checkpoint, non_words=True)
         result["overrule"] = overrule_table(lines, non_words, best)
