@@ -102,9 +102,9 @@ def test_a_character_drawn_in_separate_strokes_stays_one_segment():
     assert x <= 295 and x + w >= 360
 
 
-def touching_strip(split, text: str, touch: int) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+def touching_strip(split, text: str, touch: int, seed: int) -> tuple[bytes, list[tuple[int, int, int, int]]]:
     """A strip where characters `touch` and `touch + 1` overlap and are joined by a stroke."""
-    cells, labels = cells_for(split, text, MNIST.classes, seed=4)
+    cells, labels = cells_for(split, text, MNIST.classes, seed=seed)
     gaps = [0.5] * (len(text) - 1)
     gaps[touch] = -0.12
     ink, boxes = compose_ink(cells, np.random.default_rng(5), gaps=gaps)
@@ -114,18 +114,18 @@ def touching_strip(split, text: str, touch: int) -> tuple[bytes, list[tuple[int,
     return render(ink, "dark-on-light", np.random.default_rng(0)), boxes
 
 
-def test_touching_characters_are_split_when_the_count_is_known(mnist_test, digits_model):
-    image, boxes = touching_strip(mnist_test, "4736", touch=1)
-    ink = ink_map(open_image(image))
+@pytest.mark.parametrize("seed", range(100, 105))
+def test_touching_characters_are_split_when_the_count_is_known(mnist_test, digits_model, seed):
     from scipy import ndimage
+
+    image, boxes = touching_strip(mnist_test, "4736", touch=1, seed=seed)
+    ink = ink_map(open_image(image))
     assert ndimage.label(ink > 0.2, structure=np.ones((3, 3)))[1] <= 3  # 7 and 3 really are one blob
-    seg = segment_line(ink, expect=4)
-    assert len(seg.boxes) == 4
-    cut = seg.boxes[2][0]
-    assert boxes[2][0] - 8 <= cut <= boxes[1][0] + boxes[1][2] + 8  # the cut lies where the two overlap
+    assert len(segment_line(ink, expect=4).boxes) == 4  # geometry alone can cut it
     reading = read_line(digits_model, image, expect=4)
-    assert reading.count_ok and len(reading.chars) == 4
-    assert reading.text == "4736"
+    assert reading.count_ok and reading.text == "4736"
+    cut = reading.chars[2].box[0]
+    assert boxes[1][0] + boxes[1][2] / 2 < cut < boxes[2][0] + boxes[2][2] / 2  # between the 7's and the 3's centres
 
 
 # --- the lattice ---------------------------------------------------------------------------------------------
