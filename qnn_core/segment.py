@@ -41,6 +41,8 @@ class SegmentParams:
     gap_slope: float = 12.0  # nats per line height of gap: how fast wider gaps favour a boundary
     gap_cap: float = 4.0  # a boundary never scores more than this
     cut_cost: float = 2.0  # a boundary through ink (a cut of touching characters) costs this
+    narrow_from: float = 0.0  # candidates narrower than this pay `narrow_cost` per missing line height
+    narrow_cost: float = 0.0  # (off by default: a "1" is narrow; kana are not)
     sliver_width: float = 0.3  # a candidate this narrow with a cut side is a sliver of a character...
     sliver_cost: float = 3.0  # ... and pays this
     char_bonus: float = 0.0  # added per character: balances the classifier's cost per character
@@ -48,7 +50,9 @@ class SegmentParams:
 
 DEFAULT_PARAMS = SegmentParams()
 # Per-task scores found by `python -m qnn_core.sequence_tune` (validation lines only); other tasks use the defaults.
-TUNED_PARAMS: dict[str, SegmentParams] = {}
+TUNED_PARAMS: dict[str, SegmentParams] = {
+    "kmnist": SegmentParams(gap_threshold=0.3, gap_slope=8.0, cut_cost=4.0),
+}
 
 
 def params_for(task_name: str) -> SegmentParams:
@@ -172,8 +176,10 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
         return (min(boxes[c][1].start for c in comps), min(boxes[c][0].start for c in comps),
                 max(boxes[c][1].stop for c in comps), max(boxes[c][0].stop for c in comps))
 
+    # The line height: near the tallest columns, since a column may be only a fragment of a character
+    # (one stroke of a kana) while a whole character is rarely much taller than its neighbours.
     heights = np.array([extent(c)[3] - extent(c)[1] for c in columns], float)
-    line_height = float(np.median(heights[heights >= 0.5 * heights.max()]))
+    line_height = max(1.0, 0.9 * float(np.percentile(heights, 90)))
 
     # Dust (dots, speckle) joins the column it overlaps or the nearest one within half a line height.
     spans = [extent(c) for c in columns]
@@ -241,6 +247,7 @@ def candidates(layout: LineLayout, params: SegmentParams = DEFAULT_PARAMS) -> Ca
             if j - i > 1 and width > params.max_char_width:
                 break
             geo = -params.wide_cost * max(0.0, width - params.wide_from)
+            geo -= params.narrow_cost * max(0.0, params.narrow_from - width)
             cut_side = (i > 0 and layout.cut[i - 1]) or (j < m and layout.cut[j - 1])
             if cut_side and width < params.sliver_width:
                 geo -= params.sliver_cost

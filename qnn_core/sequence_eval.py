@@ -1,6 +1,7 @@
 """Measure line reading on lines composed from the official test images.
 
     python -m qnn_core.sequence_eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE]
+    python -m qnn_core.sequence_eval --readme   # rewrite README's table from benchmarks/sequence_eval_*.json
 
 mnist: N lines of 10 random digits, read as phone numbers (--expect 10) and also
 without the expected count. kmnist: N dictionary words (uniform over the word
@@ -32,10 +33,13 @@ from .data import Split, load_split, train_val_split
 from .predict import Predictor
 from .preprocess import ImageInputError
 from .sequence import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
-from .tasks import TaskSpec, get_task
+from .tasks import REPO_ROOT, TaskSpec, get_task
 from .words import MAX_OVERRULE_NATS, Dictionary, load_words
 
 PHONE = 10
+BENCHMARKS = REPO_ROOT / "benchmarks"
+README = REPO_ROOT / "README.md"
+MARKERS = ("<!-- sequence:start -->", "<!-- sequence:end -->")
 NONWORD_LENGTHS = (2, 3, 4, 5)
 
 
@@ -168,9 +172,51 @@ def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint:
             "composition": asdict(style), **result, "seconds": round(time.time() - start, 1)}
 
 
+def readme_table(results: list[dict]) -> str:
+    """The README's table, every number straight from the committed JSON files."""
+    def pct(block: dict) -> str:
+        lo, hi = block["sequence_ci95"]
+        return f"{block['sequence_accuracy']:.1%} ({lo:.1%}–{hi:.1%}) | {block['char_accuracy']:.2%}"
+
+    rows = ["| lines (official test images) | reading | whole line (95% CI) | characters |", "|---|---|---|---|"]
+    for r in results:
+        n, ck = r["n_lines"], r["checkpoint"]
+        if r["task"] == "mnist":
+            rows.append(f"| {n} × 10 random digits, `{ck}` | `--phone` (exactly 10) | {pct(r['phone_expect_10'])} |")
+            rows.append(f"| same lines | no expected count | {pct(r['no_expected_count'])} |")
+        else:
+            rows.append(f"| {n} dictionary words, `{ck}` | with the dictionary | {pct(r['words_with_dictionary'])} |")
+            rows.append(f"| same lines | without the dictionary | {pct(r['words_without_dictionary'])} |")
+            nw = r["non_words"]
+            rows.append(f"| {n} random kana strings that are not words | with the dictionary | {pct(nw)} |")
+    notes = []
+    for r in results:
+        if r["task"] == "mnist":
+            f = r["low_confidence_flags"]
+            notes.append(f"Digits: {f['wrong_digits_flagged']} of {f['wrong_digits']} misread digits were flagged "
+                         f"`low_confidence` (probability < {f['threshold']}), and {f['right_digits_flagged']} of "
+                         f"{f['right_digits']} right ones.")
+        else:
+            notes.append(f"Kana: on the non-words the dictionary replaced the reading by a word in "
+                         f"{r['non_words']['dictionary_word_forced']:.1%} of lines (threshold "
+                         f"{r['dictionary']['max_overrule_nats']} nats).")
+    cmds = " and ".join(f"`python -m qnn_core.sequence_eval --task {r['task']} --json --n {r['n_lines']} --seed "
+                        f"{r['seed']} --out benchmarks/sequence_eval_{r['task']}.json`" for r in results)
+    return "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by " \
+        "`python -m qnn_core.sequence_eval --readme`."
+
+
+def write_readme() -> None:
+    results = [json.loads(p.read_text()) for p in sorted(BENCHMARKS.glob("sequence_eval_*.json"))]
+    text = README.read_text()
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    README.write_text(text[:start] + "\n" + readme_table(results) + "\n" + text[end:])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_eval", description=__doc__.split("\n")[0])
-    p.add_argument("--task", required=True)
+    p.add_argument("--task")
+    p.add_argument("--readme", action="store_true", help="only rewrite README's table from benchmarks/")
     p.add_argument("--n", type=int, default=500, help="lines to compose (and as many non-words for kmnist)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=["test", "val"], default="test", help="val: for tuning only")
@@ -178,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the full result as one JSON object")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     a = p.parse_args(argv)
+    if a.readme:
+        write_readme()
+        return 0
+    if not a.task:
+        p.error("--task is required")
     try:
         result = run(get_task(a.task), a.n, a.seed, a.split, a.checkpoint)
     except (KeyError, CheckpointError, FileNotFoundError) as err:

@@ -28,13 +28,15 @@ from .tasks import get_task
 from .words import Dictionary, load_words
 
 GRID = {
-    "gap_threshold": [0.0, 0.05, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3],
+    "gap_threshold": [0.0, 0.05, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5],
     "gap_slope": [4.0, 8.0, 12.0, 20.0, 30.0],
     "gap_cap": [2.0, 4.0, 6.0, 10.0],
     "cut_cost": [0.5, 1.0, 2.0, 4.0, 8.0],
     "wide_from": [0.9, 1.0, 1.15, 1.3, 1.5],
     "wide_cost": [2.0, 4.0, 6.0, 10.0, 20.0],
     "char_bonus": [-2.0, -1.0, 0.0, 1.0, 2.0],
+    # searched together: either alone changes nothing while the other is at its default
+    ("narrow_from", "narrow_cost"): [(f, c) for f in (0.3, 0.4, 0.5, 0.6, 0.7) for c in (0.0, 2.0, 5.0, 10.0, 20.0)],
 }
 
 
@@ -84,7 +86,7 @@ def search(lines, start: SegmentParams, expect: bool, rounds: int) -> tuple[Segm
     for _ in range(rounds):
         for name, values in GRID.items():
             for v in values:
-                trial = replace(best, **{name: v})
+                trial = replace(best, **(dict(zip(name, v)) if isinstance(name, tuple) else {name: v}))
                 acc = accuracy(lines, trial, expect)
                 if key(acc) > key(best_acc):
                     best, best_acc = trial, acc
