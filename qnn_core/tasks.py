@@ -55,6 +55,8 @@ class TaskSpec:
     display: tuple[str, ...] | None = None
     # Training budget that produced the shipped checkpoint.
     epochs: int = 8
+    # A word list (TSV with a `kana` column, see words.py) for reading whole words; None: no dictionary.
+    words: Path | None = None
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -106,6 +108,7 @@ TASKS: dict[str, TaskSpec] = {
                         test=("kmnist-test-imgs.npz", "kmnist-test-labels.npz")),
         input=InputSpec(mean=(0.1918,), std=(0.3483,), fit=28, centre="box"),
         epochs=5,
+        words=SHARED_DATA / "kana-words" / "words.tsv",
     ),
 }
 

@@ -1,0 +1,104 @@
+"""Compose a line of handwriting from single-character data-set images, as a user would hand it in.
+
+Used by the sequence evaluation and the tests: characters are scaled (different
+sizes), spaced (uneven gaps, measured between the ink of neighbours, in units
+of the line's median character height), jittered vertically, and the strip is
+rendered as a PNG or JPEG file in one of three looks: light ink on dark, dark
+ink on light (coloured pen, off-white paper), or strokes on a transparent canvas.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+POLARITIES = ("light-on-dark", "dark-on-light", "transparent")
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    height: tuple[float, float] = (40, 90)  # pixels of a 28-pixel data-set cell, per line
+    scale: tuple[float, float] = (0.8, 1.25)  # per character, on top of the line's size
+    gap: tuple[float, float] = (0.15, 0.75)  # ink-to-ink, in median character heights
+    jitter: float = 0.15  # vertical offset of each character, +- this many character heights
+    margin: tuple[float, float] = (0.3, 1.0)  # around the line, in character heights
+    jpeg: float = 0.25  # share of opaque images saved as JPEG (a photo) instead of PNG (a canvas)
+
+
+@dataclass
+class ComposedLine:
+    image: bytes  # the file a user would upload
+    ink: np.ndarray  # float (H, W), ink bright: what was drawn
+    boxes: list[tuple[int, int, int, int]]  # (x, y, w, h) of each character's ink
+    labels: list[int]
+    polarity: str
+
+
+def _glyph(cell: np.ndarray, size: float) -> np.ndarray:
+    """A data-set image scaled so its 28-pixel cell becomes `size` pixels, cropped to its ink."""
+    n = max(8, round(size))
+    big = np.asarray(Image.fromarray(cell).resize((n, n), Image.Resampling.BILINEAR), np.float32) / 255.0
+    rows, cols = np.flatnonzero(big.max(1) > 0.05), np.flatnonzero(big.max(0) > 0.05)
+    return big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def compose_ink(cells: list[np.ndarray], rng: np.random.Generator, style: LineStyle = LineStyle(),
+                gaps: list[float] | None = None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Lay uint8 (28, 28) ink-bright cells side by side; gaps (in character heights) may be given, even negative."""
+    size = rng.uniform(*style.height)
+    glyphs = [_glyph(c, size * rng.uniform(*style.scale)) for c in cells]
+    ref = float(np.median([g.shape[0] for g in glyphs]))
+    if gaps is None:
+        gaps = list(rng.uniform(*style.gap, size=len(glyphs) - 1))
+    margin = [int(ref * rng.uniform(*style.margin)) for _ in range(4)]
+    jitter = [int(ref * rng.uniform(-style.jitter, style.jitter)) for _ in glyphs]
+    xs = [margin[0]]
+    for g, gap in zip(glyphs[:-1], gaps):
+        xs.append(xs[-1] + g.shape[1] + int(round(gap * ref)))
+    tallest = max(g.shape[0] for g in glyphs)
+    centre = margin[1] + int(ref * style.jitter) + tallest // 2
+    tops = [centre - g.shape[0] // 2 + j for g, j in zip(glyphs, jitter)]
+    width = max(x + g.shape[1] for x, g in zip(xs, glyphs)) + margin[2]
+    height = max(t + g.shape[0] for t, g in zip(tops, glyphs)) + margin[3]
+    ink = np.zeros((height, width), np.float32)
+    boxes = []
+    for g, x, t in zip(glyphs, xs, tops):
+        ink[t:t + g.shape[0], x:x + g.shape[1]] = np.maximum(ink[t:t + g.shape[0], x:x + g.shape[1]], g)
+        boxes.append((x, t, g.shape[1], g.shape[0]))
+    return ink, boxes
+
+
+def render(ink: np.ndarray, polarity: str, rng: np.random.Generator, jpeg: bool = False) -> bytes:
+    """The ink drawn as an image file in the given look."""
+    a = ink[..., None]
+    if polarity == "transparent":
+        rgba = np.zeros(ink.shape + (4,), np.uint8)
+        rgba[..., :3] = rng.integers(0, 90, 3)
+        rgba[..., 3] = np.round(ink * 255)
+        img = Image.fromarray(rgba, "RGBA")
+        jpeg = False
+    elif polarity == "dark-on-light":
+        paper, pen = rng.uniform(215, 255, 3), rng.uniform(0, 80, 3)
+        img = Image.fromarray(np.round(paper * (1 - a) + pen * a).astype(np.uint8), "RGB")
+    elif polarity == "light-on-dark":
+        board, chalk = rng.uniform(0, 40, 3), rng.uniform(200, 255, 3)
+        img = Image.fromarray(np.round(board * (1 - a) + chalk * a).astype(np.uint8), "RGB")
+    else:
+        raise ValueError(f"unknown polarity {polarity!r}; one of {POLARITIES}")
+    buf = io.BytesIO()
+    if jpeg:
+        img.save(buf, format="JPEG", quality=int(rng.integers(80, 96)))
+    else:
+        img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def compose_line(cells: list[np.ndarray], labels: list[int], rng: np.random.Generator,
+                 style: LineStyle = LineStyle(), polarity: str | None = None) -> ComposedLine:
+    """A whole line from data-set cells, rendered in a random (or the given) look."""
+    ink, boxes = compose_ink(cells, rng, style)
+    polarity = polarity or POLARITIES[int(rng.integers(len(POLARITIES)))]
+    jpeg = polarity != "transparent" and rng.random() < style.jpeg
+    return ComposedLine(render(ink, polarity, rng, jpeg), ink, boxes, list(labels), polarity)
