@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .lattice import Lattice, Path, best_path
 from .predict import Predictor
@@ -78,7 +79,7 @@ def format_phone(digits: str) -> str | None:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
-def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image_size: tuple[int, int],
+def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image: Image.Image,
                        predictor: Predictor) -> Prepared | None:
     """A candidate's ink crop, prepared like a single drawing; its placement refers to the whole image."""
     left, top = box[0], box[1]
@@ -87,18 +88,16 @@ def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image_s
     except EmptyImageError:
         return None
     l, t, r, b = local.crop_box
-    placement = Placement((l + left, t + top, r + left, b + top), local.scale, local.offset, image_size)
+    placement = Placement((l + left, t + top, r + left, b + top), local.scale, local.offset, image.size)
     tensor = normalise(torch.from_numpy(pixels)[None, None], predictor.task.input)
-    return Prepared(tensor, pixels, placement)
+    return Prepared(tensor, pixels, placement, image)
 
 
 @torch.no_grad()
-def classify_candidates(predictor: Predictor, cands: Candidates, quantum: bool = True
+def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Image, quantum: bool = True
                         ) -> tuple[np.ndarray, list[Prepared | None]]:
     """Class probabilities (K, C) of every candidate, in one forward pass."""
-    height, width = cands.layout.ink.shape
-    prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, (width, height), predictor)
-                for c in cands.items]
+    prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, image, predictor) for c in cands.items]
     probs = np.full((len(prepared), predictor.task.num_classes), np.exp(UNREADABLE_LOGP))
     ok = [i for i, p in enumerate(prepared) if p is not None]
     if ok:
@@ -157,9 +156,10 @@ def analyse_line(predictor: Predictor, source, dictionary: Dictionary | bool = T
     """Open the image, cut it into candidate characters and classify them all in one batch."""
     task = predictor.task
     params = params or params_for(task.name)
-    ink = ink_map(open_image(source))
+    image = open_image(source)
+    ink = ink_map(image)
     cands = candidates(layout_line(ink, params), params)
-    probs, prepared = classify_candidates(predictor, cands, quantum)
+    probs, prepared = classify_candidates(predictor, cands, image, quantum)
     if dictionary is True:
         dictionary = Dictionary(load_words(task.words), task.classes) if task.words else False
     return LineAnalysis(task.name, task.classes, ink, cands, probs, prepared, dictionary or None)
