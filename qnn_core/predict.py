@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -74,21 +75,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=3)
     p.add_argument("--no-quantum", action="store_true", help="switch the quantum branch off at inference")
     a = p.parse_args(argv)
+
+    def handle(predictor: Predictor, f: str) -> None:
+        pred = predictor.predict(f, quantum=not a.no_quantum, k=a.top)
+        top = [[label, round(prob, 4)] for label, prob in pred.top]
+        print(json.dumps({"file": f, "label": pred.label, "top": top}, ensure_ascii=False), flush=True)
+
+    return run_over_files(a.task, a.checkpoint, a.files, handle)
+
+
+def run_over_files(task: str, checkpoint: str | None, files: list[str], handle: Callable[[Predictor, str], None],
+                   errors: tuple[type[Exception], ...] = (ImageInputError,)) -> int:
+    """The CLIs' shared loop: one model, each file handled; a bad file is one line on stderr, never a traceback.
+
+    Exit status: 2 when the model cannot be loaded, 1 when some file failed, else 0.
+    """
     try:
-        predictor = Predictor(a.task, a.checkpoint)
+        predictor = Predictor(task, checkpoint)
     except (KeyError, CheckpointError) as err:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
     status = 0
-    for f in a.files:
+    for f in files:
         try:
-            pred = predictor.predict(f, quantum=not a.no_quantum, k=a.top)
-        except ImageInputError as err:
+            handle(predictor, f)
+        except errors as err:
             print(f"error: {f}: {err}", file=sys.stderr)
             status = 1
-            continue
-        top = [[label, round(prob, 4)] for label, prob in pred.top]
-        print(json.dumps({"file": f, "label": pred.label, "top": top}, ensure_ascii=False), flush=True)
     return status
 
 

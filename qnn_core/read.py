@@ -18,8 +18,7 @@ import argparse
 import json
 import sys
 
-from .checkpoint import CheckpointError
-from .predict import Predictor
+from .predict import Predictor, run_over_files
 from .preprocess import ImageInputError
 from .sequence import PHONE_DIGITS, LineReading, format_phone, read_line
 from .words import WordListError, WordMatch
@@ -71,24 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--task is required (or use --phone)")
     if a.expect is not None and a.expect < 2:
         p.error("--expect: a line has at least 2 characters (for one, use python -m qnn_core.predict)")
-    try:
-        predictor = Predictor(a.task, a.checkpoint)
-    except (KeyError, CheckpointError) as err:
-        print(f"error: {err.args[0]}", file=sys.stderr)
-        return 2
-    status = 0
-    for f in a.files:
-        try:
-            reading = read_line(predictor, f, expect=a.expect, dictionary=not a.no_dictionary)
-        except (ImageInputError, WordListError) as err:
-            print(f"error: {f}: {err}", file=sys.stderr)
-            status = 1
-            continue
+
+    def handle(predictor: Predictor, f: str) -> None:
+        reading = read_line(predictor, f, expect=a.expect, dictionary=not a.no_dictionary)
         if not reading.count_ok:
             for note in reading.notes[:1]:
                 print(f"warning: {f}: {note}", file=sys.stderr)
         print(json.dumps({"file": f, **to_json(reading, a.phone, a.top)}, ensure_ascii=False), flush=True)
-    return status
+
+    return run_over_files(a.task, a.checkpoint, a.files, handle, errors=(ImageInputError, WordListError))
 
 
 if __name__ == "__main__":
