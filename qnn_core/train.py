@@ -134,13 +134,20 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch)
             save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
-    # Record (never choose by) the official test accuracy of the kept weights.
-    best_model, meta = load_checkpoint(out)
-    meta["train_time_s"] = round(time.time() - start, 1)
-    if not cfg.subset:
-        test = load_split(task, "test", cfg.data_root, cfg.download)
-        meta.update(test_accuracy=accuracy(best_model, task, test), test_size=len(test))
-    save_checkpoint(best_model, meta, out)
+    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root)
+
+
+def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
+           data_root: str | None = None) -> dict:
+    """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint."""
+    model, meta = load_checkpoint(out)
+    if train_time_s is not None:
+        meta["train_time_s"] = round(train_time_s, 1)
+    if measure_test:
+        task = get_task(meta["task"])
+        test = load_split(task, "test", data_root)
+        meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test))
+    save_checkpoint(model, meta, out)
     return meta
 
 
