@@ -134,18 +134,19 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch)
             save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
-    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root)
+    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
+                  download=cfg.download)
 
 
 def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
-           data_root: str | None = None) -> dict:
+           data_root: str | None = None, download: bool = False) -> dict:
     """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint."""
     model, meta = load_checkpoint(out)
     if train_time_s is not None:
         meta["train_time_s"] = round(train_time_s, 1)
     if measure_test:
         task = get_task(meta["task"])
-        test = load_split(task, "test", data_root)
+        test = load_split(task, "test", data_root, download)
         meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test))
     save_checkpoint(model, meta, out)
     return meta
