@@ -110,9 +110,10 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
         out += ["", f"In plain words: with one seed per model, hybrid and classical-only differ by at most {gap:.2f} "
                     f"points, and switching the trained hybrid's quantum branch off changes its test accuracy by at "
                     f"most {off:.2f} points. "
-                    + ("Differences this small are within one seed's noise: on these tasks the quantum branch adds "
-                       "no measurable accuracy." if max(gap, off) < 0.3 else
-                       "One seed cannot tell such a difference from seed noise; the 3-seed ablation can.")]
+                    + ("So far there is no sign that the quantum branch adds accuracy on these tasks; telling "
+                       "differences this small from seed-to-seed noise needs a multi-seed ablation."
+                       if max(gap, off) < 0.3 else
+                       "One seed cannot tell such a difference from seed-to-seed noise; a multi-seed ablation can.")]
     return "\n".join(out)
 
 
