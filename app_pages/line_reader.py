@@ -23,7 +23,7 @@ from qnn_core.preprocess import EmptyImageError, ImageInputError
 from qnn_core.sequence import LOW_CONFIDENCE, LineAnalysis, LineReading, SequenceInputError, analyse_line, decide, \
     format_phone
 from qnn_core.tasks import TASKS, TaskSpec
-from qnn_core.words import Dictionary, load_words
+from qnn_core.words import MAX_OVERRULE_NATS, Dictionary, load_words
 
 OK_COLOUR, LOW_COLOUR = "#2E9E4F", "#E8730C"
 
@@ -143,8 +143,6 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
         st.error(f"This file cannot be used: {err}.")
         return None
 
-    st.image(boxed_image(reading), caption=f"{len(reading.chars)} {mode.noun}s found; orange boxes are read with "
-                                           f"low confidence", width="stretch")
     if mode.phone:
         _phone_result(reading, mode)
     elif reading.alternatives or reading.word:
@@ -154,6 +152,8 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     if reading.low_confidence:
         positions = ", ".join(str(i + 1) for i in reading.low_confidence)
         st.warning(f"Check {mode.noun} {positions}: read with less than {LOW_CONFIDENCE:.0%} confidence.", icon="🔎")
+    st.image(boxed_image(reading), caption=f"{len(reading.chars)} {mode.noun}s found; orange boxes are read with "
+                                           f"low confidence", width="stretch")
 
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
@@ -166,8 +166,8 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     if reading.alternatives:
         st.markdown("**Dictionary words that fit the ink best**")
         st.dataframe(alternatives_table(reading), hide_index=True, width="stretch")
-        st.caption("score: geometric mean of the word's character probabilities. cost: how many nats the "
-                   "dictionary overrules the raw reading by; a word is used only if the cost is at most 3.")
+        st.caption("score: geometric mean of the word's character probabilities. cost: how many nats the dictionary "
+                   f"overrules the raw reading by; a word is used only if the cost is at most {MAX_OVERRULE_NATS:g}.")
     return reading
 
 
