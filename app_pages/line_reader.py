@@ -158,7 +158,10 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
         st.markdown(f"**Confidence of each {mode.noun}**")
-        st.plotly_chart(confidence_chart(reading), width="stretch", key=f"{key}_bars_{digest}")
+        bars_key, explain_key = f"{key}_bars_{digest}", f"{key}_explain_{digest}"
+        st.plotly_chart(confidence_chart(reading), width="stretch", key=bars_key, selection_mode="points",
+                        on_select=lambda: _follow_click(bars_key, explain_key))
+        st.caption(f"Click a bar to see that {mode.noun}'s Grad-CAM.")
         st.markdown("**Per-character reading** (best class of each segment, before any dictionary)")
         st.dataframe(char_table(reading), hide_index=True, width="stretch")
     with right:
@@ -205,11 +208,20 @@ def _text_result(reading: LineReading, mode: LineMode) -> None:
             (st.info if reading.count_ok else st.error)(_sentence(note))
 
 
+def _follow_click(bars_key: str, explain_key: str) -> None:
+    """A click on a confidence bar chooses that character for the Grad-CAM."""
+    points = st.session_state[bars_key]["selection"]["points"]
+    if points:
+        st.session_state[explain_key] = int(points[0].get("point_index", points[0].get("point_number", 0)))
+
+
 def _explain(model, reading: LineReading, mode: LineMode, key: str, digest: str) -> None:
     chars = reading.chars
     st.markdown(f"**Grad-CAM of one {mode.noun}**")
-    pick = st.segmented_control(f"Choose a {mode.noun} to explain", list(range(len(chars))), default=0,
-                                format_func=lambda i: f"{i + 1}: {chars[i].label}", key=f"{key}_explain_{digest}")
+    explain_key = f"{key}_explain_{digest}"
+    st.session_state.setdefault(explain_key, 0)
+    pick = st.segmented_control(f"Choose a {mode.noun} to explain", list(range(len(chars))),
+                                format_func=lambda i: f"{i + 1}: {chars[i].label}", key=explain_key)
     c = chars[pick if pick is not None else 0]
     heat = gradcam(model.model, c.prepared, c.index)
     st.image(overlay(c.prepared, heat), caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image",

@@ -183,6 +183,18 @@ def test_write_a_phone_number_on_the_wide_canvas(server, browser, tmp_path_facto
     assert shown == f"{number[:3]}-{number[3:6]}-{number[6:]}"
     _wait_for(browser, lambda: "Grad-CAM" in browser.page_source and "10 digits found" in browser.page_source,
               what="the boxes and the Grad-CAM of a digit")
+    # A click on the third confidence bar (the "7") shows that digit's Grad-CAM.
+    bar = _wait_for(browser, lambda: browser.find_elements("css selector", ".js-plotly-plot g.point path"),
+                    what="the confidence bars")[2]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", bar)
+    time.sleep(1.0)
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(browser).move_to_element(bar).click().perform()
+    _wait_for(browser, lambda: "Grad-CAM for “7”" in browser.page_source, what="the clicked digit's Grad-CAM")
+    _wait_for(browser, lambda: browser.execute_script(
+        "return [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"),
+        what="the new images")
+    time.sleep(3.0)  # the page reruns after a click: let the replaced images arrive
     browser.execute_script("document.querySelector('.qnn-line').scrollIntoView()")
     _screenshot(browser, "phone_number", tmp_path_factory)
 
