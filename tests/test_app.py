@@ -138,8 +138,7 @@ def _explain_control(at: AppTest):
 
 def test_phone_number_upload_boxes_bars_and_gradcam_per_digit():
     at = _line_mode("app_pages/digits.py", "Phone number")
-    at.file_uploader(key="mnist_line_upload").upload("phone.png", _strip("mnist", "0123456789", seed=1), "image/png")
-    at.run()
+    _upload(at, "", _strip("mnist", "0123456789", seed=1), "phone.png")
     assert not at.exception
     assert _line_text(at) == ["012-345-6789"]
     assert not at.warning  # every digit read confidently
@@ -158,16 +157,14 @@ def test_phone_number_upload_boxes_bars_and_gradcam_per_digit():
 def test_phone_number_flags_a_doubtful_digit():
     at = _line_mode("app_pages/digits.py", "Phone number")
     # In this strip the test image of the "3" is read as a 5, with low confidence: the page must point at it.
-    at.file_uploader(key="mnist_line_upload").upload("phone.png", _strip("mnist", "0123456789", seed=3), "image/png")
-    at.run()
+    _upload(at, "", _strip("mnist", "0123456789", seed=3), "phone.png")
     assert not at.exception
     assert any("Check digit 4:" in w.value for w in at.warning)
 
 
 def test_phone_number_with_a_missing_digit_says_so_instead_of_guessing():
     at = _line_mode("app_pages/digits.py", "Phone number")
-    at.file_uploader(key="mnist_line_upload").upload("short.png", _strip("mnist", "0123456", seed=4), "image/png")
-    at.run()
+    _upload(at, "", _strip("mnist", "0123456", seed=4), "short.png")
     assert not at.exception
     assert _line_text(at) == []  # no formatted number
     assert any("Not read as a phone number" in e.value and "10 were expected" in e.value for e in at.error)
@@ -184,7 +181,7 @@ def test_phone_number_bad_input_gets_a_clear_message(what, data, kind, words):
     elif data == "one":
         data = _strip("mnist", "7", seed=1)
     at = _line_mode("app_pages/digits.py", "Phone number")
-    at.file_uploader(key="mnist_line_upload").upload(f"{what}.png", data, "image/png").run()
+    _upload(at, "", data, f"{what}.png")
     assert not at.exception
     assert any(words in m.value for m in at.get(kind)), [m.value for m in at.get(kind)]
 
@@ -211,8 +208,7 @@ def test_kana_word_example_shows_the_word_its_meaning_and_alternatives():
 
 def test_kana_non_word_shows_the_raw_reading_and_is_not_forced():
     at = _line_mode("app_pages/kana.py", "Word")
-    at.file_uploader(key="kmnist_line_upload").upload("nonword.png", _strip("kmnist", "をれを", seed=2), "image/png")
-    at.run()
+    _upload(at, "", _strip("kmnist", "をれを", seed=2), "nonword.png")
     assert not at.exception
     assert _line_text(at) == ["をれを"]
     assert any("No dictionary word fits" in w.value for w in at.warning)
