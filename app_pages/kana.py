@@ -27,9 +27,9 @@ def reference_strip(task: TaskSpec) -> None:
         st.caption("These are cursive forms from pre-modern books; a modern お may not be recognised. " + KMNIST_CREDIT)
 
 
-WORD = LineMode("Word", "kana", hint="Write a word of these ten kana in one row, left to right, with a small gap "
-                                      "between the characters (e.g. すきやき). It is matched against a word list.",
-                canvas_width=720, canvas_height=200)
+WORD = LineMode("Word", "kana", plural="kana", canvas_width=720,
+                hint="Write a word of these ten kana in one row, left to right, with a small gap between the "
+                     "characters (e.g. すきやき). It is matched against a word list.")
 
 render("kmnist", intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form, "
                        "or switch to a whole word.",

@@ -26,6 +26,7 @@ from qnn_core.tasks import TASKS, TaskSpec
 from qnn_core.words import MAX_OVERRULE_NATS, Dictionary, load_words
 
 OK_COLOUR, LOW_COLOUR = "#2E9E4F", "#E8730C"
+MIN_SHOWN_WIDTH, MAX_SHOWN_WIDTH = 360, 1100  # pixels: the boxed line at its own size, within these bounds
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,17 @@ class LineMode:
 
     label: str  # the mode's name on the page, e.g. "Phone number"
     noun: str  # one character, e.g. "digit"
+    plural: str = ""  # e.g. "kana" (default: noun + "s")
     expect: int | None = None  # the exact count, or None for any length
     phone: bool = False  # show the text formatted as 012-345-6789
     hint: str = "Write the characters side by side with a small gap between them."
     canvas_width: int = 900
     canvas_height: int = 200
     example_length: int = 5  # length of a composed example without a word list (expect wins if given)
+
+    @property
+    def nouns(self) -> str:
+        return self.plural or f"{self.noun}s"
 
 
 def render(task: TaskSpec, model, mode: LineMode) -> None:
@@ -152,8 +158,9 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     if reading.low_confidence:
         positions = ", ".join(str(i + 1) for i in reading.low_confidence)
         st.warning(f"Check {mode.noun} {positions}: read with less than {LOW_CONFIDENCE:.0%} confidence.", icon="🔎")
-    st.image(boxed_image(reading), caption=f"{len(reading.chars)} {mode.noun}s found; orange boxes are read with "
-                                           f"low confidence", width="stretch")
+    boxed = boxed_image(reading)
+    st.image(boxed, caption=f"{len(reading.chars)} {mode.nouns} found; orange boxes are read with low confidence",
+             width=int(min(MAX_SHOWN_WIDTH, max(MIN_SHOWN_WIDTH, boxed.width))))
 
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
@@ -178,7 +185,7 @@ def _phone_result(reading: LineReading, mode: LineMode) -> None:
     number = format_phone(reading.text) if reading.count_ok else None
     if number is None:
         st.error(f"Not read as a phone number: {_sentence(reading.notes[0]) if reading.notes else ''} "
-                 f"What was read: {reading.text} ({len(reading.chars)} {mode.noun}s).", icon="⚠️")
+                 f"What was read: {reading.text} ({len(reading.chars)} {mode.nouns}).", icon="⚠️")
         return
     _big(number, f"{len(reading.chars)} digits")
     for note in reading.notes:
@@ -202,7 +209,7 @@ def _word_result(reading: LineReading) -> None:
 
 
 def _text_result(reading: LineReading, mode: LineMode) -> None:
-    _big(reading.text, f"{len(reading.chars)} {mode.noun}s")
+    _big(reading.text, f"{len(reading.chars)} {mode.nouns}")
     for note in reading.notes:
         if "expected" in note:
             (st.info if reading.count_ok else st.error)(_sentence(note))
