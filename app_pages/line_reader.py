@@ -20,8 +20,8 @@ from qnn_core.compose import compose_line
 from qnn_core.data import load_split
 from qnn_core.explain import gradcam, model_input_image, overlay
 from qnn_core.preprocess import EmptyImageError, ImageInputError
-from qnn_core.sequence import LOW_CONFIDENCE, LineAnalysis, LineReading, SequenceInputError, analyse_line, decide, \
-    format_phone
+from qnn_core.sequence import (LOW_CONFIDENCE, CharReading, LineAnalysis, LineReading, SequenceInputError,
+                               analyse_line, decide, format_phone)
 from qnn_core.tasks import TASKS, TaskSpec
 from qnn_core.words import MAX_OVERRULE_NATS, Dictionary, load_words
 
@@ -162,17 +162,20 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     st.image(boxed, caption=f"{len(reading.chars)} {mode.nouns} found; orange boxes are read with low confidence",
              width=int(min(MAX_SHOWN_WIDTH, max(MIN_SHOWN_WIDTH, boxed.width))))
 
+    bars_key, explain_key = f"{key}_bars_{digest}", f"{key}_explain_{digest}"
+    st.session_state.setdefault(explain_key, 0)
+    chars = reading.chars
+    pick = st.pills(f"Choose a {mode.noun} to see its Grad-CAM (or click its bar)", list(range(len(chars))),
+                    format_func=lambda i: f"{i + 1}: {chars[i].label}", key=explain_key)
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
         st.markdown(f"**Confidence of each {mode.noun}**")
-        bars_key, explain_key = f"{key}_bars_{digest}", f"{key}_explain_{digest}"
         st.plotly_chart(confidence_chart(reading), width="stretch", key=bars_key, selection_mode="points",
                         on_select=lambda: _follow_click(bars_key, explain_key))
-        st.caption(f"Click a bar to see that {mode.noun}'s Grad-CAM.")
         st.markdown("**Per-character reading** (best class of each segment, before any dictionary)")
         st.dataframe(char_table(reading), hide_index=True, width="stretch")
     with right:
-        _explain(model, reading, mode, key, digest)
+        _explain(model, chars[pick if pick is not None else 0], mode)
     if reading.alternatives:
         st.markdown("**Dictionary words that fit the ink best**")
         st.dataframe(alternatives_table(reading), hide_index=True, width="stretch")
@@ -222,14 +225,8 @@ def _follow_click(bars_key: str, explain_key: str) -> None:
         st.session_state[explain_key] = int(points[0].get("point_index", points[0].get("point_number", 0)))
 
 
-def _explain(model, reading: LineReading, mode: LineMode, key: str, digest: str) -> None:
-    chars = reading.chars
+def _explain(model, c: CharReading, mode: LineMode) -> None:
     st.markdown(f"**Grad-CAM of one {mode.noun}**")
-    explain_key = f"{key}_explain_{digest}"
-    st.session_state.setdefault(explain_key, 0)
-    pick = st.segmented_control(f"Choose a {mode.noun} to explain", list(range(len(chars))),
-                                format_func=lambda i: f"{i + 1}: {chars[i].label}", key=explain_key)
-    c = chars[pick if pick is not None else 0]
     heat = gradcam(model.model, c.prepared, c.index)
     st.image(overlay(c.prepared, heat), caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image",
              width="stretch")

@@ -201,8 +201,10 @@ def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path, tmp_path
     file_input[0].send_keys(str(path))
     _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay", timeout=90)
     assert _shown_label(browser) == "Sneaker"
-    imgs = browser.execute_script("return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length")
-    assert imgs >= 2
+    # The captions arrive with the page; the images themselves load a moment later.
+    _wait_for(browser, lambda: browser.execute_script(
+        "return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length >= 2"),
+        what="the Grad-CAM and model-input images")
     _screenshot(browser, "fashion", tmp_path_factory)
 
 
