@@ -16,6 +16,8 @@ from qnn_core.predict import Predictor  # noqa: E402
 from qnn_core.report import load_eval  # noqa: E402
 from qnn_core.tasks import TASKS, TaskSpec  # noqa: E402
 
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
 
 @st.cache_data(show_spinner=False)
 def checkpoint_meta(task_name: str, quantum: bool) -> dict | None:

@@ -3,6 +3,7 @@ import streamlit as st
 from PIL import Image
 
 from app_pages.common import test_examples
+from app_pages.line_reader import LineMode
 from app_pages.task_page import render
 from qnn_core.tasks import TaskSpec
 
@@ -26,5 +27,11 @@ def reference_strip(task: TaskSpec) -> None:
         st.caption("These are cursive forms from pre-modern books; a modern お may not be recognised. " + KMNIST_CREDIT)
 
 
-render("kmnist", intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form.",
-       extras=reference_strip, draw_hint="Draw one kana, large, in the middle.")
+WORD = LineMode("Word", "kana", plural="kana", canvas_width=720,
+                hint="Write a word of these ten kana in one row, left to right, with a small gap between the "
+                     "characters (e.g. すきやき). It is matched against a word list.")
+
+render("kmnist", intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form, "
+                       "or switch to a whole word.",
+       extras=reference_strip, draw_hint="Draw one kana, large, in the middle.", line_mode=WORD,
+       single_label="One kana")

@@ -8,18 +8,19 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app_pages.common import ablation_line, expval_chart, predictor, probability_chart, test_examples
+from app_pages import line_reader
+from app_pages.common import UPLOAD_TYPES, ablation_line, expval_chart, predictor, probability_chart, test_examples
 from qnn_core import jobs
 from qnn_core.checkpoint import CheckpointError
 from qnn_core.explain import gradcam, model_input_image, overlay
 from qnn_core.preprocess import EmptyImageError, ImageInputError, prepare
 from qnn_core.tasks import TASKS, TaskSpec
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-
 
 def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] | None = None,
-           draw_hint: str = "Draw one character, large, in the middle.") -> None:
+           draw_hint: str = "Draw one character, large, in the middle.",
+           line_mode: line_reader.LineMode | None = None, single_label: str = "One character") -> None:
+    """The task's page; with `line_mode`, a switch between reading one character and reading a whole line."""
     task = TASKS[task_name]
     st.title(task.title)
     if intro:
@@ -35,6 +36,12 @@ def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] |
                 f"the shipped model).", icon="🏋️")
     if extras:
         extras(task)
+    if line_mode is not None:
+        choice = st.segmented_control("What to read", [single_label, line_mode.label], default=single_label,
+                                      key=f"{task_name}_mode")
+        if choice == line_mode.label:
+            line_reader.render(task, model, line_mode)
+            return
     draw_tab, upload_tab, example_tab = st.tabs(["✏️ Draw", "📁 Upload", "🎲 Examples"])
     with draw_tab:
         _draw(task, model, draw_hint)

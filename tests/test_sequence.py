@@ -15,7 +15,7 @@ from qnn_core.data import load_split
 from qnn_core.lattice import Lattice, best_path, sequence_scores
 from qnn_core.predict import Predictor
 from qnn_core.preprocess import EmptyImageError, ImageInputError, ink_map, open_image, to_user_image
-from qnn_core.segment import segment_line
+from qnn_core.segment import params_for, segment_line
 from qnn_core.sequence import SequenceInputError, format_phone, read_line
 from qnn_core.tasks import get_task
 from qnn_core.words import Dictionary, decode, load_words
@@ -100,6 +100,16 @@ def test_a_character_drawn_in_separate_strokes_stays_one_segment():
     assert x <= 160 - 4 and x + w >= 215 and y <= 40 - 4 and y + h >= 120  # the bar and the body together
     x, _, w, _ = seg.boxes[2]
     assert x <= 295 and x + w >= 360
+
+
+def test_a_kana_wider_than_tall_can_be_one_character():
+    # Two loops 15 px apart that make one wide character (1.9 line heights), then the next character.
+    img = Image.new("L", (240, 100), 0)
+    d = ImageDraw.Draw(img)
+    for box in ([20, 20, 62, 80], [77, 20, 125, 80], [150, 20, 200, 80]):
+        d.ellipse(box, outline=255, width=8)
+    seg = segment_line(np.asarray(img, np.float32) / 255, expect=2, params=params_for("kmnist"))
+    assert [(x, x + w) for x, _, w, _ in seg.boxes] == [(20, 126), (150, 201)]
 
 
 def touching_strip(split, text: str, touch: int, seed: int) -> tuple[bytes, list[tuple[int, int, int, int]]]:

@@ -1,11 +1,12 @@
 """End to end in a real headless Chromium against `streamlit run` on localhost.
 
-Draws a digit on the canvas with pointer events (the canvas sits in a shadow root),
-uploads a file on another page, and screenshots every page. Set
+Draws a digit on the canvas with pointer events (the canvas sits in a shadow root), writes a whole
+phone number on the wide canvas, uploads a file on another page, and screenshots every page. Set
 QNN_SAVE_SCREENSHOTS=1 to write the screenshots into docs/screenshots/ for the README.
 """
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -113,29 +114,78 @@ def _screenshot(driver, name: str, tmp_path_factory) -> Path:
     return path
 
 
-def test_draw_a_digit_on_the_canvas(server, browser, tmp_path_factory):
+# Strokes of three digits MNIST reads reliably, in a cell's own coordinates (0..1 across and down).
+DIGIT_STROKES = {
+    "0": [[(0.5 + 0.36 * math.sin(2 * math.pi * t / 16), 0.5 - 0.42 * math.cos(2 * math.pi * t / 16))
+           for t in range(17)]],
+    "1": [[(0.4, 0.2), (0.55, 0.08)] + [(0.55, 0.08 + 0.09 * i) for i in range(1, 10)]],
+    "7": [[(0.15, 0.12), (0.5, 0.12), (0.85, 0.12), (0.65, 0.5), (0.45, 0.9)]],
+}
+
+
+def _draw_strokes(driver, rect, strokes) -> None:
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
+    left, top, width, height = rect
+    actions = ActionBuilder(driver)
+    pointer = actions.pointer_action
+    for stroke in strokes:
+        pointer.move_to_location(int(left + stroke[0][0] * width), int(top + stroke[0][1] * height))
+        pointer.pointer_down()
+        for x, y in stroke[1:]:
+            pointer.move_to_location(int(left + x * width), int(top + y * height))
+        pointer.pointer_up()
+    actions.perform()
+
+
+def test_draw_a_digit_on_the_canvas(server, browser, tmp_path_factory):
     started = time.time()
     browser.get(f"{server}/digits")
     rect = _wait_for(browser, lambda: browser.execute_script(FIND_CANVAS), what="the drawing canvas")
-    left, top, width, height = rect
     # A '1': one firm vertical stroke with a short lead-in, in the middle of the canvas.
-    points = [(0.42, 0.22), (0.52, 0.14)] + [(0.52, 0.14 + 0.07 * i) for i in range(1, 11)]
-    actions = ActionBuilder(browser)
-    pointer = actions.pointer_action
-    pointer.move_to_location(int(left + points[0][0] * width), int(top + points[0][1] * height))
-    pointer.pointer_down()
-    for x, y in points[1:]:
-        pointer.move_to_location(int(left + x * width), int(top + y * height))
-    pointer.pointer_up()
-    actions.perform()
+    _draw_strokes(browser, rect, [[(0.42, 0.22), (0.52, 0.14)] + [(0.52, 0.14 + 0.07 * i) for i in range(1, 11)]])
     label = _wait_for(browser, lambda: _shown_label(browser), what="a predicted label")
     first_prediction_s = time.time() - started
     assert label == "1"
     _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay")
     _screenshot(browser, "digits", tmp_path_factory)
     print(f"page open to first prediction: {first_prediction_s:.1f} s")
+
+
+def test_write_a_phone_number_on_the_wide_canvas(server, browser, tmp_path_factory):
+    number = "0170171170"
+    browser.get(f"{server}/digits")
+    # The first page of a fresh server also imports torch and loads the model: allow for a slow machine.
+    _wait_for(browser, lambda: browser.execute_script(FIND_CANVAS), what="the drawing canvas", timeout=180)
+    browser.execute_script(
+        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Phone number').click()")
+    rect = _wait_for(browser, lambda: (r := browser.execute_script(FIND_CANVAS)) and r[2] > 600 and r,
+                     what="the wide canvas")
+    left, top, width, height = rect
+    cell = width / len(number)
+    strokes = [[(left + (i + 0.15 + 0.7 * x) * cell, top + (0.12 + 0.76 * y) * height) for x, y in stroke]
+               for i, digit in enumerate(number) for stroke in DIGIT_STROKES[digit]]
+    _draw_strokes(browser, (0, 0, 1, 1), strokes)
+    shown = _wait_for(browser, lambda: browser.execute_script(
+        "const el = document.querySelector('.qnn-line'); return el ? el.textContent : null;"),
+        what="the formatted phone number", timeout=90)
+    assert shown == f"{number[:3]}-{number[3:6]}-{number[6:]}"
+    _wait_for(browser, lambda: "Grad-CAM" in browser.page_source and "10 digits found" in browser.page_source,
+              what="the boxes and the Grad-CAM of a digit")
+    # A click on the third confidence bar (the "7") shows that digit's Grad-CAM.
+    bar = _wait_for(browser, lambda: browser.find_elements("css selector", ".js-plotly-plot g.point path"),
+                    what="the confidence bars")[2]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", bar)
+    time.sleep(1.0)
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(browser).move_to_element(bar).click().perform()
+    _wait_for(browser, lambda: "Grad-CAM for “7”" in browser.page_source, what="the clicked digit's Grad-CAM")
+    _wait_for(browser, lambda: browser.execute_script(
+        "return [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"),
+        what="the new images")
+    time.sleep(3.0)  # the page reruns after a click: let the replaced images arrive
+    browser.execute_script("document.querySelector('.qnn-line').scrollIntoView()")
+    _screenshot(browser, "phone_number", tmp_path_factory)
 
 
 def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path, tmp_path_factory):
@@ -151,8 +201,10 @@ def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path, tmp_path
     file_input[0].send_keys(str(path))
     _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay", timeout=90)
     assert _shown_label(browser) == "Sneaker"
-    imgs = browser.execute_script("return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length")
-    assert imgs >= 2
+    # The captions arrive with the page; the images themselves load a moment later.
+    _wait_for(browser, lambda: browser.execute_script(
+        "return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length >= 2"),
+        what="the Grad-CAM and model-input images")
     _screenshot(browser, "fashion", tmp_path_factory)
 
 
