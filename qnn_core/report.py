@@ -61,7 +61,7 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
            "synthetic": f"{letters.N_SYNTHETIC:,} synthetic letters", "real": f"{real:,} drawings of real letters"}
     stages = [meta["init_meta"], meta] if meta.get("init_meta") else [meta]
     trained = "; then ".join(f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
-                             f"{m['epochs']} epochs, lr {m['train_config']['lr']})" for m in stages)
+                             f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})" for m in stages)
     rows = [
         f"| **test accuracy** | **{result['accuracy']:.2%}** on the {result['n']:,} real letters (a–z and A–Z) of "
         f"{n_test_writers} Chars74K writers never trained on or used for any choice (writers {letters.TEST_WRITERS}) |",
