@@ -98,8 +98,12 @@ def render_samples(samples: list[PenSample], task: TaskSpec, seed: int, copies: 
     return Split(np.array(images, np.uint8).reshape(-1, size, size), np.array(labels, np.int64))
 
 
+@lru_cache(maxsize=4)
 def load_stroke_split(task: TaskSpec, split: str, root: str | Path | None = None) -> Split:
-    """`data.load_split` for the letters: 'test' is the 10 test writers' 520 real letters, each drawn once."""
+    """`data.load_split` for the letters: 'test' is the 10 test writers' 520 real letters, each drawn once.
+
+    Deterministic, so kept in memory after the first call (pages, evaluation and tests ask for it often).
+    """
     return render_samples(writer_samples(split, root), task, SEEDS[split])
 
 
@@ -166,6 +170,7 @@ def read_uji(path: Path = UJI_ZIP) -> list[PenSample]:
     return samples
 
 
+@lru_cache(maxsize=2)
 def load_holdout(task: TaskSpec, path: Path = UJI_ZIP) -> Split:
     """UJI's 1,144 letters drawn once each: an independent measurement, never trained or tuned on."""
     return render_samples(read_uji(path), task, SEEDS["holdout"])
