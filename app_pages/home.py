@@ -23,8 +23,9 @@ for col, task in zip(cols, all_tasks()):
         st.metric("Hybrid test accuracy", accuracy_text(hybrid))
         st.metric("Classical-only", accuracy_text(classical))
         if hybrid is not None:
-            st.caption(f"{hybrid.get('test_size', 0):,} test images · {hybrid['epochs']} epochs · "
-                       f"{hybrid['train_time_s'] / 60:.0f} min training on a 2-core CPU")
+            stages = [hybrid["init_meta"], hybrid] if hybrid.get("init_meta") else [hybrid]  # pretrain + fine-tune
+            st.caption(f"{hybrid.get('test_size', 0):,} test images · {sum(m['epochs'] for m in stages)} epochs · "
+                       f"{sum(m['train_time_s'] for m in stages) / 60:.0f} min training on a 2-core CPU")
 
 st.header("The quantum circuit")
 try:
