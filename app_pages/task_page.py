@@ -89,7 +89,8 @@ def _examples(task: TaskSpec, model) -> None:
     if not examples:
         st.info("The test split of this data set is not installed here, so there are no examples to try.")
         return
-    st.caption("Images from the official test split, which the model never trained on. Pick one:")
+    source = "the test writers' real letters" if task.data.kind == "strokes" else "the official test split"
+    st.caption(f"Images from {source}, which the model never trained on. Pick one:")
     cols = st.columns(len(examples))
     chosen_key = f"{task.name}_example"
     for i, (col, (img, _)) in enumerate(zip(cols, examples)):

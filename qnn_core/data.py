@@ -79,14 +79,20 @@ def _download(task: TaskSpec, split: str, root: Path) -> Split:
     import torchvision.datasets as tvd  # only for users with internet who asked for it
 
     cls = getattr(tvd, task.data.torchvision_name)
-    ds = cls(str(root), train=(split == "train"), download=True)
-    return Split(ds.data.numpy().astype(np.uint8), ds.targets.numpy().astype(np.int64))
+    extra = {"split": "letters"} if task.data.torchvision_name == "EMNIST" else {}
+    ds = cls(str(root), train=(split == "train"), download=True, **extra)
+    images = _orient(ds.data.numpy().astype(np.uint8), task.data.orientation)
+    return Split(images, ds.targets.numpy().astype(np.int64) - task.data.label_offset)
 
 
 def load_split(task: TaskSpec, split: str, root: str | Path | None = None, download: bool = False) -> Split:
     """The official 'train' or 'test' split of a task's data set."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if task.data.kind == "strokes":  # pen strokes drawn like a canvas (letters.py)
+        from .letters import load_stroke_split
+
+        return load_stroke_split(task, split, root)
     try:
         img_path, lbl_path = data_files(task, split, root)
     except DataNotFoundError as err:
@@ -98,7 +104,7 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
             raise
         return _download(task, split, Path(root or ".cache/data"))
     images = _orient(_read(img_path, task.data.kind), task.data.orientation)
-    labels = _read(lbl_path, task.data.kind).astype(np.int64)
+    labels = _read(lbl_path, task.data.kind).astype(np.int64) - task.data.label_offset
     if len(images) != len(labels):
         raise ValueError(f"{img_path} has {len(images)} images but {lbl_path} has {len(labels)} labels")
     return Split(images, labels)
@@ -108,6 +114,27 @@ def train_val_split(train: Split, seed: int = 0, val_size: int = VAL_SIZE) -> tu
     """Validation taken from the official train split, the same for every run of a given seed."""
     order = np.random.default_rng(seed).permutation(len(train))
     return train.subset(order[val_size:]), train.subset(order[:val_size])
+
+
+def load_train_val(task: TaskSpec, root: str | Path | None = None, download: bool = False,
+                   mix: str = "mixed") -> tuple[Split, Split]:
+    """Training and validation data: for stroke tasks writer-disjoint and with synthetic letters (letters.py)."""
+    if task.data.kind == "strokes":
+        from .letters import train_val
+
+        return train_val(task, root, mix=mix)
+    return train_val_split(load_split(task, "train", root, download), seed=0)
+
+
+def load_holdout(task: TaskSpec) -> Split:
+    """A task's held-out real set, for measurement only (letters: UJI Pen Characters v1, 11 other writers)."""
+    if task.data.kind == "strokes":
+        from .letters import UJI_ZIP, load_holdout as load_uji
+
+        if not UJI_ZIP.is_file():
+            raise DataNotFoundError(f"{UJI_ZIP} not found")
+        return load_uji(task)
+    raise DataNotFoundError(f"task {task.name!r} has no held-out set")
 
 
 def sha256_of_files(paths: list[Path]) -> str:

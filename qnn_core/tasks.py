@@ -6,7 +6,7 @@ Adding a task means adding one `TaskSpec` to `TASKS`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,8 @@ class DataSource:
     torchvision_name: str | None = None
     # Orientation fix applied to the stored arrays: "none" or "transpose" (EMNIST).
     orientation: str = "none"
+    # Subtracted from the stored labels (EMNIST Letters numbers its classes 1..26).
+    label_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,25 @@ class TaskSpec:
     epochs: int = 8
     # A word list (TSV with a `kana` column, see words.py) for reading whole words; None: no dictionary.
     words: Path | None = None
+    # How a label is shown: "{cls} ({display})" gives 'お (o)', "{display}" gives 'a / A'.
+    label_format: str = "{cls} ({display})"
+    # Other data sets this task can train on, by name (`--source NAME`); `data` is the default.
+    sources: tuple[tuple[str, DataSource], ...] = ()
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
         if self.display is None:
             return self.classes[index]
-        return f"{self.classes[index]} ({self.display[index]})"
+        return self.label_format.format(cls=self.classes[index], display=self.display[index])
+
+    def with_source(self, source: str | None) -> "TaskSpec":
+        """This task reading another of its data sets (None: the default one)."""
+        if source is None:
+            return self
+        named = dict(self.sources)
+        if source not in named:
+            raise KeyError(f"task {self.name!r} has no data source {source!r}; known: {', '.join(named) or 'none'}")
+        return replace(self, data=named[source])
 
     def checkpoint(self, quantum: bool = True) -> Path:
         suffix = "hybrid" if quantum else "classical"
@@ -109,6 +124,25 @@ TASKS: dict[str, TaskSpec] = {
         input=InputSpec(mean=(0.1918,), std=(0.3483,), fit=28, centre="box"),
         epochs=5,
         words=SHARED_DATA / "kana-words" / "words.tsv",
+    ),
+    "letters": TaskSpec(
+        name="letters",
+        title="Letters (a–z)",
+        classes=tuple("abcdefghijklmnopqrstuvwxyz"),
+        display=tuple(f"{c} / {c.upper()}" for c in "abcdefghijklmnopqrstuvwxyz"),
+        label_format="{display}",
+        # Real pen strokes (Chars74K EnglishHnd), drawn like canvas strokes; writer split and synthetic
+        # handwriting in letters.py. Train = synthetic + train writers, test = 10 unseen writers.
+        data=DataSource("strokes", SHARED_DATA / "handwritten-letters" / "chars74k-englishhnd-strokes",
+                        train=("char74k.json",), test=("char74k.json",)),  # type: ignore[arg-type]
+        # EMNIST Letters for users who have its files (`--source emnist --data-root DIR`): the IDX arrays
+        # are stored transposed, and the labels run 1..26.
+        sources=(("emnist", DataSource(
+            "idx", SHARED_DATA / "emnist-letters", torchvision_name="EMNIST", orientation="transpose", label_offset=1,
+            train=("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz"),
+            test=("emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz"))),),
+        input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="mass"),  # of rendered letters
+        epochs=3,  # then fine-tuned on the real letters only (see the model cards)
     ),
 }
 

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from . import __version__
 from .augment import augment
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import Split, data_files, load_split, sha256_of_files, train_val_split
+from .data import Split, data_files, load_split, load_train_val, sha256_of_files
 from .evaluate import accuracy, to_input
 from .model import HybridNet, ModelConfig
 from .preprocess import normalise
@@ -48,6 +48,9 @@ class TrainConfig:
     data_root: str | None = None
     download: bool = False
     threads: int | None = None
+    source: str | None = None  # another of the task's data sets (tasks.py `sources`), e.g. "emnist"
+    mix: str = "mixed"  # stroke tasks: "mixed" (synthetic + real), "synthetic" or "real"
+    init: str | None = None  # start from this checkpoint's weights (fine-tuning); kept unless validation improves
     model: dict = field(default_factory=dict)  # extra ModelConfig fields
 
 
@@ -69,12 +72,11 @@ ProgressFn = Callable[[dict], None]
 
 def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
     """Train, keep the best-on-validation weights at `out`, return the metadata written with them."""
-    task = get_task(cfg.task)
+    task = get_task(cfg.task).with_source(cfg.source)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     epochs = cfg.epochs or task.epochs
-    full_train = load_split(task, "train", cfg.data_root, cfg.download)
-    train_split, val_split = train_val_split(full_train, seed=0)
+    train_split, val_split = load_train_val(task, cfg.data_root, cfg.download, cfg.mix)
     if cfg.subset:
         train_split = train_split.subset(slice(0, cfg.subset))
         val_split = val_split.subset(slice(0, max(200, cfg.subset // 10)))
@@ -97,6 +99,14 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
             "versions": library_versions(), "history": [], "val_accuracy": 0.0}
     best = -1.0
     start = time.time()
+    if cfg.init:  # fine-tuning: the starting weights are the ones to beat on validation
+        init_model, init_meta = load_checkpoint(cfg.init)
+        model.load_state_dict(init_model.state_dict())
+        best = accuracy(model, task, val_split)
+        meta.update(val_accuracy=best, best_epoch=0, init_val_accuracy=best,
+                    init_meta={k: init_meta.get(k) for k in ("history", "epochs", "best_epoch", "train_config",
+                                                              "train_size", "train_time_s", "val_accuracy")})
+        save_checkpoint(model, {**meta, "train_time_s": 0.0}, out)
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(labels), generator=g)
@@ -145,7 +155,7 @@ def finish(out: str | Path, train_time_s: float | None = None, measure_test: boo
     if train_time_s is not None:
         meta["train_time_s"] = round(train_time_s, 1)
     if measure_test:
-        task = get_task(meta["task"])
+        task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
         test = load_split(task, "test", data_root, download)
         meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test))
     save_checkpoint(model, meta, out)
@@ -167,12 +177,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--data-root")
     p.add_argument("--download", action="store_true", help="let torchvision fetch missing data (needs internet)")
     p.add_argument("--threads", type=int)
+    p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
+    p.add_argument("--mix", default="mixed", choices=["mixed", "synthetic", "real"],
+                   help="stroke tasks (letters): synthetic + real writers, or only one of them")
+    p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
-                      max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads)
+                      max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
+                      source=a.source, mix=a.mix, init=a.init)
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 

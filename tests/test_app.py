@@ -9,7 +9,8 @@ from conftest import ROOT, mnist_on_canvas
 from qnn_core.data import load_split
 from qnn_core.tasks import TASKS, get_task
 
-TASK_PAGES = {"mnist": "app_pages/digits.py", "kmnist": "app_pages/kana.py", "fashion": "app_pages/fashion.py"}
+TASK_PAGES = {"mnist": "app_pages/digits.py", "kmnist": "app_pages/kana.py", "fashion": "app_pages/fashion.py",
+              "letters": "app_pages/letters.py"}
 
 
 def _app(page: str) -> AppTest:

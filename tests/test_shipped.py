@@ -26,7 +26,7 @@ def test_checkpoint_matches_registry_and_reproduces_its_numbers(name, quantum):
     if quantum:
         assert model.config.n_qubits == 8 and model.config.q_depth >= 3
     result = evaluate(model, task, load_split(task, "test"))
-    assert result["n"] == 10000
+    assert result["n"] == meta["test_size"] == (520 if name == "letters" else 10000)
     # The number in the checkpoint, in the committed evaluation and a fresh measurement all agree.
     # (A tolerance of two images allows for floating-point differences between CPUs.)
     assert result["accuracy"] == pytest.approx(meta["test_accuracy"], abs=2e-4)
@@ -53,3 +53,39 @@ def test_predict_json_on_shipped_model(tmp_path):
     assert pred.expvals is not None and pred.expvals.shape == (8,)
     assert np.isclose(pred.probs.sum(), 1, atol=1e-5)
     json.dumps({"label": pred.label, "top": pred.top})
+
+
+@pytest.mark.parametrize("quantum", [True, False])
+def test_letters_holdout_number_is_reproduced(quantum):
+    """The UJI holdout accuracy on the model card comes from this measurement (measured only, never tuned on)."""
+    from qnn_core.data import load_holdout
+    from qnn_core.report import holdout_path
+
+    task = get_task("letters")
+    model, _ = load_checkpoint(task.checkpoint(quantum))
+    result = evaluate(model, task, load_holdout(task))
+    committed = json.loads(holdout_path(task, quantum).read_text())
+    assert result["n"] == committed["n"] == 1144
+    assert result["accuracy"] == pytest.approx(committed["accuracy"], abs=2e-3)
+
+
+def test_predict_cli_on_shipped_letters_model(tmp_path):
+    """A test writer's real letter, drawn on a canvas and saved as a PNG, read by `predict --task letters`."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from qnn_core.letters import writer_samples
+    from qnn_core.strokes import CanvasStyle, render_canvas
+
+    samples = [s for s in writer_samples("test") if s.char in "dD"]
+    paths = []
+    for i, s in enumerate(samples):
+        paths.append(tmp_path / f"{i}.png")
+        render_canvas(s.strokes, CanvasStyle(stroke_width=14, polarity="light-on-dark" if i % 2 else "dark-on-light")).save(paths[-1])
+    r = subprocess.run([sys.executable, "-m", "qnn_core.predict", "--task", "letters", *map(str, paths)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(lines) == 20 and all(len(line["top"]) == 3 for line in lines)
+    assert sum(line["label"] == "d / D" for line in lines) >= 16
