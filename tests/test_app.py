@@ -124,7 +124,8 @@ def _strip(task_name: str, text: str, seed: int = 0, polarity: str = "dark-on-li
 
 def _line_mode(page: str, mode: str) -> AppTest:
     at = _app(page).run()
-    at.segmented_control(key=f"{'mnist' if 'digits' in page else 'kmnist'}_mode").set_value(mode).run()
+    task = {"digits": "mnist", "kana": "kmnist", "letters": "letters"}[page.split("/")[-1].removesuffix(".py")]
+    at.segmented_control(key=f"{task}_mode").set_value(mode).run()
     assert not at.exception
     return at
 
@@ -214,3 +215,12 @@ def test_kana_non_word_shows_the_raw_reading_and_is_not_forced():
     assert _line_text(at) == ["をれを"]
     assert any("No dictionary word fits" in w.value for w in at.warning)
     assert "✅" not in list(at.dataframe[1].value["used"])
+
+
+def test_letters_word_upload_reads_each_letter():
+    at = _line_mode("app_pages/letters.py", "Word")
+    _upload(at, "", _strip("letters", "quiz", seed=0), "word.png")
+    assert not at.exception
+    assert _line_text(at) == ["quiz"]
+    assert len(at.dataframe[0].value) == 4  # one row per segmented letter
+    assert any("4 letters found" in c for img in at.image for c in img.captions)
