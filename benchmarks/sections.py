@@ -36,18 +36,18 @@ SCALING_DEPTHS = (1, 2, 3, 4, 5, 6)
 class Budget:
     """How many timed repeats each section makes; --quick shrinks everything to check that the script works."""
 
-    latency_repeats: int = 60
-    batch_repeats: int = 15
-    scaling_repeats: int = 5
+    latency_repeats: int = 40
+    batch_repeats: int = 10
+    scaling_repeats: int = 3
     scaling_batch: int = 256
     scaling_qubits: tuple[int, ...] = SCALING_QUBITS
     scaling_depths: tuple[int, ...] = SCALING_DEPTHS
-    train_batches: int = 12
-    train_repeats: int = 3
+    train_batches: int = 10
+    train_repeats: int = 2
     warmup: int = 3
     sim_batch: int = 256
-    sim_repeats: int = 5
-    sim_loop_repeats: int = 3
+    sim_repeats: int = 3
+    sim_loop_repeats: int = 2
 
     @classmethod
     def quick(cls) -> "Budget":

@@ -168,12 +168,25 @@ def table(data: dict) -> str:
                     f"{_pm(s.get('difference'), '+')} | {_pm(s.get('hybrid_quantum_off'))} | {n} |")
     b = data["budget"]
     rows += ["", f"Mean ± sample standard deviation over seeds; test accuracy on each task's official test split "
-                 f"({_test_size(data)} images). Budget per model: {budget_words(b)}."]
+                 f"({_test_size(data)} images). Budget per model: {budget_words(b)}. {shipped_reference(summary)}"]
     rows += [""] + [f"- **{s['title']}**: {verdict(s)}; switching the trained hybrid's quantum branch off at "
                     f"inference changes its accuracy by {0.0 - s['quantum_off_drop']['mean']:+.2f} ± "
                     f"{s['quantum_off_drop']['std']:.2f} points." if "quantum_off_drop" in s else
                     f"- **{s['title']}**: {verdict(s)}." for s in summary.values()]
     return "\n".join(rows)
+
+
+def shipped_reference(summary: dict) -> str:
+    """How far the reduced budget is from the shipped, full-budget models (their committed evaluations)."""
+    from .report import load_eval
+
+    rows = [(s, load_eval(get_task(t), True)) for t, s in summary.items() if t in TASKS and "hybrid" in s]
+    rows = [(s, e["accuracy"] * 100) for s, e in rows if e]
+    if not rows:
+        return ""
+    return ("For scale, the shipped full-budget hybrids score " + ", ".join(f"{a:.2f}% ({s['title']})" for s, a in rows)
+            + "; the reduced-budget hybrids here are " + ", ".join(f"{a - s['hybrid']['mean']:.1f}" for s, a in rows)
+            + " points below them, so this compares the two models after equal, short training.")
 
 
 def _test_size(data: dict) -> str:

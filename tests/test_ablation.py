@@ -83,3 +83,26 @@ def test_committed_ablation_is_complete_and_its_reports_are_generated_from_it():
     assert (ROOT / "benchmarks" / "ABLATION.md").read_text() == ablation.markdown(data)
     assert ablation.readme_block(data, "ABLATION.md") in (ROOT / "README.md").read_text()
     assert ablation.task_summary("mnist")["verdict"] == ablation.verdict(data["summary"]["mnist"])
+
+
+def test_quantum_view_quotes_the_committed_ablation():
+    import io
+
+    from PIL import Image
+    from streamlit.testing.v1 import AppTest
+
+    from qnn_core.data import load_split
+    from qnn_core.tasks import get_task
+
+    summary = ablation.task_summary("mnist")
+    if summary is None:
+        pytest.skip("benchmarks/ablation.json not committed yet")
+    buf = io.BytesIO()
+    Image.fromarray(load_split(get_task("mnist"), "test").images[0]).save(buf, format="PNG")
+    at = AppTest.from_file(str(ROOT / "app_pages" / "digits.py"), default_timeout=120).run()
+    at.get("file_uploader")[0].upload("digit.png", buf.getvalue(), "image/png")
+    at.run()
+    assert not at.exception
+    quoted = [m.value for m in at.markdown if "Ablation over 3 seeds" in m.value]
+    assert quoted and summary["verdict"] in quoted[0]
+    assert f"{summary['hybrid']['mean']:.2f} ± {summary['hybrid']['std']:.2f}%" in quoted[0]
