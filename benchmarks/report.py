@@ -127,13 +127,14 @@ def markdown(data: dict) -> str:
              "", f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB; torch threads "
                  f"{m.get('torch_threads')}; {m.get('platform')}.",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()) + ".", ""]
-    run = data.get("last_run")
-    if run:
-        lines += [f"Last run: {run['started']} → {run.get('finished', '?')}; sections {', '.join(run['sections'])}; "
-                  f"load average (1 min) at start {run['load_avg_start'][0]:.2f}, at end "
-                  f"{run.get('load_avg_end', ['?'])[0]}. The machine is shared with other work, so a load above the "
-                  f"{m.get('cores')} cores means the timings include waiting for a core; each section lists its own "
-                  "load.", ""]
+    lines += ["The machine is shared with other work: a 1-minute load average above its "
+              f"{m.get('cores')} cores means the timings include waiting for a core. When and under what load each "
+              "section was measured:", "", "| section | measured (UTC, end) | wall | load average (1 min), start → end |",
+              "|---|---|---|---|"]
+    timed = sorted((sec["measured"], name, sec) for name, sec in data["sections"].items() if "measured" in sec)
+    lines += [f"| {name} | {when.replace('T', ' ').split('+')[0]} | {sec['wall_s']:.0f} s | "
+              f"{sec['load_avg_start'][0]:.2f} → {sec['load_avg_end'][0]:.2f} |" for when, name, sec in timed]
+    lines += [""] + [f"Run: `{r['command']}`, {r['started']} → {r['finished']}." for r in data.get("runs", [])] + [""]
     for name, (title, render) in RENDER.items():
         sec = data["sections"].get(name)
         lines += [f"## {title}", ""]
@@ -143,7 +144,7 @@ def markdown(data: dict) -> str:
         if "failed" in sec or "skipped" in sec:
             lines += [f"{'Failed' if 'failed' in sec else 'Skipped'}: {sec.get('failed') or sec.get('skipped')}", ""]
             continue
-        lines += [f"*{sec['what']}*" if "what" in sec else "", ""] + render(sec) + ["", f"<sub>Measured {sec['measured']}, {_load(sec)}.</sub>", ""]
+        lines += ([f"*{sec['what']}*", ""] if "what" in sec else []) + render(sec) + ["", f"<sub>Measured {sec['measured']}, {_load(sec)}.</sub>", ""]
     return "\n".join(lines)
 
 

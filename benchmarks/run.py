@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             data["sections"][name] = result
             write_json_atomic(data, out)
         run_info.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        load_avg_end=load_average())
-        data["last_run"] = run_info
+                        load_avg_end=load_average(), command=data["last_command"])
+        data.pop("last_run", None)
+        data.setdefault("runs", []).append(run_info)
         write_json_atomic(data, out)
     (out.parent / "RESULTS.md").write_text(report.markdown(data))
     if a.readme:

@@ -226,7 +226,16 @@ def serve_all_once() -> dict:
         predict_with_gradcam(p, inputs[p.task.name])
     return {"models": [p.checkpoint.name for p in predictors], "rss_mb_after_import": after_import,
             "rss_mb_after_load": after_load, "rss_mb_after_serving": rss_mb(),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS (VmHWM). Not ru_maxrss: Linux carries that across exec, so a child
+    started from a big parent would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def peak_memory(threads: int) -> dict:
@@ -237,5 +246,5 @@ def peak_memory(threads: int) -> dict:
     if r.returncode != 0:
         raise RuntimeError(f"serving process failed: {r.stderr[-2000:]}")
     result = json.loads(r.stdout.strip().splitlines()[-1])
-    return {"what": "a fresh Python process (peak = ru_maxrss; the stages = current RSS): imports (torch, TorchQuantum, grad-cam, qnn_core), then "
+    return {"what": "a fresh Python process (peak = its VmHWM; the stages = current RSS): imports (torch, TorchQuantum, grad-cam, qnn_core), then "
                     "every shipped checkpoint loaded, then one prediction + Grad-CAM from each", **result}
