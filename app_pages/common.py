@@ -10,6 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from qnn_core.ablation import task_summary  # noqa: E402
 from qnn_core.checkpoint import CheckpointError, read_meta  # noqa: E402
 from qnn_core.data import load_split  # noqa: E402
 from qnn_core.predict import Predictor  # noqa: E402
@@ -106,4 +107,21 @@ def ablation_line(task_name: str) -> str | None:
     if classical:
         diff = (hybrid["accuracy"] - classical["accuracy"]) * 100
         text += f", and the classical-only twin trained the same way scores {classical['accuracy']:.2%} ({diff:+.2f} points for the hybrid, one seed)"
+    text += "."
+    multi = multi_seed_line(task_name)
+    return f"{text}\n\n{multi}" if multi else text
+
+
+def multi_seed_line(task_name: str) -> str | None:
+    """The multi-seed ablation's numbers for this task (benchmarks/ablation.json), or None if it has none."""
+    s = task_summary(task_name)
+    if not s or "hybrid" not in s or "classical" not in s:
+        return None
+    h, c = s["hybrid"], s["classical"]
+    text = (f"**Ablation over {min(h['n'], c['n'])} seeds** (models retrained at a reduced budget: {s['budget']}): "
+            f"hybrid {h['mean']:.2f} ± {h['std']:.2f}%, classical-only {c['mean']:.2f} ± {c['std']:.2f}% on the test "
+            f"split; {s['verdict']}")
+    if "quantum_off_drop" in s:
+        d = s["quantum_off_drop"]
+        text += f"; switching the quantum branch off changes the hybrids' accuracy by {0.0 - d['mean']:+.2f} ± {d['std']:.2f} points"
     return text + "."

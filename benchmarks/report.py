@@ -1,0 +1,204 @@
+"""RESULTS.md and README's Performance block, written from results.json (never by hand)."""
+from __future__ import annotations
+
+import re
+
+from qnn_core.tasks import REPO_ROOT, TASKS
+
+README = REPO_ROOT / "README.md"
+BLOCK_START, BLOCK_END = "<!-- performance:start -->", "<!-- performance:end -->"
+
+
+def _title(task: str) -> str:
+    return TASKS[task].title if task in TASKS else task
+
+
+def _ok(sec: dict | None) -> bool:
+    return bool(sec) and "failed" not in sec and "skipped" not in sec
+
+
+def _meets(value: float, goal: float, higher_is_better: bool) -> str:
+    met = value >= goal if higher_is_better else value <= goal
+    return "meets the goal" if met else "**misses the goal**"
+
+
+def _load(sec: dict) -> str:
+    return f"load average {sec['load_avg_start'][0]:.2f} → {sec['load_avg_end'][0]:.2f}, {sec['wall_s']:.0f} s"
+
+
+def latency_md(sec: dict) -> list[str]:
+    rows = ["| task | predict p50 | predict p95 | predict + Grad-CAM p50 | predict + Grad-CAM p95 |", "|---|---|---|---|---|"]
+    for task, r in sec["tasks"].items():
+        p, g = r["predict"], r["predict_gradcam"]
+        rows.append(f"| {_title(task)} | {p['p50_ms']:.1f} ms | {p['p95_ms']:.1f} ms | {g['p50_ms']:.1f} ms | {g['p95_ms']:.1f} ms |")
+    return rows + ["", f"{sec['tasks'][next(iter(sec['tasks']))]['predict']['n']} timed calls each."]
+
+
+def batch_md(sec: dict) -> list[str]:
+    rows = ["| batch | median time | images/s |", "|---|---|---|"]
+    rows += [f"| {bs} | {r['p50_ms']:.1f} ms | {r['images_per_s']:,.0f} |" for bs, r in sec["batches"].items()]
+    return rows
+
+
+def quantum_cost_md(sec: dict) -> list[str]:
+    goal = sec["goal_ratio"]
+    rows = ["| measurement | hybrid | classical-only | hybrid / classical | goal ≤ " + f"{goal} |", "|---|---|---|---|---|"]
+    for key, what in (("predict", "single image, predict (p50)"), ("predict_gradcam", "single image, predict + Grad-CAM (p50)")):
+        r = sec[key]
+        rows.append(f"| {what} | {r['hybrid']['p50_ms']:.1f} ms | {r['classical']['p50_ms']:.1f} ms | "
+                    f"{r['ratio_p50']:.2f}× | {_meets(r['ratio_p50'], goal, False)} |")
+    for key in (k for k in sec if k.startswith("batch_")):
+        r = sec[key]
+        rows.append(f"| forward, batch {key[6:]} (images/s) | {r['hybrid_images_per_s']:,.0f} | "
+                    f"{r['classical_images_per_s']:,.0f} | {r['ratio_p50']:.2f}× | {_meets(r['ratio_p50'], goal, False)} |")
+    return rows
+
+
+def scaling_md(sec: dict) -> list[str]:
+    depths = sorted({r["depth"] for r in sec["rows"]})
+    rows = ["| qubits \\ depth | " + " | ".join(str(d) for d in depths) + " |", "|---" * (len(depths) + 1) + "|"]
+    for n in sorted({r["qubits"] for r in sec["rows"]}):
+        cells = {r["depth"]: r["p50_ms"] for r in sec["rows"] if r["qubits"] == n}
+        rows.append(f"| {n} | " + " | ".join(f"{cells[d]:.1f}" for d in depths) + " |")
+    rows += ["", f"Milliseconds (median) for forward + backward of a batch of {sec['batch']}."]
+    if sec.get("plot"):
+        rows += ["", f"![QNN scaling]({sec['plot']})"]
+    return rows
+
+
+def simulators_md(sec: dict) -> list[str]:
+    f, b, s = sec["forward_ms"], sec["forward_backward_ms"], sec["speedup"]
+    goal = sec["goal_loop_speedup"]
+    rows = ["| route | forward (batch) | forward + backward (batch) |", "|---|---|---|",
+            f"| TorchQuantum, batched (gate by gate) | {f['torchquantum_batched']['p50_ms']:.1f} ms | {b['torchquantum_batched']['p50_ms']:.1f} ms |",
+            f"| TorchQuantum, cached unitary (inference path) | {f['torchquantum_unitary_cached']['p50_ms']:.2f} ms | – |",
+            f"| PennyLane default.qubit, broadcast batch | {f['pennylane_batched']['p50_ms']:.1f} ms | {b['pennylane_batched']['p50_ms']:.1f} ms |",
+            f"| PennyLane default.qubit, per-sample QNode loop | {f['pennylane_loop']['p50_ms']:.1f} ms | {b['pennylane_loop']['p50_ms']:.1f} ms |",
+            "",
+            f"Batch {sec['batch']}. Largest |difference| of the expectation values: "
+            + ", ".join(f"{k.replace('_', ' ')} {v:.1e}" for k, v in sec["max_abs_diff"].items())
+            + f" (all within {sec['tolerance']:.0e}, asserted); of the gradients: {sec['max_abs_grad_diff']:.1e}.",
+            "",
+            f"TorchQuantum (batched, gate by gate) against the per-sample loop: **{s['forward_vs_pennylane_loop']}×** "
+            f"faster forward, **{s['train_vs_pennylane_loop']}×** forward + backward (goal ≥ {goal:.0f}×: "
+            f"{_meets(min(s['forward_vs_pennylane_loop'], s['train_vs_pennylane_loop']), goal, True)}); against "
+            f"PennyLane's broadcast batch: {s['forward_vs_pennylane_batched']}× forward, "
+            f"{s['train_vs_pennylane_batched']}× forward + backward. The cached-unitary inference path is "
+            f"{s['forward_unitary_vs_pennylane_loop']}× faster than the loop."]
+    return rows
+
+
+def training_md(sec: dict) -> list[str]:
+    rows = ["| task | hybrid img/s | classical img/s | hybrid time / classical time |", "|---|---|---|---|"]
+    rows += [f"| {_title(t)} | {r['hybrid_images_per_s']:.0f} | {r['classical_images_per_s']:.0f} | {r['ratio_time']:.2f}× |"
+             for t, r in sec["tasks"].items()]
+    return rows
+
+
+def memory_md(sec: dict) -> list[str]:
+    return [f"Peak RSS **{sec['peak_rss_mb']:.0f} MB** with {len(sec['models'])} models loaded and one prediction + "
+            f"Grad-CAM served from each (current RSS after the imports: {sec['rss_mb_after_import']:.0f} MB; after "
+            f"loading the models: {sec['rss_mb_after_load']:.0f} MB; after serving: {sec['rss_mb_after_serving']:.0f} MB). Models: {', '.join(sec['models'])}."]
+
+
+def app_md(sec: dict) -> list[str]:
+    parts = [f"Method: {sec['method']}.", "",
+             f"First prediction on screen **{sec['first_prediction_s']:.1f} s** after the start "
+             f"(label shown: {sec['label_shown']}, true: {sec['label_true']})."]
+    if "server_healthy_s" in sec:
+        parts += ["", f"Server healthy at {sec['server_healthy_s']:.1f} s, Digits page ready at {sec['page_ready_s']:.1f} s, "
+                      f"Grad-CAM shown at {sec['first_gradcam_s']:.1f} s."]
+    return parts
+
+
+RENDER = {"latency": ("1. Single-image latency", latency_md), "batch": ("2. Batch inference throughput", batch_md),
+          "quantum_cost": ("3. What the quantum branch costs", quantum_cost_md),
+          "qnn_scaling": ("4. Scaling of the QNN layer", scaling_md),
+          "simulators": ("5. Simulator choice: TorchQuantum vs PennyLane", simulators_md),
+          "training": ("6. Training throughput", training_md), "memory": ("7. Peak memory", memory_md),
+          "app": ("8. The app: start to first prediction", app_md)}
+
+
+def markdown(data: dict) -> str:
+    m = data.get("machine", {})
+    lines = ["# Benchmarks", "",
+             f"Generated by `python -m benchmarks.run` (last: `{data.get('last_command', '')}`) from `results.json`; "
+             "do not edit by hand." + (" **QUICK MODE: tiny repeats, the numbers mean nothing.**" if data.get("quick") else ""),
+             "", f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB; torch threads "
+                 f"{m.get('torch_threads')}; {m.get('platform')}.",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()) + ".", ""]
+    lines += ["The machine is shared with other work: a 1-minute load average above its "
+              f"{m.get('cores')} cores means the timings include waiting for a core. When and under what load each "
+              "section was measured:", "", "| section | measured (UTC, end) | wall | load average (1 min), start → end |",
+              "|---|---|---|---|"]
+    timed = sorted((sec["measured"], name, sec) for name, sec in data["sections"].items() if "measured" in sec)
+    lines += [f"| {name} | {when.replace('T', ' ').split('+')[0]} | {sec['wall_s']:.0f} s | "
+              f"{sec['load_avg_start'][0]:.2f} → {sec['load_avg_end'][0]:.2f} |" for when, name, sec in timed]
+    lines += [""] + [f"Run: `{r['command']}`, {r['started']} → {r['finished']}." for r in data.get("runs", [])] + [""]
+    for name, (title, render) in RENDER.items():
+        sec = data["sections"].get(name)
+        lines += [f"## {title}", ""]
+        if not sec:
+            lines += ["Not measured in this file.", ""]
+            continue
+        if "failed" in sec or "skipped" in sec:
+            lines += [f"{'Failed' if 'failed' in sec else 'Skipped'}: {sec.get('failed') or sec.get('skipped')}", ""]
+            continue
+        lines += ([f"*{sec['what']}*", ""] if "what" in sec else []) + render(sec) + ["", f"<sub>Measured {sec['measured']}, {_load(sec)}.</sub>", ""]
+    return "\n".join(lines)
+
+
+def readme_block(data: dict) -> str:
+    """A few lines for README.md: the headline numbers, each pointing at its section in RESULTS.md."""
+    s = data["sections"]
+    m = data.get("machine", {})
+    out = [f"Measured by `python -m benchmarks.run` on {m.get('cpu')} ({m.get('cores')} cores, torch threads "
+           f"{m.get('torch_threads')}), on a machine shared with other work (load averages in "
+           "[`benchmarks/RESULTS.md`](benchmarks/RESULTS.md), which has every table).", "",
+           "| what | measured |", "|---|---|"]
+    if _ok(s.get("latency")):
+        p = ", ".join(f"{_title(t)} {r['predict']['p50_ms']:.0f} ms" for t, r in s["latency"]["tasks"].items())
+        g = ", ".join(f"{r['predict_gradcam']['p50_ms']:.0f} ms" for r in s["latency"]["tasks"].values())
+        out.append(f"| one image, file → prediction (p50) | {p} |")
+        out.append(f"| one image, + Grad-CAM overlay (p50) | {g} |")
+    if _ok(s.get("batch")):
+        out.append("| batch inference, hybrid | " + ", ".join(f"{r['images_per_s']:,.0f} img/s at batch {bs}"
+                                                            for bs, r in s["batch"]["batches"].items()) + " |")
+    if _ok(s.get("quantum_cost")):
+        q = s["quantum_cost"]
+        out.append(f"| quantum branch cost, hybrid ÷ classical time (goal ≤ {q['goal_ratio']}) | predict "
+                   f"{q['predict']['ratio_p50']:.2f}×, predict + Grad-CAM {q['predict_gradcam']['ratio_p50']:.2f}×, "
+                   + ", ".join(f"batch {k[6:]} {q[k]['ratio_p50']:.2f}×" for k in q if k.startswith("batch_")) + " |")
+    if _ok(s.get("training")):
+        out.append("| training, hybrid ÷ classical time | " + ", ".join(
+            f"{_title(t)} {r['ratio_time']:.2f}× ({r['hybrid_images_per_s']:.0f} vs {r['classical_images_per_s']:.0f} img/s)"
+            for t, r in s["training"]["tasks"].items()) + " |")
+    if _ok(s.get("qnn_scaling")):
+        rows = {(r["qubits"], r["depth"]): r["p50_ms"] for r in s["qnn_scaling"]["rows"]}
+        lo, hi = min(rows), max(rows)
+        mid = rows.get((8, 3))
+        out.append(f"| QNN layer alone, forward + backward, batch {s['qnn_scaling']['batch']} | "
+                   + (f"8 qubits × depth 3 (the shipped circuit) {mid:.0f} ms; " if mid else "")
+                   + f"{lo[0]}×{lo[1]} {rows[lo]:.0f} ms … {hi[0]}×{hi[1]} {rows[hi]:.0f} ms |")
+    if _ok(s.get("simulators")):
+        sp = s["simulators"]["speedup"]
+        out.append(f"| TorchQuantum vs PennyLane default.qubit (same circuit, agree to 1e-5; goal ≥ 50× the loop) | "
+                   f"{sp['forward_vs_pennylane_loop']}× forward, {sp['train_vs_pennylane_loop']}× forward + backward "
+                   f"faster than the per-sample loop; {sp['forward_vs_pennylane_batched']}× / "
+                   f"{sp['train_vs_pennylane_batched']}× against its broadcast batch |")
+    if _ok(s.get("memory")):
+        out.append(f"| peak RSS, all {len(s['memory']['models'])} models loaded, one prediction each | "
+                   f"{s['memory']['peak_rss_mb']:.0f} MB |")
+    if _ok(s.get("app")):
+        out.append(f"| app: `streamlit run` to first prediction on screen | {s['app']['first_prediction_s']:.1f} s "
+                   f"({s['app']['method'].split(':')[0]}) |")
+    return "\n".join(out)
+
+
+def update_readme(block: str) -> bool:
+    text = README.read_text()
+    if BLOCK_START not in text:
+        return False
+    pattern = re.compile(re.escape(BLOCK_START) + ".*?" + re.escape(BLOCK_END), re.S)
+    README.write_text(pattern.sub(lambda _: f"{BLOCK_START}\n{block}\n{BLOCK_END}", text))
+    return True

@@ -1,0 +1,250 @@
+"""The measurements that need only the project's own stack: latency, throughput, the quantum branch's cost,
+the QNN layer's scaling, training speed and peak memory. Each returns a JSON-ready dict."""
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from qnn_core.data import load_split
+from qnn_core.evaluate import to_input
+from qnn_core.explain import gradcam, overlay
+from qnn_core.predict import Predictor
+from qnn_core.preprocess import normalise
+from qnn_core.quantum import QuantumLayer
+from qnn_core.tasks import REPO_ROOT, TASKS, get_task
+from qnn_core.train import TrainConfig, train
+
+from .timing import interleaved, summary_ms, time_calls
+
+BATCH_SIZES = (1, 32, 256)
+SCALING_QUBITS = (4, 6, 8, 10, 12)
+SCALING_DEPTHS = (1, 2, 3, 4, 5, 6)
+
+
+@dataclass
+class Budget:
+    """How many timed repeats each section makes; --quick shrinks everything to check that the script works."""
+
+    latency_repeats: int = 40
+    batch_repeats: int = 10
+    scaling_repeats: int = 3
+    scaling_batch: int = 256
+    scaling_qubits: tuple[int, ...] = SCALING_QUBITS
+    scaling_depths: tuple[int, ...] = SCALING_DEPTHS
+    train_batches: int = 10
+    train_repeats: int = 2
+    warmup: int = 3
+    sim_batch: int = 256
+    sim_repeats: int = 3
+    sim_loop_repeats: int = 2
+
+    @classmethod
+    def quick(cls) -> "Budget":
+        return cls(latency_repeats=3, batch_repeats=2, scaling_repeats=1, scaling_batch=16, scaling_qubits=(4, 6),
+                   scaling_depths=(1, 2), train_batches=2, train_repeats=1, warmup=1, sim_batch=8, sim_repeats=1,
+                   sim_loop_repeats=1)
+
+
+def user_files(task_name: str, n: int = 20) -> list[bytes]:
+    """Test images as a user would send them: PNGs of 280x280, dark ink on white for handwriting, photos as they are."""
+    task = get_task(task_name)
+    test = load_split(task, "test")
+    out = []
+    for img in test.images[:n]:
+        pic = Image.fromarray(img if task.augment == "garment" else 255 - img).resize((280, 280), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        pic.convert("RGB").save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+def predict_with_gradcam(predictor: Predictor, source) -> Image.Image:
+    """What a task page does for one input: prediction, Grad-CAM for the predicted class, overlay on the image."""
+    pred = predictor.predict(source)
+    return overlay(pred.prepared, gradcam(predictor.model, pred.prepared, pred.index))
+
+
+def single_image_latency(budget: Budget, tasks: list[str] | None = None) -> dict:
+    """Per task, the shipped hybrid model: a PNG in -> prediction out, and the same plus Grad-CAM and its overlay."""
+    out = {}
+    for name in tasks or list(TASKS):
+        predictor = Predictor(name)
+        files = itertools.cycle(user_files(name))
+        out[name] = {
+            "predict": summary_ms(time_calls(lambda: predictor.predict(next(files)), budget.latency_repeats, budget.warmup)),
+            "predict_gradcam": summary_ms(time_calls(lambda: predict_with_gradcam(predictor, next(files)),
+                                                     budget.latency_repeats, budget.warmup)),
+        }
+    return {"what": "shipped hybrid checkpoint; input a 280x280 PNG of a test image (bytes); 'predict' = decode + "
+                    "preprocess + forward (no grad, unitary fast path) + top-5; 'predict_gradcam' adds Grad-CAM "
+                    "(gate-by-gate circuit with gradients) and its overlay on the user's image",
+            "tasks": out}
+
+
+def test_batch(task_name: str, n: int) -> torch.Tensor:
+    task = get_task(task_name)
+    images = load_split(task, "test").images
+    reps = -(-n // len(images))
+    return normalise(to_input(np.concatenate([images] * reps)[:n]), task.input)
+
+
+def batch_throughput(budget: Budget, task_name: str = "mnist") -> dict:
+    """Forward passes of already-normalised test images, no gradients, for the shipped hybrid model."""
+    predictor = Predictor(task_name)
+    model = predictor.model.eval()
+    x_all = test_batch(task_name, max(BATCH_SIZES))
+    rows = {}
+    with torch.no_grad():
+        for bs in BATCH_SIZES:
+            x = x_all[:bs]
+            s = summary_ms(time_calls(lambda: model(x), budget.batch_repeats, budget.warmup))
+            rows[str(bs)] = {**s, "images_per_s": round(bs / (s["p50_ms"] / 1000), 1)}
+    return {"what": f"{task_name} hybrid checkpoint, forward only, no grad, already-normalised 28x28 tensors "
+                    "(every task has the same architecture)", "batches": rows}
+
+
+def quantum_cost(budget: Budget, task_name: str = "mnist") -> dict:
+    """Hybrid vs classical-only, timed in turn: single-image predict, predict + Grad-CAM, batch forward."""
+    task = get_task(task_name)
+    models = {"hybrid": Predictor(task_name), "classical": Predictor(task_name, task.checkpoint(quantum=False))}
+    files = user_files(task_name)
+    result: dict = {"what": f"{task_name} shipped checkpoints (hybrid vs classical-only, same backbone); "
+                            "ratio = hybrid time / classical time (≤ 1.15 is the goal); timed alternately",
+                    "goal_ratio": 1.15}
+
+    def cycle_predict(p: Predictor, cam: bool):
+        it = itertools.cycle(files)
+        return (lambda: predict_with_gradcam(p, next(it))) if cam else (lambda: p.predict(next(it)))
+
+    for key, cam in (("predict", False), ("predict_gradcam", True)):
+        times = interleaved({v: cycle_predict(p, cam) for v, p in models.items()}, budget.latency_repeats, budget.warmup)
+        h, c = summary_ms(times["hybrid"]), summary_ms(times["classical"])
+        result[key] = {"hybrid": h, "classical": c, "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3)}
+    x_all = test_batch(task_name, max(BATCH_SIZES))
+    with torch.no_grad():
+        for bs in BATCH_SIZES:
+            x = x_all[:bs]
+            times = interleaved({v: (lambda m=p.model: m(x)) for v, p in models.items()}, budget.batch_repeats,
+                                budget.warmup)
+            h, c = summary_ms(times["hybrid"]), summary_ms(times["classical"])
+            result[f"batch_{bs}"] = {
+                "hybrid_images_per_s": round(bs / (h["p50_ms"] / 1000), 1),
+                "classical_images_per_s": round(bs / (c["p50_ms"] / 1000), 1),
+                "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3)}
+    return result
+
+
+def qnn_scaling(budget: Budget, png: Path | None = None) -> dict:
+    """QuantumLayer alone, gate by gate in TorchQuantum: forward + backward for a batch, qubits x depth."""
+    torch.manual_seed(0)
+    rows = []
+    for n in budget.scaling_qubits:
+        for depth in budget.scaling_depths:
+            layer = QuantumLayer(n, depth).train()
+            angles = (torch.rand(budget.scaling_batch, n) * 2 - 1).mul_(torch.pi).requires_grad_()
+
+            def step():
+                layer.zero_grad(set_to_none=True)
+                layer.forward_circuit(angles).sum().backward()
+
+            s = summary_ms(time_calls(step, budget.scaling_repeats, warmup=1))
+            rows.append({"qubits": n, "depth": depth, **s})
+    if png:
+        plot_scaling(rows, budget.scaling_batch, png)
+    return {"what": f"QuantumLayer.forward_circuit + backward, batch {budget.scaling_batch}, RY encoding, depth x "
+                    "(RX, RY per wire + CNOT ring), <Z> on every wire", "batch": budget.scaling_batch, "rows": rows,
+            "plot": png.name if png else None}
+
+
+def plot_scaling(rows: list[dict], batch: int, png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for n in sorted({r["qubits"] for r in rows}):
+        pts = [(r["depth"], r["p50_ms"]) for r in rows if r["qubits"] == n]
+        ax.plot(*zip(*pts), marker="o", label=f"{n} qubits")
+    ax.set_yscale("log")
+    ax.set_xlabel("circuit depth (trainable layers)")
+    ax.set_ylabel("forward + backward, ms (median, log scale)")
+    ax.set_title(f"TorchQuantum QNN layer, batch {batch}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = None) -> dict:
+    """Images/s of the real training loop (augment + forward + backward + AdamW step), hybrid and classical in turn."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in tasks or list(TASKS):
+            speeds: dict[str, list[float]] = {"hybrid": [], "classical": []}
+            for rep in range(budget.train_repeats):
+                for variant in speeds:
+                    cfg = TrainConfig(task=name, quantum=variant == "hybrid", epochs=1, seed=rep,
+                                      subset=128 * budget.train_batches, max_batches=budget.train_batches,
+                                      threads=threads)
+                    meta = train(cfg, Path(tmp) / f"{name}_{variant}.pt", quiet=True)
+                    speeds[variant].append(meta["history"][0]["images_per_s"])
+            h, c = float(np.median(speeds["hybrid"])), float(np.median(speeds["classical"]))
+            out[name] = {"hybrid_images_per_s": h, "classical_images_per_s": c,
+                         "ratio_time": round(c / h, 3), "repeats": budget.train_repeats}
+    return {"what": f"qnn_core.train.train on {budget.train_batches} batches of 128 (one epoch over a subset, "
+                    "the first batch included), median over repeats; ratio_time = hybrid time / classical time",
+            "tasks": out}
+
+
+def serve_all_once() -> dict:
+    """Run in a fresh process: load every shipped checkpoint, serve one prediction (+ Grad-CAM) from each."""
+    import psutil
+
+    def rss_mb() -> float:
+        return round(psutil.Process().memory_info().rss / 2**20, 1)
+
+    after_import = rss_mb()
+    predictors = [Predictor(t.name, t.checkpoint(q)) for t in TASKS.values() for q in (True, False)
+                  if t.checkpoint(q).is_file()]
+    after_load = rss_mb()
+    inputs = {t: user_files(t, 1)[0] for t in TASKS}
+    for p in predictors:
+        predict_with_gradcam(p, inputs[p.task.name])
+    return {"models": [p.checkpoint.name for p in predictors], "rss_mb_after_import": after_import,
+            "rss_mb_after_load": after_load, "rss_mb_after_serving": rss_mb(),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS (VmHWM). Not ru_maxrss: Linux carries that across exec, so a child
+    started from a big parent would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def peak_memory(threads: int) -> dict:
+    """Peak RSS of a separate process that loads all models and serves one prediction each."""
+    code = (f"import json, torch; torch.set_num_threads({threads}); from benchmarks.sections import serve_all_once; "
+            "print(json.dumps(serve_all_once()))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"serving process failed: {r.stderr[-2000:]}")
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    return {"what": "a fresh Python process (peak = its VmHWM; the stages = current RSS): imports (torch, TorchQuantum, grad-cam, qnn_core), then "
+                    "every shipped checkpoint loaded, then one prediction + Grad-CAM from each", **result}
