@@ -14,7 +14,7 @@ from .preprocess import Prepared, to_user_image
 def gradcam(model: HybridNet, prepared: Prepared, class_index: int) -> np.ndarray:
     """Grad-CAM on the model input, (H, W) in [0, 1], for the given class.
 
-    Gradients flow through the quantum branch too (gate by gate in TorchQuantum),
+    Gradients flow through the quantum branch too (its exact eval-mode path, see quantum.py),
     so the map reflects the whole hybrid model as it is switched.
     """
     with GradCAM(model=model, target_layers=[model.backbone.last_conv_layer]) as cam:

@@ -1,9 +1,11 @@
 """The variational quantum block: angle encoding -> trainable layers -> <Z> readout.
 
 TorchQuantum is the definition of the circuit and is what training runs through.
-Because the trainable part does not depend on the input, inference without
-gradients can use an exact shortcut: the trainable layers form one 2^n x 2^n
-unitary U, the encoding is a product state, so <Z_w> = |psi(x) U^T|^2 . signs.
+Because the trainable part does not depend on the input, inference (eval mode)
+can use an exact shortcut: the trainable layers form one 2^n x 2^n unitary U,
+the encoding is a product state, so <Z_w> = |psi(x) U^T|^2 . signs. Gradients
+still flow back to the input angles through it (Grad-CAM needs them); only the
+circuit's own parameters get none, which training never asks of eval mode.
 `tests/test_quantum.py` checks the shortcut against TorchQuantum and both
 against an independent numpy state-vector simulation.
 """
@@ -62,7 +64,7 @@ class QuantumLayer(tq.QuantumModule):
         """angles: (batch, n_qubits) -> (batch, n_qubits) expectation values in [-1, 1]."""
         if angles.shape[-1] != self.n_qubits:
             raise ValueError(f"expected {self.n_qubits} angles, got {angles.shape[-1]}")
-        if not torch.is_grad_enabled() and not self.training:
+        if not self.training:
             return self.forward_unitary(angles)
         return self.forward_circuit(angles)
 
@@ -99,7 +101,7 @@ class QuantumLayer(tq.QuantumModule):
         return psi
 
     def forward_unitary(self, angles: torch.Tensor) -> torch.Tensor:
-        """Exact fast path for inference: psi(x) U^T, then |.|^2 weighted by the Z signs."""
+        """Exact fast path for inference: psi(x) U^T, then |.|^2 weighted by the Z signs (differentiable in x)."""
         u = self.layer_unitary()
         amplitudes = self.product_state(angles).to(u.dtype) @ u.T
         return (amplitudes.abs() ** 2) @ self._z_signs

@@ -90,6 +90,19 @@ def test_fast_path_follows_parameter_updates():
     np.testing.assert_allclose(after.numpy(), q.forward_circuit(x).detach().numpy(), atol=2e-5)
 
 
+def test_eval_fast_path_gives_the_circuits_input_gradients():
+    """Grad-CAM differentiates through the quantum branch in eval mode: the shortcut must give the same gradients."""
+    torch.manual_seed(3)
+    q = QuantumLayer(8, 3)
+    weights = torch.randn(5, 8)
+    angles = torch.randn(5, 8, requires_grad=True)
+    (q.forward_circuit(angles) * weights).sum().backward()
+    expected, angles.grad = angles.grad.clone(), None
+    q.eval()
+    (q(angles) * weights).sum().backward()
+    np.testing.assert_allclose(angles.grad.numpy(), expected.numpy(), atol=1e-4)
+
+
 def test_rejects_wrong_width():
     with pytest.raises(ValueError):
         QuantumLayer(8, 3)(torch.zeros(2, 7))
