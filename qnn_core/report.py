@@ -19,10 +19,11 @@ import numpy as np
 from .checkpoint import load_checkpoint
 from .data import load_split
 from .evaluate import evaluate, public, write_report
-from .tasks import CHECKPOINT_DIR, REPO_ROOT, TASKS, TaskSpec, get_task
+from .tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
 EVAL_DIR = CHECKPOINT_DIR / "eval"
 README = REPO_ROOT / "README.md"
+HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
 TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -47,7 +48,43 @@ def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str
     return [(names[i], names[j], int(conf[i, j])) for i, j in order if conf[i, j] > 0]
 
 
-def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int) -> str:
+def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
+    if cfg.get("backbone", "resnet") == "resnet":
+        return f"ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
+    frozen = meta["train_config"].get("freeze_backbone")
+    return (f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
+            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, last stage "
+            f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all")
+
+
+def extra_train_flags(meta: dict) -> str:
+    tc = meta["train_config"]
+    flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
+    return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
+
+
+def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list[str]:
+    """Real photographs and the "none of these?" threshold (photo tasks only)."""
+    if task.input.kind != "photo":
+        return []
+    lines = ["", "## Real photographs", ""]
+    if meta.get("unsure_below") is not None:
+        lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
+                     f"the validation split: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
+                     f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
+        lines.append("")
+    lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
+                 f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "
+                 "as the training images were; \"full\" resizes it straight to the input size.")
+    if photos:
+        lines += ["", f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
+                  "", "| preprocessing | correct | accuracy |", "|---|---|---|"]
+        lines += [f"| {r['resize']}{' (served)' if r['resize'] == task.input.photo_resize else ''} | "
+                  f"{r['correct']}/{r['n']} | {r['accuracy']:.2%} |" for r in photos]
+    return lines
+
+
+def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, photos: list[dict] | None = None) -> str:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
     hist = meta["history"]
@@ -63,7 +100,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int) -> str:
         "| | |", "|---|---|",
         f"| checkpoint | `checkpoints/{task.name}_{variant(cfg['quantum'])}.pt` |",
         f"| model | {kind} |",
-        f"| backbone | ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all |",
+        f"| backbone | {backbone_text(cfg, meta, n_params)} |",
         f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |",
     ]
     if "accuracy_quantum_off" in result:
@@ -79,7 +116,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int) -> str:
         f"| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",
         "",
         "Reproduce the training: `python -m qnn_core.train --task "
-        f"{task.name}{'' if cfg['quantum'] else ' --no-quantum'} --threads 1`; the evaluation: "
+        f"{task.name}{'' if cfg['quantum'] else ' --no-quantum'}{extra_train_flags(meta)} --threads 1`; the evaluation: "
         f"`python -m qnn_core.evaluate --task {task.name}{'' if cfg['quantum'] else ' --no-quantum'} --json`.",
         "",
         "## Per-class test accuracy", "", "| class | accuracy |", "|---|---|",
@@ -87,6 +124,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int) -> str:
     lines += [f"| {names[i]} | {acc:.2%} |" for i, acc in enumerate(result["per_class_accuracy"].values())]
     lines += ["", "## Most confused pairs (true → predicted, count)", ""]
     lines += [f"- {a} → {b}: {n}" for a, b, n in top_confusions(result, names)]
+    lines += photo_section(task, meta, photos)
     lines += ["", "## Training history", "", "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|"]
     lines += [f"| {h['epoch']} | {h['loss']:.4f} | {h['train_acc']:.2%} | {h['val_acc']:.2%} | {h['epoch_time_s']:.0f} |"
               for h in hist]
@@ -117,6 +155,18 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     return "\n".join(out)
 
 
+def holdout_photos(task: TaskSpec, ckpt: Path) -> list[dict] | None:
+    """Accuracy on the held-out real photos under both photo preprocessings (measured, never tuned on)."""
+    folder = HOLDOUT_PHOTOS.get(task.name)
+    if task.input.kind != "photo" or folder is None or not (folder / "labels.csv").is_file():
+        return None
+    from .photo_eval import photo_accuracy, read_labels
+    from .predict import Predictor
+
+    predictor, labels = Predictor(task, ckpt), read_labels(folder / "labels.csv")
+    return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
+
+
 def update_readme(table: str) -> None:
     text = README.read_text()
     block = f"{TABLE_START}\n{table}\n{TABLE_END}"
@@ -144,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             write_report(result, task, split, EVAL_DIR, stem)
             eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
             n_params = sum(p.numel() for p in model.parameters())
-            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params))
+            photos = holdout_photos(task, ckpt)
+            if photos:
+                (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
+            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, photos))
             print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     update_readme(results_table(rows))

@@ -26,13 +26,20 @@ class InputSpec:
     fit: int = 20
     # "mass": MNIST's rule (centre of mass to the centre); "box": centre the bounding box.
     centre: str = "mass"
+    # "ink": drawings, cropped to the strokes (above); "photo": RGB photographs, the whole frame.
+    kind: str = "ink"
+    # Photos: side of the training images (CIFAR: 32). With photo_resize="match" a photo is first
+    # shrunk to it, so it is as blurry as the training images once upsampled to `size`;
+    # "full": a photo goes straight to `size`, keeping its detail.
+    native: int = 0
+    photo_resize: str = "match"
 
 
 @dataclass(frozen=True)
 class DataSource:
     """Where the real data set lives and in what format."""
 
-    kind: str  # "idx" | "npz"
+    kind: str  # "idx" | "npz" | "zip_jpeg" (a zip of <split>/<class>/<name>.jpg; train/test name the zip and split)
     default_root: Path
     train: tuple[str, str]  # (images, labels) file names
     test: tuple[str, str]
@@ -57,6 +64,11 @@ class TaskSpec:
     epochs: int = 8
     # A word list (TSV with a `kana` column, see words.py) for reading whole words; None: no dictionary.
     words: Path | None = None
+    # Feature extractor (see backbones.py): "resnet" (small, trained from scratch), "efficientnet_lite0"
+    # (ImageNet-pretrained, from an installed package) or "resnet18" (torchvision, the user's own weights file).
+    backbone: str = "resnet"
+    # Images of the official train split held out for validation (None: data.VAL_SIZE).
+    val_size: int | None = None
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -109,6 +121,19 @@ TASKS: dict[str, TaskSpec] = {
         input=InputSpec(mean=(0.1918,), std=(0.3483,), fit=28, centre="box"),
         epochs=5,
         words=SHARED_DATA / "kana-words" / "words.tsv",
+    ),
+    "animals": TaskSpec(
+        name="animals",
+        title="Animals (CIFAR-10 animals)",
+        classes=("bird", "cat", "deer", "dog", "frog", "horse"),
+        data=DataSource("zip_jpeg", SHARED_DATA / "animals",
+                        train=("cifar10_animals_32px_jpeg.zip", "train"), test=("cifar10_animals_32px_jpeg.zip", "test")),
+        input=InputSpec(kind="photo", size=160, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, native=32,
+                        photo_resize="match"),
+        augment="photo",
+        backbone="efficientnet_lite0",
+        epochs=6,
+        val_size=3000,
     ),
 }
 

@@ -49,12 +49,16 @@ class TrainConfig:
     download: bool = False
     threads: int | None = None
     model: dict = field(default_factory=dict)  # extra ModelConfig fields
+    # Pretrained backbones: also keep the last stage frozen (train the heads only).
+    freeze_backbone: bool = False
+    train_limit: int | None = None  # pretrained backbones: the first N shuffled training images (extraction budget)
 
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
     torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
+    extra = {"backbone": task.backbone, **cfg.model}
     return HybridNet(ModelConfig(in_channels=task.input.channels, num_classes=task.num_classes, quantum=cfg.quantum,
-                                 n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **cfg.model))
+                                 n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **extra))
 
 
 def library_versions() -> dict:
@@ -72,6 +76,10 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     task = get_task(cfg.task)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if task.backbone != "resnet":  # a pretrained backbone: train on its cached activations
+        from .train_features import train_on_features
+
+        return train_on_features(cfg, out, progress, quiet)
     epochs = cfg.epochs or task.epochs
     full_train = load_split(task, "train", cfg.data_root, cfg.download)
     train_split, val_split = train_val_split(full_train, seed=0)
@@ -167,12 +175,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--data-root")
     p.add_argument("--download", action="store_true", help="let torchvision fetch missing data (needs internet)")
     p.add_argument("--threads", type=int)
+    p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
+    p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
-                      max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads)
+                      max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
+                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit)
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 
