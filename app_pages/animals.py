@@ -10,6 +10,7 @@ from app_pages.common import ablation_line, expval_chart, predictor, probability
 from qnn_core import jobs
 from qnn_core.checkpoint import CheckpointError
 from qnn_core.explain import gradcam, model_input_image, overlay
+from qnn_core.ood import photo_animal_share
 from qnn_core.preprocess import ImageInputError, prepare
 from qnn_core.tasks import REPO_ROOT, TASKS
 
@@ -55,15 +56,23 @@ def show(model, data: bytes, key: str) -> None:
     k = TASK.num_classes
     pred_on = model.predict_prepared(prepared, quantum=True, k=k)
     pred = pred_on if quantum_on else model.predict_prepared(prepared, quantum=False, k=k)
-    threshold = model.meta.get("unsure_below")
+    threshold, share_below = model.meta.get("unsure_below"), model.meta.get("animal_share_below")
     st.markdown(f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{pred.label}</div>"
                 f"<div style='color:#666'>{pred.top[0][1]:.1%} confident"
                 f"{'' if quantum_on else ' · quantum branch off'}</div>", unsafe_allow_html=True)
+    reasons = []
     if threshold is not None and pred.top[0][1] < threshold:
-        st.warning(f"**None of these?** The top probability is below {threshold:.0%}, a level that only about 5% of "
-                   "correctly classified validation images fall under. The photo may show something other than a "
-                   f"{', '.join(TASK.classes)}, or show it too small or unclear: take the guess with caution.",
-                   icon="🤔")
+        reasons.append(f"the top probability is below {threshold:.0%}, which only about 5% of correctly classified "
+                       "validation images fall under")
+    if share_below is not None:
+        share = photo_animal_share(model.model, prepared)
+        if share < share_below:
+            reasons.append(f"the backbone's own ImageNet classifier gives “any animal” only {share:.0%} "
+                           f"(below {share_below:.0%}, which about 5% of validation images fall under)")
+    if reasons:
+        st.warning(f"**None of these?** {' and '.join(reasons).capitalize()}. The photo may show something other "
+                   f"than a {', '.join(TASK.classes[:-1])} or {TASK.classes[-1]}, or show it too small or unclear: "
+                   "take the guess above with caution.", icon="🤔")
     digest = hashlib.sha1(prepared.pixels.tobytes()).hexdigest()[:10]
     order = np.argsort(-pred.probs)[:k]
     chart = probability_chart([TASK.label(int(i)) for i in order], pred_on.probs[order],

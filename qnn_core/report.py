@@ -60,6 +60,8 @@ def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
 def extra_train_flags(meta: dict) -> str:
     tc = meta["train_config"]
     flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
+    flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
+    flags += f" --epochs {meta['epochs']}"
     return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
 
 
@@ -72,6 +74,12 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
         lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
                      f"the validation split: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
                      f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
+        lines.append("")
+    if meta.get("animal_share_below") is not None:
+        lines.append(f"It is also shown when the backbone's own ImageNet head puts less than "
+                     f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
+                     f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
+                     "see `qnn_core/ood.py`.")
         lines.append("")
     lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
                  f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "

@@ -132,7 +132,7 @@ TASKS: dict[str, TaskSpec] = {
                         photo_resize="match"),
         augment="photo",
         backbone="efficientnet_lite0",
-        epochs=6,
+        epochs=2,
         val_size=3000,
     ),
 }

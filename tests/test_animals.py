@@ -217,3 +217,12 @@ def test_training_on_cached_features_runs_and_saves_a_loadable_checkpoint(tmp_pa
     assert meta["train_size"] == 64 and meta["val_size"] == 200 and "unsure_below" in meta
     model, _ = load_checkpoint(out)
     assert model.config.backbone == "efficientnet_lite0"
+
+
+def test_imagenet_head_tells_a_cat_from_a_cup_of_coffee(predictor):
+    from qnn_core.ood import photo_animal_share
+
+    below = predictor.meta["animal_share_below"]
+    assert 0 < below < 1
+    assert photo_animal_share(predictor.model, prepare(CHELSEA, TASK)) > below
+    assert photo_animal_share(predictor.model, prepare(COFFEE, TASK)) < below
