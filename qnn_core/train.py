@@ -71,6 +71,41 @@ def library_versions() -> dict:
 ProgressFn = Callable[[dict], None]
 
 
+def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: TrainConfig,
+              forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt, sched,
+              progress: ProgressFn | None, quiet: bool) -> dict:
+    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss, accuracy, speed."""
+    t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+    bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
+    for step in bar:
+        logits, y = forward(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += len(y)
+        loss_sum += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        if step % 20 == 0 or step == steps - 1:
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+            if progress:
+                progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
+                          "loss": loss_sum / seen, "train_acc": correct / seen,
+                          "images_per_s": seen / (time.time() - t0)})
+    epoch_time = time.time() - t0
+    return {"loss": loss_sum / seen, "train_acc": correct / seen, "epoch_time_s": round(epoch_time, 1),
+            "images_per_s": round(seen / epoch_time, 1)}
+
+
+def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: bool) -> None:
+    meta["history"].append(record)
+    if not quiet:
+        print(json.dumps(record), file=sys.stderr)
+    if progress:
+        progress({"event": "epoch", **record})
+
+
 def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
     """Train, keep the best-on-validation weights at `out`, return the metadata written with them."""
     task = get_task(cfg.task)
@@ -108,36 +143,14 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(labels), generator=g)
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"{task.name} epoch {epoch}/{epochs}", disable=quiet, file=sys.stderr)
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = normalise(augment(task.augment, images[idx], g), task.input)
-            y = labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            seen += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            if step % 20 == 0 or step == steps_per_epoch - 1:
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
-                if progress:
-                    progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
-                              "loss": loss_sum / seen, "train_acc": correct / seen,
-                              "images_per_s": seen / (time.time() - t0)})
-        epoch_time = time.time() - t0
+
+        def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return model(normalise(augment(task.augment, images[idx], g), task.input)), labels[idx]
+
+        stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps_per_epoch, cfg, forward, opt, sched,
+                          progress, quiet)
         val_acc = accuracy(model, task, val_split)
-        record = {"epoch": epoch, "loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val_acc,
-                  "epoch_time_s": round(epoch_time, 1), "images_per_s": round(seen / epoch_time, 1)}
-        meta["history"].append(record)
-        if not quiet:
-            print(json.dumps(record), file=sys.stderr)
-        if progress:
-            progress({"event": "epoch", **record})
+        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
         if val_acc > best:
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch)

@@ -62,7 +62,7 @@ def calibrate_unsure(probs: np.ndarray, labels: np.ndarray, miss_rate: float = U
 
 
 def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) -> dict:
-    from .train import build_model, finish, library_versions
+    from .train import build_model, finish, library_versions, record_epoch, run_epoch
 
     task = get_task(cfg.task)
     if cfg.threads:
@@ -102,36 +102,16 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
         if cfg.freeze_backbone:
             backbone.eval()
         order = torch.randperm(len(y_tr), generator=g)
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        bar = tqdm(range(steps), desc=f"{task.name} epoch {epoch}/{epochs}", disable=quiet, file=sys.stderr)
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            f, y = f_tr[idx], y_tr[idx]
-            logits, _ = model.fuse(*model.branches_from_features(features_of(f if cfg.freeze_backbone else flip_augment(f, g))))
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            seen += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            if step % 20 == 0 or step == steps - 1:
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
-                if progress:
-                    progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
-                              "loss": loss_sum / seen, "train_acc": correct / seen,
-                              "images_per_s": seen / (time.time() - t0)})
-        epoch_time = time.time() - t0
+
+        def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            f = f_tr[idx] if cfg.freeze_backbone else flip_augment(f_tr[idx], g)
+            return model.fuse(*model.branches_from_features(features_of(f)))[0], y_tr[idx]
+
+        stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps, cfg, forward, opt, sched,
+                          progress, quiet)
         val_logits = head_logits(model, f_va) if cfg.freeze_backbone else logits_from_trunk(model, f_va)[0]
         val_acc = float((val_logits.argmax(1).numpy() == y_va).mean())
-        record = {"epoch": epoch, "loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val_acc,
-                  "epoch_time_s": round(epoch_time, 1), "images_per_s": round(seen / epoch_time, 1)}
-        meta["history"].append(record)
-        if not quiet:
-            print(json.dumps(record), file=sys.stderr)
-        if progress:
-            progress({"event": "epoch", **record})
+        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
         if val_acc > best:
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch,
