@@ -24,8 +24,9 @@ def main() -> None:
         f"Upload a photo of a **{', '.join(TASK.classes[:-1])} or {TASK.classes[-1]}**. "
         "An ImageNet-pretrained EfficientNet-Lite0 turns it into features; a classical branch and an "
         "8-qubit circuit read them. The model knows only these six classes, and it learnt them from "
-        f"small {TASK.input.native}×{TASK.input.native} CIFAR-10 pictures, so a photo is first shrunk to that "
-        "size the way they were. One clear animal filling much of the frame works best.")
+        f"small, blurry {TASK.input.native}×{TASK.input.native} CIFAR-10 pictures, not from sharp photos: one clear "
+        "animal filling much of the frame works best, and its guesses on other photos are less reliable than its "
+        "test accuracy suggests.")
     try:
         model = predictor(TASK.name, str(jobs.active_checkpoint(TASK.name)))
     except CheckpointError as err:

@@ -79,11 +79,13 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
         lines.append(f"It is also shown when the backbone's own ImageNet head puts less than "
                      f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
                      f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
-                     "see `qnn_core/ood.py`.")
+                     f"see `qnn_core/ood.py`, which writes it into the checkpoints: `python -m qnn_core.ood --task {task.name}`.")
         lines.append("")
     lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
                  f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "
-                 "as the training images were; \"full\" resizes it straight to the input size.")
+                 "as the training images were; \"full\" resizes it straight to the input size. It was chosen on the "
+                 "licensed non-holdout photos in `assets/animals/` (`python -m qnn_core.photo_eval --task "
+                 f"{task.name} assets/animals`), never on the held-out photos below.")
     if photos:
         lines += ["", f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
                   "", "| preprocessing | correct | accuracy |", "|---|---|---|"]

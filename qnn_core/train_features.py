@@ -92,7 +92,7 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
     g = torch.Generator().manual_seed(cfg.seed)
     meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed, "epochs": epochs,
             "train_config": {k: v for k, v in vars(cfg).items() if k != "model"}, "backbone": task.backbone,
-            "input": {"size": task.input.size, "photo_resize": task.input.photo_resize, "native": task.input.native},
+            "input": {"size": task.input.size, "native": task.input.native},
             "train_size": len(y_tr), "val_size": len(y_va),
             "train_data_sha256": sha256_of_files(list(data_files(task, "train", cfg.data_root))),
             "versions": library_versions(), "history": [], "val_accuracy": 0.0}
