@@ -151,5 +151,13 @@ class ResNet18Features(nn.Module):
     def last_conv_layer(self) -> nn.Module:
         return self.net.layer4[-1]
 
+    def trunk_features(self, x: torch.Tensor) -> torch.Tensor:
+        """All of it is frozen, so the cache holds its pooled 512 features (rounded as the cache stores them)."""
+        with torch.no_grad():
+            return self.net(x).half().float()
+
+    def from_trunk(self, f: torch.Tensor) -> torch.Tensor:
+        return f
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

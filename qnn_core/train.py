@@ -111,7 +111,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     task = get_task(cfg.task)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    if task.backbone != "resnet":  # a pretrained backbone: train on its cached activations
+    if cfg.model.get("backbone", task.backbone) != "resnet":  # a pretrained backbone: train on its cached activations
         from .train_features import train_on_features
 
         return train_on_features(cfg, out, progress, quiet)
@@ -190,13 +190,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--threads", type=int)
     p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
     p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
+    p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
+                                              "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
                       max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
-                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit)
+                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit,
+                      model={"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights else {})
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 

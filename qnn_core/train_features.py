@@ -79,7 +79,8 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
     f_tr = trunk_features(backbone, full.images[tr_idx], task.input, desc=f"{task.name} train features", quiet=quiet)
     f_va = trunk_features(backbone, full.images[va_idx], task.input, desc=f"{task.name} validation features", quiet=quiet)
     y_tr, y_va = torch.as_tensor(full.labels[tr_idx]), full.labels[va_idx]
-    if cfg.freeze_backbone:  # the backbone's output is fixed: pool it once, then only the heads train
+    if cfg.freeze_backbone or not any(p.requires_grad for p in backbone.parameters()):
+        cfg.freeze_backbone = True  # the backbone's output is fixed: pool it once, then only the heads train
         backbone.requires_grad_(False)
         f_tr, f_va = pooled(backbone, f_tr), pooled(backbone, f_va)
     features_of = (lambda f: f) if cfg.freeze_backbone else backbone.from_trunk

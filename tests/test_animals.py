@@ -226,3 +226,30 @@ def test_imagenet_head_tells_a_cat_from_a_cup_of_coffee(predictor):
     assert 0 < below < 1
     assert photo_animal_share(predictor.model, prepare(CHELSEA, TASK)) > below
     assert photo_animal_share(predictor.model, prepare(COFFEE, TASK)) < below
+
+
+def test_resnet18_option_with_a_users_local_weights_file(tmp_path):
+    """The registry's resnet18 choice: the user's weights file, frozen; checkpoints keep only the heads."""
+    from torchvision.models import resnet18
+
+    from qnn_core.checkpoint import save_checkpoint
+    from qnn_core.model import HybridNet, ModelConfig
+
+    weights = tmp_path / "resnet18.pth"
+    torch.save(resnet18(weights=None).state_dict(), weights)  # stands in for a user's ImageNet file
+    model = HybridNet(ModelConfig(in_channels=3, num_classes=6, backbone="resnet18", backbone_weights=str(weights)))
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 6)
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    save_checkpoint(model, {"task": "animals"}, tmp_path / "r18.pt")
+    stored = torch.load(tmp_path / "r18.pt", map_location="cpu", weights_only=True)["state_dict"]
+    assert stored and not any(k.startswith("backbone.") for k in stored)
+    loaded, _ = load_checkpoint(tmp_path / "r18.pt")
+    assert torch.equal(loaded.head.weight, model.head.weight)
+
+    from qnn_core.train import parse_args, train
+
+    cfg, _ = parse_args(["--task", "animals", "--resnet18-weights", str(weights), "--epochs", "1", "--subset", "64",
+                         "--max-batches", "1", "--batch-size", "32", "--threads", "1"])
+    meta = train(cfg, tmp_path / "r18_trained.pt", quiet=True)
+    assert meta["config"]["backbone"] == "resnet18" and meta["train_config"]["freeze_backbone"]
+    assert load_checkpoint(tmp_path / "r18_trained.pt")[0].config.backbone_weights == str(weights)
