@@ -10,6 +10,7 @@ pages = [
     st.Page("app_pages/kana.py", title="Kana", icon="🈁"),
     st.Page("app_pages/letters.py", title="Letters", icon="🔤"),
     st.Page("app_pages/fashion.py", title="Fashion", icon="👕"),
+    st.Page("app_pages/animals.py", title="Animals", icon="🐈"),
     st.Page("app_pages/results.py", title="Model results", icon="📊"),
     st.Page("app_pages/training.py", title="Training", icon="🏋️"),
 ]

@@ -6,8 +6,9 @@ from qnn_core.diagram import circuit_figure
 
 st.title("⚛️ Hybrid Quantum-Classical Image Classifier")
 st.markdown(
-    "Draw a digit, a letter or a kana, or upload a photo of a garment, and a hybrid model classifies it, shows its "
-    "probabilities and explains itself. Each model is a small **ResNet** feature extractor feeding two branches: "
+    "Draw a digit, a letter or a kana, or upload a photo of a garment or an animal, and a hybrid model classifies "
+    "it, shows its probabilities and explains itself. Each model is a small **ResNet** feature extractor (for "
+    "animals, an ImageNet-pretrained **EfficientNet-Lite0**) feeding two branches: "
     "a classical fully connected branch and an **8-qubit variational quantum circuit** simulated with "
     "TorchQuantum. A fused head reads both. Every model was trained here on the real data set and measured on "
     "its official test split (letters: real pen strokes plus synthetic handwriting, measured on writers the model "

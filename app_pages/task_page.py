@@ -114,30 +114,44 @@ def show_prediction(task: TaskSpec, model, source, key: str, empty_message: str 
     except ImageInputError as err:
         st.error(f"This file cannot be used: {err}.")
         return
-    hybrid = model.model_is_hybrid
-    quantum_on = st.toggle("Quantum branch on", value=True, key=f"{key}_quantum", disabled=not hybrid,
+    quantum_on, pred_on, pred = predict_with_switch(task, model, prepared, key, k=min(5, task.num_classes))
+    heat = bars_and_heat(task, model, prepared, pred_on, pred, quantum_on, key)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.image(overlay(prepared, heat), caption=f"Grad-CAM for “{pred.label}” on your image", width="stretch")
+    with c2:
+        st.image(model_input_image(prepared), caption="What the model sees (28×28)", width="stretch")
+    quantum_view(task, model, prepared, pred, key)
+
+
+def predict_with_switch(task: TaskSpec, model, prepared, key: str, k: int):
+    """The quantum on/off switch, both predictions, and the big label: (quantum_on, prediction on, shown)."""
+    quantum_on = st.toggle("Quantum branch on", value=True, key=f"{key}_quantum", disabled=not model.model_is_hybrid,
                            help="Switch the 8 qubits' contribution off to see how the prediction changes.")
-    k = min(5, task.num_classes)
     pred_on = model.predict_prepared(prepared, quantum=True, k=k)
     pred = pred_on if quantum_on else model.predict_prepared(prepared, quantum=False, k=k)
     st.markdown(f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{pred.label}</div>"
                 f"<div style='color:#666'>{pred.top[0][1]:.1%} confident"
                 f"{'' if quantum_on else ' · quantum branch off'}</div>", unsafe_allow_html=True)
+    return quantum_on, pred_on, pred
+
+
+def bars_and_heat(task: TaskSpec, model, prepared, pred_on, pred, quantum_on: bool, key: str) -> np.ndarray:
+    """The top-k bars (both sets when the quantum branch is off), then the Grad-CAM map of the shown class."""
+    k = len(pred.top)
     order = np.argsort(-pred.probs)[:k]
     chart = probability_chart([task.label(int(i)) for i in order], pred_on.probs[order],
                               None if quantum_on else pred.probs[order])
     st.plotly_chart(chart, width="stretch", key=f"{key}_bars_{_digest(prepared)}")
     model.model.quantum_enabled = quantum_on
     try:
-        heat = gradcam(model.model, prepared, pred.index)
+        return gradcam(model.model, prepared, pred.index)
     finally:
         model.model.quantum_enabled = True
-    c1, c2 = st.columns(2)
-    with c1:
-        st.image(overlay(prepared, heat), caption=f"Grad-CAM for “{pred.label}” on your image", width="stretch")
-    with c2:
-        st.image(model_input_image(prepared), caption="What the model sees (28×28)", width="stretch")
-    if hybrid and pred.expvals is not None:
+
+
+def quantum_view(task: TaskSpec, model, prepared, pred, key: str) -> None:
+    if model.model_is_hybrid and pred.expvals is not None:
         with st.expander("⚛️ Quantum view", expanded=True):
             st.caption("⟨Z⟩ of each of the 8 qubits for this input: +1 means the qubit ends in |0⟩, −1 in |1⟩.")
             st.plotly_chart(expval_chart(pred.expvals), width="stretch", key=f"{key}_z_{_digest(prepared)}")

@@ -18,7 +18,10 @@ def save_checkpoint(model: HybridNet, meta: dict, path: str | Path) -> None:
     """Write atomically: a reader never sees a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"state_dict": model.state_dict(), "meta": {**meta, "config": model.config.to_dict()}}
+    payload = {"state_dict": trained_state(model), "meta": {**meta, "config": model.config.to_dict()}}
+    sha = getattr(model.backbone, "weights_sha256", None)
+    if sha:  # the frozen part is rebuilt from the installed package; this says which weights it must be
+        payload["meta"]["backbone_sha256"] = sha
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
@@ -28,6 +31,18 @@ def save_checkpoint(model: HybridNet, meta: dict, path: str | Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def frozen_prefix(model: HybridNet) -> str | None:
+    """State-dict prefix of a pretrained backbone's frozen part (not stored), or None."""
+    prefix = getattr(model.backbone, "frozen_prefix", None)
+    return f"backbone.{prefix}" if prefix else None
+
+
+def trained_state(model: HybridNet) -> dict:
+    """The weights this project trained: everything but a pretrained backbone's frozen part."""
+    prefix = frozen_prefix(model)
+    return {k: v for k, v in model.state_dict().items() if not (prefix and k.startswith(prefix))}
 
 
 def read_meta(path: str | Path) -> dict:
@@ -52,6 +67,13 @@ def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:
     payload = _load(path)
     meta = payload["meta"]
     model = HybridNet(ModelConfig.from_dict(meta["config"]))
-    model.load_state_dict(payload["state_dict"])
+    want, have = meta.get("backbone_sha256"), getattr(model.backbone, "weights_sha256", None)
+    if want and want != have:
+        raise CheckpointError(f"{path} was trained on backbone weights {want[:12]}, but the installed ones are "
+                              f"{str(have)[:12]}")
+    prefix = frozen_prefix(model)
+    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=prefix is None)
+    if unexpected or any(not k.startswith(prefix) for k in missing):
+        raise CheckpointError(f"{path} does not fit its model (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.eval()
     return model, meta

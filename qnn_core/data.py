@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ class DataNotFoundError(FileNotFoundError):
 
 @dataclass
 class Split:
-    images: np.ndarray  # uint8 (N, H, W)
+    images: np.ndarray  # uint8 (N, H, W), or (N, H, W, 3) for colour photos
     labels: np.ndarray  # int64 (N,)
 
     def __len__(self) -> int:
@@ -63,9 +65,22 @@ def _read(path: Path, kind: str) -> np.ndarray:
     raise ValueError(f"unknown data kind {kind!r}")
 
 
-def data_files(task: TaskSpec, split: str, root: str | Path | None = None) -> tuple[Path, Path]:
+def _read_zip_jpeg(path: Path, split: str, classes: tuple[str, ...]) -> Split:
+    """Colour images (N, H, W, 3) from `<split>/<class>/<name>.jpg` entries, in sorted-name order."""
+    from PIL import Image
+
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if n.startswith(split + "/") and n.endswith(".jpg"))
+        images = np.stack([np.asarray(Image.open(io.BytesIO(z.read(n))).convert("RGB")) for n in names])
+    labels = np.array([classes.index(n.split("/")[1]) for n in names], dtype=np.int64)
+    return Split(images, labels)
+
+
+def data_files(task: TaskSpec, split: str, root: str | Path | None = None) -> tuple[Path, ...]:
     root = Path(root) if root else task.data.default_root
     names = task.data.train if split == "train" else task.data.test
+    if task.data.kind == "zip_jpeg":  # one zip holds both splits
+        return (_find(root, names[0], None),)
     return tuple(_find(root, n, task.data.torchvision_name) for n in names)  # type: ignore[return-value]
 
 
@@ -94,7 +109,8 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
 
         return load_stroke_split(task, split, root)
     try:
-        img_path, lbl_path = data_files(task, split, root)
+        files = data_files(task, split, root)
+        img_path, lbl_path = files if len(files) == 2 else (files[0], files[0])
     except DataNotFoundError as err:
         if not download:
             hint = f" (install it with: apt-get install dataset-fashion-mnist)" if task.name == "fashion" else ""
@@ -103,6 +119,9 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
         if task.data.torchvision_name is None:
             raise
         return _download(task, split, Path(root or ".cache/data"))
+    if task.data.kind == "zip_jpeg":
+        return _read_zip_jpeg(data_files(task, split, root)[0], task.data.test[1] if split == "test" else task.data.train[1],
+                              task.classes)
     images = _orient(_read(img_path, task.data.kind), task.data.orientation)
     labels = _read(lbl_path, task.data.kind).astype(np.int64) - task.data.label_offset
     if len(images) != len(labels):
@@ -110,10 +129,16 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
     return Split(images, labels)
 
 
+def train_val_indices(n: int, seed: int = 0, val_size: int = VAL_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of (train, validation) within an official train split of n images."""
+    order = np.random.default_rng(seed).permutation(n)
+    return order[val_size:], order[:val_size]
+
+
 def train_val_split(train: Split, seed: int = 0, val_size: int = VAL_SIZE) -> tuple[Split, Split]:
     """Validation taken from the official train split, the same for every run of a given seed."""
-    order = np.random.default_rng(seed).permutation(len(train))
-    return train.subset(order[val_size:]), train.subset(order[:val_size])
+    tr, va = train_val_indices(len(train), seed, val_size)
+    return train.subset(tr), train.subset(va)
 
 
 def load_train_val(task: TaskSpec, root: str | Path | None = None, download: bool = False,

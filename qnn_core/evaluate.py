@@ -29,6 +29,11 @@ def to_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
+    if task.input.kind == "photo":  # colour photos through a pretrained backbone, its activations cached
+        from .features import logits_from_trunk, trunk_features
+
+        return logits_from_trunk(model, trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
+                                 batch_size)[0]
     model.eval()
     out = [model(normalise(to_input(images[i:i + batch_size]), task.input)) for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, task.num_classes)

@@ -29,6 +29,9 @@ class ModelConfig:
     n_qubits: int = 8
     q_depth: int = 3
     dropout: float = 0.1
+    # "resnet" (the small one below) | "efficientnet_lite0" | "resnet18" (see backbones.py)
+    backbone: str = "resnet"
+    backbone_weights: str | None = None  # resnet18 only: the user's local weights file
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -93,7 +96,7 @@ class HybridNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = ResNetBackbone(config.in_channels, config.widths, config.blocks)
+        self.backbone = make_backbone(config)
         feat = self.backbone.out_dim
         self.classical = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True))
         head_in = config.classical_dim
@@ -106,7 +109,9 @@ class HybridNet(nn.Module):
 
     def branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Classical features and the qubits' <Z> values (None for the classical-only model)."""
-        features = self.backbone(x)
+        return self.branches_from_features(self.backbone(x))
+
+    def branches_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         classical = self.classical(features)
         if not self.config.quantum:
             return classical, None
@@ -114,7 +119,10 @@ class HybridNet(nn.Module):
 
     def logits_and_expvals(self, x: torch.Tensor, quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""
-        classical, expvals = self.branches(x)
+        return self.fuse(*self.branches(x), quantum=quantum)
+
+    def fuse(self, classical: torch.Tensor, expvals: torch.Tensor | None,
+             quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if expvals is None:
             return self.head(classical), None
         enabled = self.quantum_enabled if quantum is None else quantum
@@ -123,6 +131,19 @@ class HybridNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_expvals(x)[0]
+
+
+def make_backbone(config: ModelConfig) -> nn.Module:
+    """The feature extractor a config names; pretrained ones are rebuilt from installed packages."""
+    if config.backbone == "resnet":
+        return ResNetBackbone(config.in_channels, config.widths, config.blocks)
+    from . import backbones
+
+    if config.backbone == "efficientnet_lite0":
+        return backbones.EfficientNetLite0Features()
+    if config.backbone == "resnet18":
+        return backbones.ResNet18Features(config.backbone_weights)
+    raise ValueError(f"unknown backbone {config.backbone!r}")
 
 
 def hybrid_net(in_channels: int = 1, num_classes: int = 10, **kwargs) -> HybridNet:

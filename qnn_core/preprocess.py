@@ -109,6 +109,8 @@ class Placement:
     scale: float  # model pixels per user pixel
     offset: tuple[float, float]  # (x, y) of the crop's top-left corner in model pixels
     image_size: tuple[int, int]  # (width, height) of the user's image
+    # Photos: the whole image was stretched onto the model's square input (crop_box is the whole image).
+    stretch: bool = False
 
 
 def _bbox(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -157,16 +159,51 @@ def normalise(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
 @dataclass
 class Prepared:
     tensor: torch.Tensor  # (1, C, H, W), normalised: what the model sees
-    pixels: np.ndarray  # (H, W) in [0, 1], ink bright: what a person should be shown
+    pixels: np.ndarray  # (H, W) in [0, 1], ink bright, or (H, W, 3) for photos: what a person should be shown
     placement: Placement  # relative to `image`
     image: Image.Image  # the user's image (shrunk to WORK_MAX_SIDE), for overlays
 
 
 def prepare(source, task: TaskSpec) -> Prepared:
     """The whole path from a user's file, bytes or PIL image to the model's input."""
+    if task.input.kind == "photo":
+        return prepare_photo(source, task.input)
     img = working_copy(open_image(source))
     pixels, placement = fit_ink(ink_map(img), task.input)
     return Prepared(normalise(torch.from_numpy(pixels)[None, None], task.input), pixels, placement, img)
+
+
+def photo_pixels(img: Image.Image, spec: InputSpec, resize: str | None = None) -> np.ndarray:
+    """An upright RGB photo -> float (size, size, 3) in [0, 1], the whole frame stretched to a square.
+
+    resize "match": shrink to the training images' side first (antialiased), then upsample exactly as
+    the training images were, so a sharp photo is as blurry as what the model learnt from;
+    "full": straight to the model's size, keeping the photo's detail.
+    """
+    resize = resize or spec.photo_resize
+    rgb = img.convert("RGB")
+    if resize == "match" and spec.native:
+        from .features import upsample  # one upsampling code path for training images and photos
+
+        small = np.asarray(rgb.resize((spec.native, spec.native), Image.Resampling.BOX if min(rgb.size) >= 2 * spec.native
+                                      else Image.Resampling.BICUBIC))
+        x = upsample(small[None], InputSpec(size=spec.size, channels=3, mean=(0.0,) * 3, std=(1.0,) * 3))
+        return x[0].permute(1, 2, 0).numpy()
+    if resize not in ("match", "full"):
+        raise ValueError(f"unknown photo resize {resize!r}")
+    return np.asarray(rgb.resize((spec.size, spec.size), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+
+
+def prepare_photo(source, spec: InputSpec, resize: str | None = None) -> Prepared:
+    """A photo of any size (EXIF-rotated, CMYK, greyscale, palette...) -> the RGB model input."""
+    img = working_copy(open_image(source))
+    if img.mode not in ("RGB", "L"):  # CMYK, palette, alpha: show and classify it as RGB on white
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    pixels = photo_pixels(img, spec, resize)
+    tensor = normalise(torch.from_numpy(pixels).permute(2, 0, 1)[None].float(), spec)
+    placement = Placement((0, 0, img.width, img.height), spec.size / max(img.size), (0, 0), img.size, stretch=True)
+    return Prepared(tensor, pixels, placement, img)
 
 
 def working_copy(img: Image.Image) -> Image.Image:
@@ -180,6 +217,9 @@ def working_copy(img: Image.Image) -> Image.Image:
 
 def to_user_image(heat: np.ndarray, placement: Placement) -> np.ndarray:
     """Map a (size, size) map on the model input back onto the user's image (H, W), zeros outside the crop."""
+    if placement.stretch:
+        w, h = placement.image_size
+        return np.asarray(Image.fromarray(heat.astype(np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR))
     left, top, right, bottom = placement.crop_box
     ox, oy = placement.offset
     w, h = right - left, bottom - top

@@ -19,10 +19,11 @@ import numpy as np
 from .checkpoint import load_checkpoint
 from .data import DataNotFoundError, load_holdout, load_split
 from .evaluate import evaluate, public, write_report
-from .tasks import CHECKPOINT_DIR, REPO_ROOT, TASKS, TaskSpec, get_task
+from .tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
 EVAL_DIR = CHECKPOINT_DIR / "eval"
 README = REPO_ROOT / "README.md"
+HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
 TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -82,7 +83,54 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     return rows
 
 
-def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None) -> str:
+def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
+    if cfg.get("backbone", "resnet") == "resnet":
+        return f"ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
+    frozen = meta["train_config"].get("freeze_backbone")
+    return (f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
+            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, last stage "
+            f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all")
+
+
+def extra_train_flags(meta: dict) -> str:
+    tc = meta["train_config"]
+    flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
+    flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
+    flags += f" --epochs {meta['epochs']}"
+    return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
+
+
+def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list[str]:
+    """Real photographs and the "none of these?" threshold (photo tasks only)."""
+    if task.input.kind != "photo":
+        return []
+    lines = ["", "## Real photographs", ""]
+    if meta.get("unsure_below") is not None:
+        lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
+                     f"the validation split: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
+                     f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
+        lines.append("")
+    if meta.get("animal_share_below") is not None:
+        lines.append(f"It is also shown when the backbone's own ImageNet head puts less than "
+                     f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
+                     f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
+                     f"see `qnn_core/ood.py`, which writes it into the checkpoints: `python -m qnn_core.ood --task {task.name}`.")
+        lines.append("")
+    lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
+                 f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "
+                 "as the training images were; \"full\" resizes it straight to the input size. It was chosen on the "
+                 "licensed non-holdout photos in `assets/animals/` (`python -m qnn_core.photo_eval --task "
+                 f"{task.name} assets/animals`), never on the held-out photos below.")
+    if photos:
+        lines += ["", f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
+                  "", "| preprocessing | correct | accuracy |", "|---|---|---|"]
+        lines += [f"| {r['resize']}{' (served)' if r['resize'] == task.input.photo_resize else ''} | "
+                  f"{r['correct']}/{r['n']} | {r['accuracy']:.2%} |" for r in photos]
+    return lines
+
+
+def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None,
+               photos: list[dict] | None = None) -> str:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
     init = meta.get("init_meta")  # a fine-tuned model: its pretraining run's record
@@ -96,7 +144,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
                      f"`python -m qnn_core.train --task {task.name}{flag} --threads 1 --init pre.pt --mix {tc['mix']} "
                      f"--epochs {meta['epochs']} --lr {tc['lr']}`")
     else:
-        train_cmd = f"`python -m qnn_core.train --task {task.name}{flag} --threads 1`"
+        train_cmd = f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(meta)} --threads 1`"
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
     if cfg["quantum"]:
         kind = f"Hybrid (classical branch + {cfg['n_qubits']}-qubit, depth-{cfg['q_depth']} quantum branch)"
@@ -108,7 +156,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         "| | |", "|---|---|",
         f"| checkpoint | `checkpoints/{task.name}_{variant(cfg['quantum'])}.pt` |",
         f"| model | {kind} |",
-        f"| backbone | ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all |",
+        f"| backbone | {backbone_text(cfg, meta, n_params)} |",
     ]
     if task.data.kind == "strokes":
         lines += _stroke_data_rows(task, meta, result, holdout)
@@ -138,6 +186,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     lines += [f"| {names[i]} | {acc:.2%} |" for i, acc in enumerate(result["per_class_accuracy"].values())]
     lines += ["", "## Most confused pairs (true → predicted, count)", ""]
     lines += [f"- {a} → {b}: {n}" for a, b, n in top_confusions(result, names, k=5 if task.num_classes <= 10 else 10)]
+    lines += photo_section(task, meta, photos)
     lines += ["", "## Training history", ""]
     if init:
         lines += [f"Validation accuracy of the pretrained weights before fine-tuning (epoch 0 of fine-tuning): "
@@ -203,6 +252,18 @@ def measure_holdout(model, task: TaskSpec, quantum: bool) -> dict | None:
     return result
 
 
+def holdout_photos(task: TaskSpec, ckpt: Path) -> list[dict] | None:
+    """Accuracy on the held-out real photos under both photo preprocessings (measured, never tuned on)."""
+    folder = HOLDOUT_PHOTOS.get(task.name)
+    if task.input.kind != "photo" or folder is None or not (folder / "labels.csv").is_file():
+        return None
+    from .photo_eval import photo_accuracy, read_labels
+    from .predict import Predictor
+
+    predictor, labels = Predictor(task, ckpt), read_labels(folder / "labels.csv")
+    return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
+
+
 def update_readme(table: str) -> None:
     text = README.read_text()
     block = f"{TABLE_START}\n{table}\n{TABLE_END}"
@@ -210,28 +271,42 @@ def update_readme(table: str) -> None:
     README.write_text(pattern.sub(lambda _: block, text))
 
 
+def _read_json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qnn_core.report", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=list(TASKS))
+    p.add_argument("--cards-only", action="store_true",
+                   help="re-write the model cards and the README table from the committed evaluations, measuring nothing")
     a = p.parse_args(argv)
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     for name in a.tasks:
         task = get_task(name)
-        split = load_split(task, "test")
+        split = None if a.cards_only else load_split(task, "test")
         for quantum in (True, False):
             ckpt = task.checkpoint(quantum)
             if not ckpt.is_file():
                 print(f"skip {ckpt.name}: not trained", file=sys.stderr)
                 continue
             model, meta = load_checkpoint(ckpt)
-            result = evaluate(model, task, split)
-            result["checkpoint"] = ckpt.name
             stem = f"{task.name}_{variant(quantum)}"
-            write_report(result, task, split, EVAL_DIR, stem)
-            eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
-            holdout = measure_holdout(model, task, quantum)
             n_params = sum(p.numel() for p in model.parameters())
-            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout))
+            if a.cards_only:
+                result = load_eval(task, quantum)
+                holdout = _read_json(holdout_path(task, quantum))
+                photos = _read_json(EVAL_DIR / f"{stem}_photos.json")
+            else:
+                result = evaluate(model, task, split)
+                result["checkpoint"] = ckpt.name
+                write_report(result, task, split, EVAL_DIR, stem)
+                eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
+                holdout = measure_holdout(model, task, quantum)
+                photos = holdout_photos(task, ckpt)
+                if photos:
+                    (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
+            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos))
             print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     update_readme(results_table(rows))

@@ -52,12 +52,16 @@ class TrainConfig:
     mix: str = "mixed"  # stroke tasks: "mixed" (synthetic + real), "synthetic" or "real"
     init: str | None = None  # start from this checkpoint's weights (fine-tuning); kept unless validation improves
     model: dict = field(default_factory=dict)  # extra ModelConfig fields
+    # Pretrained backbones: also keep the last stage frozen (train the heads only).
+    freeze_backbone: bool = False
+    train_limit: int | None = None  # pretrained backbones: the first N shuffled training images (extraction budget)
 
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
     torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
+    extra = {"backbone": task.backbone, **cfg.model}
     return HybridNet(ModelConfig(in_channels=task.input.channels, num_classes=task.num_classes, quantum=cfg.quantum,
-                                 n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **cfg.model))
+                                 n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **extra))
 
 
 def library_versions() -> dict:
@@ -70,11 +74,50 @@ def library_versions() -> dict:
 ProgressFn = Callable[[dict], None]
 
 
+def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: TrainConfig,
+              forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt, sched,
+              progress: ProgressFn | None, quiet: bool) -> dict:
+    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss, accuracy, speed."""
+    t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+    bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
+    for step in bar:
+        logits, y = forward(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += len(y)
+        loss_sum += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        if step % 20 == 0 or step == steps - 1:
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+            if progress:
+                progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
+                          "loss": loss_sum / seen, "train_acc": correct / seen,
+                          "images_per_s": seen / (time.time() - t0)})
+    epoch_time = time.time() - t0
+    return {"loss": loss_sum / seen, "train_acc": correct / seen, "epoch_time_s": round(epoch_time, 1),
+            "images_per_s": round(seen / epoch_time, 1)}
+
+
+def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: bool) -> None:
+    meta["history"].append(record)
+    if not quiet:
+        print(json.dumps(record), file=sys.stderr)
+    if progress:
+        progress({"event": "epoch", **record})
+
+
 def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
     """Train, keep the best-on-validation weights at `out`, return the metadata written with them."""
     task = get_task(cfg.task).with_source(cfg.source)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if cfg.model.get("backbone", task.backbone) != "resnet":  # a pretrained backbone: train on its cached activations
+        from .train_features import train_on_features
+
+        return train_on_features(cfg, out, progress, quiet)
     epochs = cfg.epochs or task.epochs
     train_split, val_split = load_train_val(task, cfg.data_root, cfg.download, cfg.mix)
     if cfg.subset:
@@ -110,36 +153,14 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(labels), generator=g)
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"{task.name} epoch {epoch}/{epochs}", disable=quiet, file=sys.stderr)
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = normalise(augment(task.augment, images[idx], g), task.input)
-            y = labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            seen += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            if step % 20 == 0 or step == steps_per_epoch - 1:
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
-                if progress:
-                    progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
-                              "loss": loss_sum / seen, "train_acc": correct / seen,
-                              "images_per_s": seen / (time.time() - t0)})
-        epoch_time = time.time() - t0
+
+        def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return model(normalise(augment(task.augment, images[idx], g), task.input)), labels[idx]
+
+        stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps_per_epoch, cfg, forward, opt, sched,
+                          progress, quiet)
         val_acc = accuracy(model, task, val_split)
-        record = {"epoch": epoch, "loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val_acc,
-                  "epoch_time_s": round(epoch_time, 1), "images_per_s": round(seen / epoch_time, 1)}
-        meta["history"].append(record)
-        if not quiet:
-            print(json.dumps(record), file=sys.stderr)
-        if progress:
-            progress({"event": "epoch", **record})
+        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
         if val_acc > best:
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch)
@@ -181,13 +202,19 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--mix", default="mixed", choices=["mixed", "synthetic", "real"],
                    help="stroke tasks (letters): synthetic + real writers, or only one of them")
     p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
+    p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
+    p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
+    p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
+                                              "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
                       max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
-                      source=a.source, mix=a.mix, init=a.init)
+                      source=a.source, mix=a.mix, init=a.init,
+                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit,
+                      model={"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights else {})
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 

@@ -218,3 +218,17 @@ def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, pa
     body = browser.execute_script("return document.body.innerText")
     assert "Traceback" not in body and "Error" not in body.split("\n")[0]
     _screenshot(browser, page or "home", tmp_path_factory)
+
+
+def test_animals_photo_upload(server, browser, tmp_path_factory):
+    photo = ROOT / "assets" / "animals" / "chelsea.jpg"
+    browser.get(f"{server}/animals")
+    file_input = _wait_for(browser, lambda: browser.find_elements("css selector", "input[type=file]"), what="uploader",
+                           timeout=120)
+    file_input[0].send_keys(str(photo))
+    labels = _wait_for(browser, lambda: browser.execute_script(
+        "const l = [...document.querySelectorAll(\"div[style*='3.2rem']\")].map(e => e.textContent);"
+        "return l.length >= 2 ? l : null;"), what="the upload's and the example's labels", timeout=120)
+    assert labels[0] == "cat"
+    assert "Grad-CAM" in browser.page_source and "451×300" in browser.page_source
+    _screenshot(browser, "animals", tmp_path_factory)

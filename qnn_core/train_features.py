@@ -1,0 +1,122 @@
+"""Training on top of a pretrained backbone, from its cached trunk activations.
+
+The frozen trunk runs once per image (features.py caches it); each epoch then runs only the last
+stage (fine-tuned unless --freeze-backbone) and the classical/quantum heads, which takes minutes
+on a CPU. Validation comes from the train split; the checkpoint kept is the best on validation.
+The "none of these?" threshold is calibrated on validation too, never on test or holdout photos.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .checkpoint import save_checkpoint
+from .data import VAL_SIZE, data_files, load_split, sha256_of_files, train_val_indices
+from .features import logits_from_trunk, trunk_features
+from .tasks import get_task
+
+# Share of correctly classified validation images that the "none of these?" note may flag.
+UNSURE_MISS_RATE = 0.05
+
+
+def flip_augment(f: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Mirror half of the activation maps left-right: a cheap stand-in for mirrored photos."""
+    flip = torch.rand(len(f), generator=g) < 0.5
+    f = f.clone()
+    f[flip] = f[flip].flip(-1)
+    return f
+
+
+@torch.no_grad()
+def pooled(backbone, trunk: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The frozen backbone's pooled output for cached trunk activations."""
+    backbone.eval()
+    return torch.cat([backbone.from_trunk(trunk[i:i + batch_size]) for i in range(0, len(trunk), batch_size)])
+
+
+@torch.no_grad()
+def head_logits(model, features: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return model.fuse(*model.branches_from_features(features))[0]
+
+
+def calibrate_unsure(probs: np.ndarray, labels: np.ndarray, miss_rate: float = UNSURE_MISS_RATE) -> dict:
+    """Top-probability threshold below which a page says "none of these?", from validation predictions.
+
+    It is the `miss_rate` quantile of the top probability over correctly classified images, so it
+    flags that share of right answers; the share of wrong answers it flags is recorded with it.
+    """
+    top, pred = probs.max(1), probs.argmax(1)
+    right = pred == labels
+    threshold = float(np.quantile(top[right], miss_rate))
+    return {"unsure_below": round(threshold, 4), "unsure_flags_right": round(float((top[right] < threshold).mean()), 4),
+            "unsure_flags_wrong": round(float((top[~right] < threshold).mean()), 4) if (~right).any() else None,
+            "unsure_calibrated_on": "validation"}
+
+
+def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) -> dict:
+    from .train import build_model, finish, library_versions, record_epoch, run_epoch
+
+    task = get_task(cfg.task)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    epochs = cfg.epochs or task.epochs
+    full = load_split(task, "train", cfg.data_root)
+    tr_idx, va_idx = train_val_indices(len(full), seed=0, val_size=task.val_size or VAL_SIZE)
+    if cfg.train_limit:  # the first N of the (shuffled) training images: a random subset
+        tr_idx = tr_idx[:cfg.train_limit]
+    if cfg.subset:
+        tr_idx, va_idx = tr_idx[:cfg.subset], va_idx[:max(200, cfg.subset // 10)]
+    model = build_model(task, cfg)
+    backbone = model.backbone
+    f_tr = trunk_features(backbone, full.images[tr_idx], task.input, desc=f"{task.name} train features", quiet=quiet)
+    f_va = trunk_features(backbone, full.images[va_idx], task.input, desc=f"{task.name} validation features", quiet=quiet)
+    y_tr, y_va = torch.as_tensor(full.labels[tr_idx]), full.labels[va_idx]
+    if cfg.freeze_backbone or not any(p.requires_grad for p in backbone.parameters()):
+        cfg.freeze_backbone = True  # the backbone's output is fixed: pool it once, then only the heads train
+        backbone.requires_grad_(False)
+        f_tr, f_va = pooled(backbone, f_tr), pooled(backbone, f_va)
+    features_of = (lambda f: f) if cfg.freeze_backbone else backbone.from_trunk
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = -(-len(y_tr) // cfg.batch_size)
+    if cfg.max_batches:
+        steps = min(steps, cfg.max_batches)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * steps, pct_start=0.2)
+    g = torch.Generator().manual_seed(cfg.seed)
+    meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed, "epochs": epochs,
+            "train_config": {k: v for k, v in vars(cfg).items() if k != "model"}, "backbone": task.backbone,
+            "input": {"size": task.input.size, "native": task.input.native},
+            "train_size": len(y_tr), "val_size": len(y_va),
+            "train_data_sha256": sha256_of_files(list(data_files(task, "train", cfg.data_root))),
+            "versions": library_versions(), "history": [], "val_accuracy": 0.0}
+    best, start = -1.0, time.time()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        if cfg.freeze_backbone:
+            backbone.eval()
+        order = torch.randperm(len(y_tr), generator=g)
+
+        def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            f = f_tr[idx] if cfg.freeze_backbone else flip_augment(f_tr[idx], g)
+            return model.fuse(*model.branches_from_features(features_of(f)))[0], y_tr[idx]
+
+        stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps, cfg, forward, opt, sched,
+                          progress, quiet)
+        val_logits = head_logits(model, f_va) if cfg.freeze_backbone else logits_from_trunk(model, f_va)[0]
+        val_acc = float((val_logits.argmax(1).numpy() == y_va).mean())
+        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
+        if val_acc > best:
+            best = val_acc
+            meta.update(val_accuracy=val_acc, best_epoch=epoch,
+                        **calibrate_unsure(torch.softmax(val_logits, 1).numpy(), y_va))
+            save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
+    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root)
+
