@@ -1,12 +1,11 @@
 """RESULTS.md and README's Performance block, written from results.json (never by hand)."""
 from __future__ import annotations
 
-import re
-
+from qnn_core.readme import markers, replace_block
 from qnn_core.tasks import REPO_ROOT, TASKS
 
 README = REPO_ROOT / "README.md"
-BLOCK_START, BLOCK_END = "<!-- performance:start -->", "<!-- performance:end -->"
+BLOCK_START, BLOCK_END = markers("performance")
 
 
 def _title(task: str) -> str:
@@ -196,9 +195,4 @@ def readme_block(data: dict) -> str:
 
 
 def update_readme(block: str) -> bool:
-    text = README.read_text()
-    if BLOCK_START not in text:
-        return False
-    pattern = re.compile(re.escape(BLOCK_START) + ".*?" + re.escape(BLOCK_END), re.S)
-    README.write_text(pattern.sub(lambda _: f"{BLOCK_START}\n{block}\n{BLOCK_END}", text))
-    return True
+    return replace_block("performance", block, README)

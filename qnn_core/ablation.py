@@ -17,7 +17,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -25,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .readme import markers, replace_block
 from .tasks import REPO_ROOT, TASKS, get_task
 
 DEFAULT_JSON = REPO_ROOT / "benchmarks" / "ablation.json"
 README = REPO_ROOT / "README.md"
-BLOCK_START, BLOCK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
+BLOCK_START, BLOCK_END = markers("ablation")
 VARIANTS = ("hybrid", "classical")
 
 
@@ -233,12 +233,7 @@ def readme_block(data: dict, md_name: str) -> str:
 
 def update_readme(block: str, readme: Path = README) -> bool:
     """Replace the text between the ablation markers; False if the README has no markers."""
-    text = readme.read_text()
-    if BLOCK_START not in text:
-        return False
-    pattern = re.compile(re.escape(BLOCK_START) + ".*?" + re.escape(BLOCK_END), re.S)
-    readme.write_text(pattern.sub(lambda _: f"{BLOCK_START}\n{block}\n{BLOCK_END}", text))
-    return True
+    return replace_block("ablation", block, readme)
 
 
 def machine() -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -19,12 +18,12 @@ import numpy as np
 from .checkpoint import load_checkpoint
 from .data import DataNotFoundError, load_holdout, load_split
 from .evaluate import evaluate, public, write_report
+from .readme import replace_block
 from .tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
 EVAL_DIR = CHECKPOINT_DIR / "eval"
 README = REPO_ROOT / "README.md"
 HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
-TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def variant(quantum: bool) -> str:
@@ -265,10 +264,7 @@ def holdout_photos(task: TaskSpec, ckpt: Path) -> list[dict] | None:
 
 
 def update_readme(table: str) -> None:
-    text = README.read_text()
-    block = f"{TABLE_START}\n{table}\n{TABLE_END}"
-    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
-    README.write_text(pattern.sub(lambda _: block, text))
+    replace_block("results", table)
 
 
 def _read_json(path: Path):

@@ -32,6 +32,7 @@ from .compose import LineStyle, compose_line
 from .data import Split, load_split, train_val_split
 from .predict import Predictor
 from .preprocess import ImageInputError
+from .readme import markers, replace_block
 from .sequence import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
 from .tasks import REPO_ROOT, TaskSpec, get_task
 from .words import MAX_OVERRULE_NATS, Dictionary, load_words
@@ -39,7 +40,7 @@ from .words import MAX_OVERRULE_NATS, Dictionary, load_words
 PHONE = 10
 BENCHMARKS = REPO_ROOT / "benchmarks"
 README = REPO_ROOT / "README.md"
-MARKERS = ("<!-- sequence:start -->", "<!-- sequence:end -->")
+MARKERS = markers("sequence")
 NONWORD_LENGTHS = (2, 3, 4, 5)
 
 
@@ -208,9 +209,8 @@ def readme_table(results: list[dict]) -> str:
 
 def write_readme() -> None:
     results = [json.loads(p.read_text()) for p in sorted(BENCHMARKS.glob("sequence_eval_*.json"))]
-    text = README.read_text()
-    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
-    README.write_text(text[:start] + "\n" + readme_table(results) + "\n" + text[end:])
+    if not replace_block("sequence", readme_table(results), README):
+        raise SystemExit(f"{README} has no {MARKERS[0]} markers")
 
 
 def main(argv: list[str] | None = None) -> int:
