@@ -88,7 +88,7 @@ def single_image_latency(budget: Budget, tasks: list[str] | None = None) -> dict
         }
     return {"what": "shipped hybrid checkpoint; input a 280x280 PNG of a test image (bytes); 'predict' = decode + "
                     "preprocess + forward (no grad, unitary fast path) + top-5; 'predict_gradcam' adds Grad-CAM "
-                    "(gate-by-gate circuit with gradients) and its overlay on the user's image",
+                    "(backward through the eval-mode unitary path) and its overlay on the user's image",
             "tasks": out}
 
 

@@ -1,6 +1,6 @@
 """Does the quantum branch help? Hybrid vs classical-only, several seeds, same backbone and budget.
 
-    python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--epochs 1] [--subset 5000]
+    python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--epochs 1] [--subset 20000]
                                 [--threads 1] [--out benchmarks/ablation.json] [--readme]
 
 For every task and seed it trains the hybrid and the classical-only model with the same budget
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="+", default=["mnist", "fashion", "kmnist"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--subset", type=int, default=5000, help="train on the first N images of the train split")
+    p.add_argument("--subset", type=int, default=20000, help="train on the first N images of the train split")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
     p.add_argument("--test-limit", type=int, help="only the first N test images (tests)")
