@@ -44,33 +44,20 @@ def write_json_atomic(data: dict, path: Path) -> None:
 
 
 def test_accuracies(checkpoint: Path, task_name: str, limit: int | None) -> dict:
-    """Test accuracy, and for a hybrid also with the quantum branch off, from one pass through the backbone."""
-    import torch
-
+    """Test accuracy, and for a hybrid also with the quantum branch off (the evaluator's own measurement)."""
     from .checkpoint import load_checkpoint
     from .data import load_split
-    from .evaluate import to_input
-    from .preprocess import normalise
+    from .evaluate import evaluate
 
     task = get_task(task_name)
     split = load_split(task, "test")
     if limit:
         split = split.subset(slice(0, limit))
     model, _ = load_checkpoint(checkpoint)
-    on, off = [], []
-    with torch.no_grad():
-        for i in range(0, len(split), 500):
-            x = normalise(to_input(split.images[i:i + 500]), task.input)
-            classical, expvals = model.branches(x)
-            if expvals is None:
-                on.append(model.head(classical))
-            else:
-                on.append(model.head(torch.cat([classical, expvals], 1)))
-                off.append(model.head(torch.cat([classical, torch.zeros_like(expvals)], 1)))
-    labels = split.labels
-    result = {"test_accuracy": float((torch.cat(on).argmax(1).numpy() == labels).mean()), "test_size": len(split)}
-    if off:
-        result["test_accuracy_quantum_off"] = float((torch.cat(off).argmax(1).numpy() == labels).mean())
+    measured = evaluate(model, task, split)
+    result = {"test_accuracy": measured["accuracy"], "test_size": measured["n"]}
+    if "accuracy_quantum_off" in measured:
+        result["test_accuracy_quantum_off"] = measured["accuracy_quantum_off"]
     return result
 
 
