@@ -230,5 +230,7 @@ def test_animals_photo_upload(server, browser, tmp_path_factory):
         "const l = [...document.querySelectorAll(\"div[style*='3.2rem']\")].map(e => e.textContent);"
         "return l.length >= 2 ? l : null;"), what="the upload's and the example's labels", timeout=120)
     assert labels[0] == "cat"
-    assert "Grad-CAM" in browser.page_source and "451×300" in browser.page_source
+    # The Grad-CAM over the full photo is drawn after the label and the bars: wait for it, don't race it.
+    _wait_for(browser, lambda: "Grad-CAM" in browser.page_source and "451×300" in browser.page_source,
+              what="the Grad-CAM over the 451×300 photo", timeout=120)
     _screenshot(browser, "animals", tmp_path_factory)
