@@ -3,6 +3,9 @@
 Handwriting: small rotations, scalings, shears and shifts, plus stroke-width
 jitter, because a canvas stroke is often much thicker than an MNIST pen line.
 Garments: mirror images and small shifts (Fashion-MNIST items are upright).
+Two optional extras, added to a kind with "+": "elastic" (smooth local warps, the classic
+handwriting augmentation: other writers bend strokes differently) and "erase" (a random
+rectangle blanked, so no single part of a garment is relied on).
 """
 from __future__ import annotations
 
@@ -53,9 +56,57 @@ def handwriting(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return stroke_width_jitter(random_affine(x, g), g)
 
 
+def elastic(x: torch.Tensor, g: torch.Generator, p: float = 0.5, alpha: float = 0.12, sigma: float = 3.0) -> torch.Tensor:
+    """Warp a share `p` of the images by a random displacement field smoothed with a Gaussian of `sigma` pixels.
+
+    alpha is the largest displacement, as a fraction of the image's half-width (grid units).
+    """
+    n, _, h, w = x.shape
+    radius = int(3 * sigma)
+    k = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    field = torch.rand(n * 2, 1, h, w, generator=g) * 2 - 1
+    field = F.conv2d(F.pad(field, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    field = F.conv2d(F.pad(field, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1))
+    field = field.view(n, 2, h, w).permute(0, 2, 3, 1)
+    field = field / field.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6) * alpha
+    on = (torch.rand(n, generator=g) < p).float().view(n, 1, 1, 1)
+    identity = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), list(x.shape), align_corners=False)
+    return F.grid_sample(x, identity + on * field, align_corners=False, padding_mode="zeros")
+
+
+def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float, float] = (0.02, 0.2),
+          aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """Blank (set to background, 0) one random rectangle in a share `p` of the images."""
+    n, _, h, w = x.shape
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=g)
+
+    a = uniform(*area) * h * w
+    r = torch.exp(uniform(math.log(aspect[0]), math.log(aspect[1])))
+    eh, ew = (a * r).sqrt().clamp(1, h), (a / r).sqrt().clamp(1, w)
+    top, left = uniform(0, 1) * (h - eh), uniform(0, 1) * (w - ew)
+    rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+    box = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+           & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)))
+    box &= (torch.rand(n, generator=g) < p).view(n, 1, 1)
+    return x.masked_fill(box.unsqueeze(1), 0.0)
+
+
 AUGMENTATIONS = {"handwriting": handwriting, "garment": garment}
+EXTRAS = {"elastic": elastic, "erase": erase}
+
+
+def augment_kind_known(kind: str) -> bool:
+    base, *extras = kind.split("+")
+    return base in AUGMENTATIONS and all(e in EXTRAS for e in extras)
 
 
 def augment(kind: str, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """x: float (N, C, H, W) in [0, 1], ink bright."""
-    return AUGMENTATIONS[kind](x, g)
+    """x: float (N, C, H, W) in [0, 1], ink bright. kind: a base kind, then optional "+extra"s."""
+    base, *extras = kind.split("+")
+    x = AUGMENTATIONS[base](x, g)
+    for extra in extras:
+        x = EXTRAS[extra](x, g)
+    return x

@@ -96,6 +96,7 @@ def extra_train_flags(meta: dict) -> str:
     flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
     flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
     flags += f" --epochs {meta['epochs']}"
+    flags += f" --augment {tc['augment']}" if tc.get("augment") else ""
     return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
 
 
@@ -139,9 +140,10 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     flag = "" if cfg["quantum"] else " --no-quantum"
     if init:
         tc = meta["train_config"]
-        train_cmd = (f"`python -m qnn_core.train --task {task.name}{flag} --threads 1 --out pre.pt`, then "
-                     f"`python -m qnn_core.train --task {task.name}{flag} --threads 1 --init pre.pt --mix {tc['mix']} "
-                     f"--epochs {meta['epochs']} --lr {tc['lr']}`")
+        mix = f" --mix {tc['mix']}" if task.data.kind == "strokes" else ""
+        train_cmd = (f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(init)} --threads 1 --out pre.pt`, "
+                     f"then `python -m qnn_core.train --task {task.name}{flag} --threads 1 --init pre.pt{mix}"
+                     f"{extra_train_flags(meta)}`")
     else:
         train_cmd = f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(meta)} --threads 1`"
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
@@ -171,7 +173,8 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} (kept: epoch {m.get('best_epoch')}), "
                                   f"lr {m['train_config']['lr']}" for name, m in stages)
         + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
-        f"| augmentation | {task.augment} |",
+        f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{m['train_config'].get('augment') or task.augment}"
+                                        for name, m in stages) + " (augment.py) |",
         f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
         f"{np.median(epoch_times):.0f} s per epoch (median) |",
         f"| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",

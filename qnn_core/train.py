@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import __version__
-from .augment import augment
+from .augment import AUGMENTATIONS, EXTRAS, augment, augment_kind_known
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Split, data_files, load_split, load_train_val, sha256_of_files
 from .evaluate import accuracy, to_input
@@ -51,6 +51,7 @@ class TrainConfig:
     source: str | None = None  # another of the task's data sets (tasks.py `sources`), e.g. "emnist"
     mix: str = "mixed"  # stroke tasks: "mixed" (synthetic + real), "synthetic" or "real"
     init: str | None = None  # start from this checkpoint's weights (fine-tuning); kept unless validation improves
+    augment: str | None = None  # None: the registry's augmentation kind (augment.py)
     model: dict = field(default_factory=dict)  # extra ModelConfig fields
     # Pretrained backbones: also keep the last stage frozen (train the heads only).
     freeze_backbone: bool = False
@@ -155,7 +156,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
         order = torch.randperm(len(labels), generator=g)
 
         def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return model(normalise(augment(task.augment, images[idx], g), task.input)), labels[idx]
+            return model(normalise(augment(cfg.augment or task.augment, images[idx], g), task.input)), labels[idx]
 
         stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps_per_epoch, cfg, forward, opt, sched,
                           progress, quiet)
@@ -202,17 +203,22 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--mix", default="mixed", choices=["mixed", "synthetic", "real"],
                    help="stroke tasks (letters): synthetic + real writers, or only one of them")
     p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
+    p.add_argument("--augment", help="augmentation kind instead of the registry's, e.g. handwriting+elastic, "
+                                     "garment+erase (augment.py)")
     p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
     p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
     p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
+    if a.augment and not augment_kind_known(a.augment):
+        p.error(f"unknown augmentation {a.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
+                f"+{' +'.join(EXTRAS)}")
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
                       max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
-                      source=a.source, mix=a.mix, init=a.init,
+                      source=a.source, mix=a.mix, init=a.init, augment=a.augment,
                       freeze_backbone=a.freeze_backbone, train_limit=a.train_limit,
                       model={"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights else {})
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
