@@ -134,7 +134,9 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
     init = meta.get("init_meta")  # a fine-tuned model: its pretraining run's record
-    stages = [("pretraining", init), ("fine-tuning", meta)] if init else [("", meta)]
+    # Letters change data between the stages (synthetic + real, then real only); the others only train on.
+    stage_names = ("pretraining", "fine-tuning") if task.data.kind == "strokes" else ("first run", "continued")
+    stages = list(zip(stage_names, (init, meta))) if init else [("", meta)]
     epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
     train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
     flag = "" if cfg["quantum"] else " --no-quantum"
@@ -191,7 +193,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     lines += photo_section(task, meta, photos)
     lines += ["", "## Training history", ""]
     if init:
-        lines += [f"Validation accuracy of the pretrained weights before fine-tuning (epoch 0 of fine-tuning): "
+        lines += [f"Validation accuracy at the start of the {stage_names[1]} stage (the {stage_names[0]}'s weights): "
                   f"{meta['init_val_accuracy']:.2%}.", ""]
     lines += ["| stage | epoch | train loss | train acc | val acc | s |" if init else
               "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|---|" if init else "|---|---|---|---|---|"]

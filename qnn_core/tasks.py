@@ -58,7 +58,8 @@ class TaskSpec:
     classes: tuple[str, ...]
     data: DataSource
     input: InputSpec = field(default_factory=InputSpec)
-    # Augmentation family used in training: "handwriting" (affine + stroke width) or "garment".
+    # Augmentation family used in training: "handwriting" (affine + stroke width) or "garment", optionally with
+    # "+elastic" / "+erase" extras (augment.py); `train --augment` overrides it for one run (e.g. a second stage).
     augment: str = "handwriting"
     # Extra text shown next to a class (romaji for kana, both cases for letters).
     display: tuple[str, ...] | None = None
