@@ -59,7 +59,7 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     real = n_train * 52 * letters.REAL_COPIES
     mix = {"mixed": f"{letters.N_SYNTHETIC:,} synthetic letters + {real:,} drawings of real letters",
            "synthetic": f"{letters.N_SYNTHETIC:,} synthetic letters", "real": f"{real:,} drawings of real letters"}
-    stages = [meta["init_meta"], meta] if meta.get("init_meta") else [meta]
+    stages = [m for _, m in training_runs(task, meta)]
     trained = "; then ".join(f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
                              f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})" for m in stages)
     rows = [
@@ -129,25 +129,39 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
     return lines
 
 
+def training_runs(task: TaskSpec, meta: dict) -> list[tuple[str, dict]]:
+    """The runs behind a checkpoint, oldest first, with their names: each later one started (`--init`) from
+    the weights the one before it kept."""
+    chain, m = [], meta
+    while m:
+        chain.append(m)
+        m = m.get("init_meta")
+    chain.reverse()
+    if len(chain) == 1:
+        return [("", meta)]
+    if task.data.kind == "strokes" and len(chain) == 2:  # letters: other data in the second run
+        return list(zip(("pretraining", "fine-tuning"), chain))
+    return [(f"run {i}", m) for i, m in enumerate(chain, 1)]
+
+
+def train_commands(task: TaskSpec, runs: list[tuple[str, dict]], flag: str) -> str:
+    mix = lambda m: f" --mix {m['train_config']['mix']}" if task.data.kind == "strokes" and len(runs) > 1 else ""
+    cmds = [f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(m)}{mix(m)} --threads 1"
+            + (f" --init run{i - 1}.pt" if i > 1 else "") + (f" --out run{i}.pt" if i < len(runs) else "") + "`"
+            for i, (_, m) in enumerate(runs, 1)]
+    return ", then ".join(cmds)
+
+
 def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None,
                photos: list[dict] | None = None) -> str:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
-    init = meta.get("init_meta")  # a fine-tuned model: its pretraining run's record
-    # Letters change data between the stages (synthetic + real, then real only); the others only train on.
-    stage_names = ("pretraining", "fine-tuning") if task.data.kind == "strokes" else ("first run", "continued")
-    stages = list(zip(stage_names, (init, meta))) if init else [("", meta)]
+    stages = training_runs(task, meta)
+    init = len(stages) > 1  # trained in several runs, each from the weights the one before kept
     epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
     train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
     flag = "" if cfg["quantum"] else " --no-quantum"
-    if init:
-        tc = meta["train_config"]
-        mix = f" --mix {tc['mix']}" if task.data.kind == "strokes" else ""
-        train_cmd = (f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(init)} --threads 1 --out pre.pt`, "
-                     f"then `python -m qnn_core.train --task {task.name}{flag} --threads 1 --init pre.pt{mix}"
-                     f"{extra_train_flags(meta)}`")
-    else:
-        train_cmd = f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(meta)} --threads 1`"
+    train_cmd = train_commands(task, stages, flag)
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
     if cfg["quantum"]:
         kind = f"Hybrid (classical branch + {cfg['n_qubits']}-qubit, depth-{cfg['q_depth']} quantum branch)"
@@ -193,8 +207,8 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     lines += photo_section(task, meta, photos)
     lines += ["", "## Training history", ""]
     if init:
-        lines += [f"Validation accuracy at the start of the {stage_names[1]} stage (the {stage_names[0]}'s weights): "
-                  f"{meta['init_val_accuracy']:.2%}.", ""]
+        lines += ["Each later run starts from the weights the run before it kept, and keeps its own only where they "
+                  "beat those on validation.", ""]
     lines += ["| stage | epoch | train loss | train acc | val acc | s |" if init else
               "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|---|" if init else "|---|---|---|---|---|"]
     lines += [f"| {name + ' | ' if name else ''}{h['epoch']} | {h['loss']:.4f} | {h['train_acc']:.2%} | {h['val_acc']:.2%} | "

@@ -148,8 +148,9 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
         model.load_state_dict(init_model.state_dict())
         best = accuracy(model, task, val_split)
         meta.update(val_accuracy=best, best_epoch=0, init_val_accuracy=best,
-                    init_meta={k: init_meta.get(k) for k in ("history", "epochs", "best_epoch", "train_config",
-                                                              "train_size", "train_time_s", "val_accuracy")})
+                    init_meta={k: init_meta[k] for k in ("history", "epochs", "best_epoch", "train_config", "train_size",
+                                                         "train_time_s", "val_accuracy", "init_val_accuracy", "init_meta")
+                                   if k in init_meta})
         save_checkpoint(model, {**meta, "train_time_s": 0.0}, out)
     for epoch in range(1, epochs + 1):
         model.train()

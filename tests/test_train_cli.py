@@ -66,3 +66,23 @@ def test_predict_cli_good_and_bad_files(tiny_checkpoint, tmp_path):
 def test_predict_cli_missing_checkpoint(tmp_path):
     r = run("qnn_core.predict", "--task", "mnist", "--checkpoint", str(tmp_path / "none.pt"), "x.png")
     assert r.returncode == 2 and "checkpoint not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_model_card_lists_every_run_of_a_continued_training():
+    """A checkpoint trained in three runs (each --init from the last) names all three and how to repeat them."""
+    from qnn_core.report import train_commands, training_runs
+
+    def run_meta(epochs, lr, augment=None, init=None):
+        m = {"epochs": epochs, "train_config": {"lr": lr, "augment": augment, "mix": "mixed"}, "history": []}
+        return {**m, "init_meta": init} if init else m
+
+    meta = run_meta(4, 1e-3, "handwriting+elastic", run_meta(6, 1.5e-3, "handwriting+elastic", run_meta(5, 3e-3)))
+    runs = training_runs(get_task("kmnist"), meta)
+    assert [name for name, _ in runs] == ["run 1", "run 2", "run 3"]
+    assert [m["epochs"] for _, m in runs] == [5, 6, 4]
+    cmds = train_commands(get_task("kmnist"), runs, "")
+    assert cmds.count("python -m qnn_core.train") == 3
+    assert "--epochs 5 --threads 1 --out run1.pt" in cmds
+    assert "--lr 0.0015 --epochs 6 --augment handwriting+elastic --threads 1 --init run1.pt --out run2.pt" in cmds
+    assert cmds.endswith("--lr 0.001 --epochs 4 --augment handwriting+elastic --threads 1 --init run2.pt`")
+    assert training_runs(get_task("kmnist"), run_meta(5, 3e-3)) == [("", run_meta(5, 3e-3))]
