@@ -218,14 +218,24 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     return "\n".join(lines)
 
 
+def target_text(task: TaskSpec, result: dict | None) -> str:
+    if task.target is None:
+        return "–"
+    if not result:
+        return f"≥ {task.target:.1%}"
+    gap = (result["accuracy"] - task.target) * 100
+    return f"≥ {task.target:.1%}: " + ("**met**" if gap >= 0 else f"**missed** by {-gap:.2f} pts")
+
+
 def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
-    out = ["| task | test images | hybrid | hybrid, quantum off | classical-only | hybrid − classical |",
-           "|---|---|---|---|---|---|"]
+    out = ["| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
+           "|---|---|---|---|---|---|---|"]
     for task, h, c in rows:
         fmt = lambda r, k="accuracy": f"{r[k]:.2%}" if r and k in r else "–"  # noqa: E731
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
         n = (h or c or {}).get("n")
-        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {fmt(h)} | {fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
+        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {fmt(h)} | {target_text(task, h)} | "
+                   f"{fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
     pairs = [(h, c) for _, h, c in rows if h and c]
     if pairs:
         gap = max(abs(h["accuracy"] - c["accuracy"]) for h, c in pairs) * 100
