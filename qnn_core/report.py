@@ -129,6 +129,12 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
     return lines
 
 
+def kept_text(run: dict) -> str:
+    if run.get("best_epoch") == 0:  # no epoch beat the weights it started from
+        return "kept: none, no epoch beat the previous run's weights on validation"
+    return f"kept: epoch {run.get('best_epoch')}"
+
+
 def training_runs(task: TaskSpec, meta: dict) -> list[tuple[str, dict]]:
     """The runs behind a checkpoint, oldest first, with their names: each later one started (`--init`) from
     the weights the one before it kept."""
@@ -186,7 +192,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
             f"| trained on | {meta['train_size']:,} images of the official train split, sha256 of the files `{meta['train_data_sha256']}` |",
         ]
     lines += [
-        f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} (kept: epoch {m.get('best_epoch')}), "
+        f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
                                   f"lr {m['train_config']['lr']}" for name, m in stages)
         + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
         f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{m['train_config'].get('augment') or task.augment}"
