@@ -24,7 +24,9 @@ from .tasks import TaskSpec, get_task
 
 def to_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
-    return torch.as_tensor(images).float().div_(255.0).unsqueeze(1)
+    # float() copies anyway, so a read-only array (a memory-mapped data set) is converted without torch's warning
+    x = images.float() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images, dtype=np.float32))
+    return x.div(255.0).unsqueeze(1)
 
 
 @torch.no_grad()
