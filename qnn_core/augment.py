@@ -15,12 +15,14 @@ import torch
 import torch.nn.functional as F
 
 
+def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=g)
+
+
 def random_affine(x: torch.Tensor, g: torch.Generator, rotate: float = 12.0, scale: tuple[float, float] = (0.85, 1.12),
                   shear: float = 10.0, shift: float = 0.08) -> torch.Tensor:
     n = x.shape[0]
-
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(n, generator=g)
+    uniform = lambda lo, hi: _uniform(n, lo, hi, g)  # noqa: E731
 
     angle = uniform(-rotate, rotate) * math.pi / 180
     sh = uniform(-shear, shear) * math.pi / 180
@@ -79,10 +81,7 @@ def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float
           aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
     """Blank (set to background, 0) one random rectangle in a share `p` of the images."""
     n, _, h, w = x.shape
-
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(n, generator=g)
-
+    uniform = lambda lo, hi: _uniform(n, lo, hi, g)  # noqa: E731
     a = uniform(*area) * h * w
     r = torch.exp(uniform(math.log(aspect[0]), math.log(aspect[1])))
     eh, ew = (a * r).sqrt().clamp(1, h), (a / r).sqrt().clamp(1, w)
