@@ -87,20 +87,25 @@ def resnet18(weights: str | Path | None) -> nn.Module:
 class EfficientNetLite0Features(nn.Module):
     """EfficientNet-Lite0 as a feature extractor: a frozen trunk, then a tail that may be fine-tuned.
 
-    trunk = stem + stages 0-5 (ImageNet weights, never trained here, not stored in checkpoints);
-    tail  = stage 6 + conv_head + bn2 (the last stage; fine-tuned, so stored in checkpoints).
+    trunk = stem + the first 7 - `tuned_stages` stages (ImageNet weights, never trained here, not stored
+    in checkpoints); tail = the last `tuned_stages` stages + conv_head + bn2 (fine-tuned, so stored).
     The trunk's output is rounded through float16 everywhere, because the feature cache stores it
-    that way: training, evaluation and a live photo then see the same numbers.
+    that way: training, evaluation and a live photo then see the same numbers. Both parts run in
+    channels-last memory order, about 1.5x faster on a CPU for these depthwise convolutions.
     """
 
     name = "efficientnet_lite0"
     frozen_prefix = "trunk."
 
-    def __init__(self, pretrained: bool = True) -> None:
+    def __init__(self, pretrained: bool = True, tuned_stages: int = 1) -> None:
         super().__init__()
-        m = efficientnet_lite0(pretrained)
-        self.trunk = nn.Sequential(m.conv_stem, m.bn1, *m.blocks[:6])
-        self.tail = nn.Sequential(m.blocks[6], m.conv_head, m.bn2)
+        m = efficientnet_lite0(pretrained).to(memory_format=torch.channels_last)
+        if not 1 <= tuned_stages < len(m.blocks):
+            raise ValueError(f"tuned_stages must be 1..{len(m.blocks) - 1}, not {tuned_stages}")
+        cut = len(m.blocks) - tuned_stages
+        self.cut = cut  # trunk = stem + blocks[:cut]; part of the feature cache's key
+        self.trunk = nn.Sequential(m.conv_stem, m.bn1, *m.blocks[:cut])
+        self.tail = nn.Sequential(*m.blocks[cut:], m.conv_head, m.bn2)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.out_dim = m.num_features
         self.trunk.requires_grad_(False)
@@ -118,10 +123,11 @@ class EfficientNetLite0Features(nn.Module):
 
     def trunk_features(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.trunk(x).half().float()
+            return self.trunk(x.contiguous(memory_format=torch.channels_last)).half().float()
 
     def from_trunk(self, f: torch.Tensor) -> torch.Tensor:
-        """Pooled features from cached trunk activations (N, 192, h, w)."""
+        """Pooled features from (cached, possibly float16) trunk activations (N, C, h, w)."""
+        f = f.float().contiguous(memory_format=torch.channels_last)
         return torch.flatten(self.pool(self.tail(f)), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,7 +163,7 @@ class ResNet18Features(nn.Module):
             return self.net(x).half().float()
 
     def from_trunk(self, f: torch.Tensor) -> torch.Tensor:
-        return f
+        return f.float()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

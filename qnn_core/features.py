@@ -21,7 +21,7 @@ from .preprocess import normalise
 from .tasks import REPO_ROOT, InputSpec
 
 CACHE_DIR = REPO_ROOT / ".cache" / "features"
-FORMAT = 1  # bump when the extraction code changes what it stores
+FORMAT = 2  # bump when the extraction code changes what it stores (2: channels-last trunk)
 
 
 def upsample(images: np.ndarray | torch.Tensor, spec: InputSpec) -> torch.Tensor:
@@ -40,6 +40,7 @@ def images_sha256(images: np.ndarray) -> str:
 
 def cache_key(backbone, spec: InputSpec, images: np.ndarray) -> str:
     fields = {"format": FORMAT, "backbone": type(backbone).__name__, "weights": backbone.weights_sha256,
+              "cut": getattr(backbone, "cut", None),
               "size": spec.size, "mean": list(spec.mean), "std": list(spec.std), "resample": "torch-bicubic",
               "images": images_sha256(images)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:24]
@@ -63,7 +64,8 @@ CHUNK = 500  # images per cache file: an interrupted extraction keeps what it fi
 
 def trunk_features(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Path | None = None,
                    desc: str = "features", quiet: bool = False, chunk: int = CHUNK) -> torch.Tensor:
-    """Trunk activations of `images`, computed once per (backbone, preprocessing, images), then read from disk.
+    """Trunk activations of `images` (float16, as cached), computed once per (backbone, preprocessing, images),
+    then read from disk.
 
     The images are cached in chunks of `chunk`, each under the key of its own pixels.
     """
@@ -91,7 +93,7 @@ def trunk_features(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Pat
             print(f"{desc}: {bar.n} images in {time.time() - t0:.0f} s", file=sys.stderr)
     if not parts:
         return torch.empty(0)
-    return torch.from_numpy(np.concatenate([np.load(p) for p in parts])).float()
+    return torch.from_numpy(np.concatenate([np.load(p) for p in parts]))
 
 
 def cached_count(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Path | None = None,

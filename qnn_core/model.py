@@ -32,6 +32,7 @@ class ModelConfig:
     # "resnet" (the small one below) | "efficientnet_lite0" | "resnet18" (see backbones.py)
     backbone: str = "resnet"
     backbone_weights: str | None = None  # resnet18 only: the user's local weights file
+    tuned_stages: int = 1  # efficientnet_lite0 only: how many of its last stages are fine-tuned (the rest is frozen)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -140,7 +141,7 @@ def make_backbone(config: ModelConfig) -> nn.Module:
     from . import backbones
 
     if config.backbone == "efficientnet_lite0":
-        return backbones.EfficientNetLite0Features()
+        return backbones.EfficientNetLite0Features(tuned_stages=config.tuned_stages)
     if config.backbone == "resnet18":
         return backbones.ResNet18Features(config.backbone_weights)
     raise ValueError(f"unknown backbone {config.backbone!r}")

@@ -28,26 +28,27 @@ ANIMAL_MISS_RATE = 0.05
 class ImageNetHead(nn.Module):
     """The pretrained last stage + ImageNet classifier, reading the shared frozen trunk's activations."""
 
-    def __init__(self) -> None:
+    def __init__(self, cut: int) -> None:
         super().__init__()
         m = efficientnet_lite0()
-        self.net = nn.Sequential(m.blocks[6], m.conv_head, m.bn2, m.global_pool, m.classifier).eval()
+        self.net = nn.Sequential(*m.blocks[cut:], m.conv_head, m.bn2, m.global_pool, m.classifier).eval()
 
     @torch.no_grad()
     def animal_share(self, trunk: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-        out = [torch.softmax(self.net(trunk[i:i + batch_size]), 1)[:, IMAGENET_ANIMALS].sum(1)
+        out = [torch.softmax(self.net(trunk[i:i + batch_size].float()), 1)[:, IMAGENET_ANIMALS].sum(1)
                for i in range(0, len(trunk), batch_size)]
         return torch.cat(out).numpy()
 
 
-@lru_cache(maxsize=1)
-def imagenet_head() -> ImageNetHead:
-    return ImageNetHead()
+@lru_cache(maxsize=2)
+def imagenet_head(cut: int) -> ImageNetHead:
+    """The pretrained stages from `cut` on, for trunk activations cut there (the model's backbone.cut)."""
+    return ImageNetHead(cut)
 
 
 def photo_animal_share(model, prepared) -> float:
     """ImageNet's probability that a prepared photo shows some animal (any of its 398 animal classes)."""
-    return float(imagenet_head().animal_share(model.backbone.trunk_features(prepared.tensor))[0])
+    return float(imagenet_head(model.backbone.cut).animal_share(model.backbone.trunk_features(prepared.tensor))[0])
 
 
 def calibrate(task_name: str) -> dict:
@@ -60,7 +61,8 @@ def calibrate(task_name: str) -> dict:
     task = get_task(task_name)
     full = load_split(task, "train")
     _, va = train_val_indices(len(full), seed=0, val_size=task.val_size or VAL_SIZE)
-    share = imagenet_head().animal_share(trunk_features(EfficientNetLite0Features(), full.images[va], task.input))
+    backbone = EfficientNetLite0Features(tuned_stages=task.tuned_stages)
+    share = imagenet_head(backbone.cut).animal_share(trunk_features(backbone, full.images[va], task.input))
     threshold = float(np.quantile(share, ANIMAL_MISS_RATE))
     return {"animal_share_below": round(threshold, 4), "animal_share_val_median": round(float(np.median(share)), 4),
             "animal_share_calibrated_on": f"validation ({len(va)} images)"}

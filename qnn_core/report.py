@@ -86,9 +86,20 @@ def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
     if cfg.get("backbone", "resnet") == "resnet":
         return f"ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
     frozen = meta["train_config"].get("freeze_backbone")
+    tuned = cfg.get("tuned_stages", 1)
+    stages = "last stage" if tuned == 1 else f"last {tuned} stages"
     return (f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
-            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, last stage "
+            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, {stages} "
             f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all")
+
+
+def augment_text(task: TaskSpec, train_config: dict) -> str:
+    if task.input.kind != "photo":
+        return f"{train_config.get('augment') or task.augment} (augment.py)"
+    views = train_config.get("views")
+    if views:
+        return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (train_features.py)"
+    return "half the cached activation maps mirrored (train_features.py)"
 
 
 def extra_train_flags(meta: dict) -> str:
@@ -97,6 +108,8 @@ def extra_train_flags(meta: dict) -> str:
     flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
     flags += f" --epochs {meta['epochs']}"
     flags += f" --augment {tc['augment']}" if tc.get("augment") else ""
+    if meta.get("config", {}).get("backbone") == "efficientnet_lite0":  # older checkpoints: 1 stage, no views
+        flags += f" --views {tc.get('views') or 0} --tuned-stages {meta['config'].get('tuned_stages', 1)}"
     return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
 
 
@@ -195,8 +208,8 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
                                   f"lr {m['train_config']['lr']}" for name, m in stages)
         + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
-        f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{m['train_config'].get('augment') or task.augment}"
-                                        for name, m in stages) + " (augment.py) |",
+        f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}"
+                                        for name, m in stages) + " |",
         f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
         f"{np.median(epoch_times):.0f} s per epoch (median) |",
         f"| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",

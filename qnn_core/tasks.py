@@ -74,6 +74,12 @@ class TaskSpec:
     # Feature extractor (see backbones.py): "resnet" (small, trained from scratch), "efficientnet_lite0"
     # (ImageNet-pretrained, from an installed package) or "resnet18" (torchvision, the user's own weights file).
     backbone: str = "resnet"
+    # efficientnet_lite0: how many of its last stages are fine-tuned; the stages before them are frozen and cached.
+    tuned_stages: int = 1
+    # Pretrained backbones: random crop + mirror copies of each training image, made in pixel space before the
+    # frozen trunk and cached like the originals; each epoch draws one version per image. 0: none, and half the
+    # cached activation maps are mirrored instead (the first shipped recipe).
+    photo_views: int = 0
     # Images of the official train split held out for validation (None: data.VAL_SIZE).
     val_size: int | None = None
     # The project's goal for the hybrid's test accuracy (its issue); the results table says whether it is met.
@@ -177,9 +183,11 @@ TASKS: dict[str, TaskSpec] = {
         # animal-share check in ood.py is what flags it). Thin evidence (two photos), but never the holdout.
         input=InputSpec(kind="photo", size=160, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, native=32,
                         photo_resize="full"),
-        augment="activation-mirror",  # half the cached trunk activation maps flipped left-right (train_features.py)
+        augment="crop-flip",  # pixel-space crop + mirror views, cached before the frozen trunk (train_features.py)
         backbone="efficientnet_lite0",
-        epochs=3,
+        tuned_stages=2,
+        photo_views=3,
+        epochs=5,
         val_size=3000,
     ),
 }

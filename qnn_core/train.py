@@ -56,11 +56,12 @@ class TrainConfig:
     # Pretrained backbones: also keep the last stage frozen (train the heads only).
     freeze_backbone: bool = False
     train_limit: int | None = None  # pretrained backbones: the first N shuffled training images (extraction budget)
+    views: int | None = None  # pretrained backbones: crop + mirror copies per training image (None: the registry's)
 
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
     torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
-    extra = {"backbone": task.backbone, **cfg.model}
+    extra = {"backbone": task.backbone, "tuned_stages": task.tuned_stages, **cfg.model}
     return HybridNet(ModelConfig(in_channels=task.input.channels, num_classes=task.num_classes, quantum=cfg.quantum,
                                  n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **extra))
 
@@ -208,6 +209,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
                                      "garment+erase (augment.py)")
     p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
     p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
+    p.add_argument("--views", type=int, help="pretrained backbones: cached crop + mirror copies of each training "
+                                             "image (default: the registry's photo_views)")
+    p.add_argument("--tuned-stages", type=int, help="efficientnet_lite0: fine-tune this many last stages "
+                                                    "(default: the registry's)")
     p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
@@ -220,8 +225,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
                       max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
                       source=a.source, mix=a.mix, init=a.init, augment=a.augment,
-                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit,
-                      model={"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights else {})
+                      freeze_backbone=a.freeze_backbone, train_limit=a.train_limit, views=a.views,
+                      model={**({"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights
+                                else {}),
+                             **({"tuned_stages": a.tuned_stages} if a.tuned_stages else {})})
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 

@@ -1,8 +1,9 @@
 """Training on top of a pretrained backbone, from its cached trunk activations.
 
 The frozen trunk runs once per image (features.py caches it); each epoch then runs only the last
-stage (fine-tuned unless --freeze-backbone) and the classical/quantum heads, which takes minutes
-on a CPU. Validation comes from the train split; the checkpoint kept is the best on validation.
+stages (fine-tuned unless --freeze-backbone) and the classical/quantum heads, which takes minutes
+on a CPU. Pixel-space augmentation survives the cache as a few fixed random views per image
+(`photo_views`), extracted once like the originals; each epoch draws one version of every image. Validation comes from the train split; the checkpoint kept is the best on validation.
 The "none of these?" threshold is calibrated on validation too, never on test or holdout photos.
 """
 from __future__ import annotations
@@ -24,6 +25,19 @@ from .tasks import get_task
 
 # Share of correctly classified validation images that the "none of these?" note may flag.
 UNSURE_MISS_RATE = 0.05
+
+
+def crop_flip(images: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
+    """CIFAR's standard augmentation on uint8 (N, H, W, 3) images: a random crop of the image padded by `pad`
+    (mirrored edges), then mirrored left-right half the time. Done before the frozen trunk, so it can be cached."""
+    n, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    dy, dx = rng.integers(0, 2 * pad + 1, (2, n))
+    rows, cols = dy[:, None] + np.arange(h), dx[:, None] + np.arange(w)
+    out = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    flip = rng.random(n) < 0.5
+    out[flip] = out[flip, :, ::-1]
+    return out
 
 
 def flip_augment(f: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -76,13 +90,19 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
         tr_idx, va_idx = tr_idx[:cfg.subset], va_idx[:max(200, cfg.subset // 10)]
     model = build_model(task, cfg)
     backbone = model.backbone
-    f_tr = trunk_features(backbone, full.images[tr_idx], task.input, desc=f"{task.name} train features", quiet=quiet)
+    views = task.photo_views if cfg.views is None else cfg.views
+    cfg.views = views
     f_va = trunk_features(backbone, full.images[va_idx], task.input, desc=f"{task.name} validation features", quiet=quiet)
+    rng = np.random.default_rng(cfg.seed)  # the views are reproducible, so a rerun finds them in the cache
+    versions = [full.images[tr_idx]] + [crop_flip(full.images[tr_idx], rng) for _ in range(views)]
+    f_tr = torch.stack([trunk_features(backbone, v, task.input, quiet=quiet,
+                                       desc=f"{task.name} train features" + (f", view {k}/{views}" if k else ""))
+                        for k, v in enumerate(versions)])  # (versions, N, C, h, w)
     y_tr, y_va = torch.as_tensor(full.labels[tr_idx]), full.labels[va_idx]
     if cfg.freeze_backbone or not any(p.requires_grad for p in backbone.parameters()):
         cfg.freeze_backbone = True  # the backbone's output is fixed: pool it once, then only the heads train
         backbone.requires_grad_(False)
-        f_tr, f_va = pooled(backbone, f_tr), pooled(backbone, f_va)
+        f_tr, f_va = torch.stack([pooled(backbone, f) for f in f_tr]), pooled(backbone, f_va)
     features_of = (lambda f: f) if cfg.freeze_backbone else backbone.from_trunk
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -105,7 +125,10 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
         order = torch.randperm(len(y_tr), generator=g)
 
         def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            f = f_tr[idx] if cfg.freeze_backbone else flip_augment(f_tr[idx], g)
+            if views:  # one version of each image: the original or one of its crop + mirror views
+                f = f_tr[torch.randint(len(f_tr), (len(idx),), generator=g), idx]
+            else:
+                f = f_tr[0, idx] if cfg.freeze_backbone else flip_augment(f_tr[0, idx], g)
             return model.fuse(*model.branches_from_features(features_of(f)))[0], y_tr[idx]
 
         stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps, cfg, forward, opt, sched,

@@ -113,6 +113,40 @@ def test_feature_cache_is_reused_and_invalidated(tmp_path):
     images2[5, 0, 0, 0] ^= 1
     features.trunk_features(b, images2, spec, cache_dir=tmp_path, quiet=True, chunk=4)
     assert b.calls == 9  # only the chunk with the changed image
+    b.cut = 5
+    features.trunk_features(b, images2, spec, cache_dir=tmp_path, quiet=True, chunk=4)
+    assert b.calls == 11  # the trunk is cut elsewhere
+
+
+@pytest.mark.parametrize("tuned_stages", [1, 2])
+def test_trunk_and_tail_compose_to_the_pretrained_network(tuned_stages):
+    """Wherever the frozen trunk is cut, trunk + tail are the whole pretrained feature extractor."""
+    from qnn_core.backbones import EfficientNetLite0Features
+
+    b = EfficientNetLite0Features(tuned_stages=tuned_stages).eval()
+    assert b.cut == 7 - tuned_stages and len(b.tail) == tuned_stages + 2
+    reference = efficientnet_lite0()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        want = reference.forward_head(reference.forward_features(x), pre_logits=True)
+        got = b(x)
+    assert torch.allclose(got, want, atol=0.05, rtol=0.02)  # float16 rounding at the cut
+    assert not any(p.requires_grad for p in b.trunk.parameters())
+    assert all(p.requires_grad for p in b.tail.parameters())
+
+
+def test_crop_flip_views_are_seeded_crops_of_the_padded_image():
+    from qnn_core.train_features import crop_flip
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    a, again = crop_flip(images, np.random.default_rng(1)), crop_flip(images, np.random.default_rng(1))
+    assert a.shape == images.shape and a.dtype == np.uint8 and np.array_equal(a, again)
+    assert not np.array_equal(a, crop_flip(images, np.random.default_rng(2)))
+    padded = np.pad(images, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="reflect")
+    for img, view in zip(padded, a):
+        crops = [img[y:y + 32, x:x + 32] for y in range(9) for x in range(9)]
+        assert any(np.array_equal(view, c) or np.array_equal(view, c[:, ::-1]) for c in crops)
 
 
 def test_checkpoint_is_small_and_rebuilds_the_frozen_trunk():
@@ -215,8 +249,9 @@ def test_training_on_cached_features_runs_and_saves_a_loadable_checkpoint(tmp_pa
     meta = train(TrainConfig(task="animals", epochs=1, subset=64, batch_size=32, max_batches=2, threads=1), out,
                  quiet=True)
     assert meta["train_size"] == 64 and meta["val_size"] == 200 and "unsure_below" in meta
-    model, _ = load_checkpoint(out)
-    assert model.config.backbone == "efficientnet_lite0"
+    model, meta = load_checkpoint(out)
+    assert model.config.backbone == "efficientnet_lite0" and model.config.tuned_stages == TASK.tuned_stages
+    assert meta["train_config"]["views"] == TASK.photo_views
 
 
 def test_imagenet_head_tells_a_cat_from_a_cup_of_coffee(predictor):
