@@ -288,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {a.out} holds runs with another budget ({data.get('budget')}); use another --out",
               file=sys.stderr)
         return 2
-    data.update(budget=budget, command=command_line(a), machine=machine(), json_name=a.out.name)
+    if not (a.report_only and data):  # a report-only pass keeps the record of where the runs were made
+        data.update(budget=budget, command=command_line(a), machine=machine(), json_name=a.out.name)
     data.setdefault("runs", [])
     work = a.work_dir or REPO_ROOT / "runs" / "ablation"
     done = {(r["task"], r["variant"], r["seed"]) for r in data["runs"]}

@@ -43,6 +43,16 @@ def test_resume_skips_finished_runs_and_refuses_another_budget(tiny_run, capsys)
     assert "another budget" in capsys.readouterr().err
 
 
+def test_report_only_keeps_where_and_how_the_runs_were_made(tiny_run):
+    out, args = tiny_run
+    data = json.loads(out.read_text())
+    data["machine"]["cpu"] = "the machine that ran them"
+    out.write_text(json.dumps(data))
+    assert ablation.main(args + ["--report-only"]) == 0
+    again = json.loads(out.read_text())
+    assert again["machine"]["cpu"] == "the machine that ran them" and again["command"] == data["command"]
+
+
 def test_summary_statistics_and_verdicts():
     runs = [{"task": "mnist", "variant": v, "seed": s, "test_accuracy": acc, "test_size": 10,
              **({"test_accuracy_quantum_off": acc - 0.01} if v == "hybrid" else {})}
