@@ -19,7 +19,8 @@ SHIPPED = [(name, q) for name in TASKS for q in (True, False)]
 def test_checkpoint_matches_registry_and_reproduces_its_numbers(name, quantum):
     task = get_task(name)
     path = task.checkpoint(quantum)
-    assert path.stat().st_size < 5 * 2**20
+    # Small: a few MB. The animals checkpoints also hold the two fine-tuned EfficientNet stages (about 11 MB).
+    assert path.stat().st_size < (12 if task.backbone == "efficientnet_lite0" else 5) * 2**20
     model, meta = load_checkpoint(path)
     assert meta["task"] == name and meta["classes"] == list(task.classes)
     assert model.config.quantum is quantum and model.config.num_classes == task.num_classes
