@@ -26,7 +26,7 @@ ANIMAL_MISS_RATE = 0.05
 
 
 class ImageNetHead(nn.Module):
-    """The pretrained last stage + ImageNet classifier, reading the shared frozen trunk's activations."""
+    """The pretrained stages after the cut + ImageNet classifier, reading the shared frozen trunk's activations."""
 
     def __init__(self, cut: int) -> None:
         super().__init__()

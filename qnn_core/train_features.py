@@ -3,7 +3,8 @@
 The frozen trunk runs once per image (features.py caches it); each epoch then runs only the last
 stages (fine-tuned unless --freeze-backbone) and the classical/quantum heads, which takes minutes
 on a CPU. Pixel-space augmentation survives the cache as a few fixed random views per image
-(`photo_views`), extracted once like the originals; each epoch draws one version of every image. Validation comes from the train split; the checkpoint kept is the best on validation.
+(`photo_views`), extracted once like the originals; each epoch draws one version of every image.
+Validation comes from the train split; the checkpoint kept is the best on validation.
 The "none of these?" threshold is calibrated on validation too, never on test or holdout photos.
 """
 from __future__ import annotations

@@ -256,3 +256,10 @@ def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     assert any("pages use this job's model" in s.value for s in at.success)
     at.button(key="revert_mnist").click().run()
     assert not at.exception and jobs.active_job_id("mnist", root) is None
+
+
+def test_a_photo_subset_demo_skips_the_cached_views():
+    from qnn_core.jobs.params import JobParams
+
+    assert JobParams(task="animals", subset=3000).train_config().views == 0  # seconds to start, not minutes
+    assert JobParams(task="animals", subset=None).train_config().views is None  # the registry's recipe

@@ -96,4 +96,7 @@ class JobParams:
 
         return TrainConfig(task=self.task, epochs=self.epochs, quantum=self.quantum, seed=self.seed, lr=float(self.lr),
                            batch_size=self.batch_size, n_qubits=self.qubits, q_depth=self.depth, subset=self.subset,
-                           max_batches=self.max_batches, threads=self.threads)
+                           max_batches=self.max_batches, threads=self.threads,
+                           # a subset demo on photos skips the cached crop + mirror views: extracting them
+                           # would take minutes before the first step (pretrained backbones only)
+                           views=0 if self.subset else None)
