@@ -153,7 +153,9 @@ def bars_and_heat(task: TaskSpec, model, prepared, pred_on, pred, quantum_on: bo
 def quantum_view(task: TaskSpec, model, prepared, pred, key: str) -> None:
     if model.model_is_hybrid and pred.expvals is not None:
         with st.expander("⚛️ Quantum view", expanded=True):
-            st.caption("⟨Z⟩ of each of the 8 qubits for this input: +1 means the qubit ends in |0⟩, −1 in |1⟩.")
+            pair = " (the mean over it and its mirror image, which the prediction averages too)" \
+                if task.test_time_mirror else ""
+            st.caption(f"⟨Z⟩ of each of the 8 qubits for this input{pair}: +1 means the qubit ends in |0⟩, −1 in |1⟩.")
             st.plotly_chart(expval_chart(pred.expvals), width="stretch", key=f"{key}_z_{_digest(prepared)}")
             line = ablation_line(task.name)
             if line:

@@ -148,7 +148,7 @@ def load_train_val(task: TaskSpec, root: str | Path | None = None, download: boo
         from .letters import train_val
 
         return train_val(task, root, mix=mix)
-    return train_val_split(load_split(task, "train", root, download), seed=0)
+    return train_val_split(load_split(task, "train", root, download), seed=0, val_size=task.val_size or VAL_SIZE)
 
 
 def load_holdout(task: TaskSpec) -> Split:

@@ -1,6 +1,7 @@
 """Measure a checkpoint on the official test split.
 
     python -m qnn_core.evaluate --task mnist --json [--checkpoint PATH] [--limit N] [--report DIR]
+    python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
 
 Prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
 and for hybrid models the accuracy with the quantum branch switched off.
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .data import Split, load_holdout, load_split
+from .data import Split, load_holdout, load_split, load_train_val
 from .model import HybridNet
 from .preprocess import normalise
 from .tasks import TaskSpec, get_task
@@ -30,7 +31,7 @@ def to_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
+def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
     if task.input.kind == "photo":  # colour photos through a pretrained backbone, its activations cached
         from .features import logits_from_trunk, trunk_features
 
@@ -41,12 +42,28 @@ def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_s
     return torch.cat(out) if out else torch.empty(0, task.num_classes)
 
 
+def mirrored(images: np.ndarray) -> np.ndarray:
+    """Each image's mirror image: (N, H, W) or (N, H, W, C), width is axis 2 either way."""
+    return np.ascontiguousarray(images[:, :, ::-1])
+
+
+def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                   mirror: bool | None = None) -> torch.Tensor:
+    """The logits the app would give: averaged with the mirror images' where the task says so (None: its registry)."""
+    logits = single_view_logits(model, task, images, batch_size)
+    if task.test_time_mirror if mirror is None else mirror:
+        logits = (logits + single_view_logits(model, task, mirrored(images), batch_size)) / 2
+    return logits
+
+
 def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
     return float((predict_logits(model, task, split.images).argmax(1).numpy() == split.labels).mean())
 
 
-def evaluate(model: HybridNet, task: TaskSpec, split: Split) -> dict:
-    logits = predict_logits(model, task, split.images)
+def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None) -> dict:
+    mirror = task.test_time_mirror if mirror is None else mirror
+    single = single_view_logits(model, task, split.images)
+    logits = (single + single_view_logits(model, task, mirrored(split.images))) / 2 if mirror else single
     preds = logits.argmax(1).numpy()
     k = task.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
@@ -57,14 +74,17 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split) -> dict:
         "quantum": bool(model.config.quantum),
         "accuracy": float((preds == split.labels).mean()),
         "n": int(len(split)),
+        "test_time_mirror": bool(mirror),
         "per_class_accuracy": {c: round(float(a), 4) for c, a in zip(task.classes, per_class)},
         "confusion": confusion.tolist(),
         "classes": list(task.classes),
     }
+    if mirror:  # what mirroring adds, on the same split
+        result["accuracy_single_view"] = float((single.argmax(1).numpy() == split.labels).mean())
     if model.config.quantum:
         model.quantum_enabled = False
         try:
-            off = predict_logits(model, task, split.images).argmax(1).numpy()
+            off = predict_logits(model, task, split.images, mirror=mirror).argmax(1).numpy()
         finally:
             model.quantum_enabled = True
         result["accuracy_quantum_off"] = float((off == split.labels).mean())
@@ -128,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
     p.add_argument("--holdout", action="store_true",
                    help="measure on the task's held-out real set instead (letters: UJI Pen Characters; never tuned on)")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="val: the validation images held out of train, where recipes (and mirroring) are chosen")
+    p.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
+                   help="average with the mirror images' logits: the registry's choice (auto), or force it")
     p.add_argument("--json", action="store_true", help="print the full result as one JSON object")
     p.add_argument("--report", type=Path, help="also write confusion and misclassification PNGs here")
     a = p.parse_args(argv)
@@ -135,16 +159,21 @@ def main(argv: list[str] | None = None) -> int:
         task = get_task(a.task).with_source(a.source)
         ckpt = Path(a.checkpoint) if a.checkpoint else task.checkpoint(not a.no_quantum)
         model, meta = load_checkpoint(ckpt)
-        split = load_holdout(task) if a.holdout else load_split(task, "test", a.data_root)
+        if a.holdout:
+            split = load_holdout(task)
+        elif a.split == "val":
+            split = load_train_val(task, a.data_root)[1]
+        else:
+            split = load_split(task, "test", a.data_root)
     except (KeyError, CheckpointError, FileNotFoundError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     if a.limit:
         split = split.subset(slice(0, a.limit))
-    result = evaluate(model, task, split)
+    result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on")
     result["checkpoint"] = ckpt.name
-    if a.holdout:
-        result["split"] = "holdout"
+    if a.holdout or a.split != "test":
+        result["split"] = "holdout" if a.holdout else "validation"
     if a.report:
         stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{'_holdout' if a.holdout else ''}"
         write_report(result, task, split, a.report, stem)

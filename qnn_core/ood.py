@@ -7,6 +7,9 @@ animals is a cheap out-of-distribution score. Its threshold is calibrated on the
 (all animals), like the top-probability one:
 
     python -m qnn_core.ood --task animals   # writes animal_share_below into the task's checkpoints
+
+It also re-derives each checkpoint's top-probability threshold (unsure_below) from validation predictions
+made the way the app makes them, so a change of inference (test-time mirroring) needs no retraining.
 """
 from __future__ import annotations
 
@@ -68,6 +71,16 @@ def calibrate(task_name: str) -> dict:
             "animal_share_calibrated_on": f"validation ({len(va)} images)"}
 
 
+def served_unsure(model, task) -> dict:
+    """The "none of these?" top-probability threshold from the validation split, predicted as served."""
+    from .data import load_train_val
+    from .evaluate import predict_logits
+    from .train_features import calibrate_unsure
+
+    val = load_train_val(task)[1]
+    return calibrate_unsure(torch.softmax(predict_logits(model, task, val.images), 1).numpy(), val.labels)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .checkpoint import load_checkpoint, save_checkpoint
     from .tasks import get_task
@@ -81,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         path = get_task(a.task).checkpoint(quantum)
         if path.is_file():
             model, meta = load_checkpoint(path)
-            save_checkpoint(model, {**meta, **values}, path)
+            unsure = served_unsure(model, get_task(a.task))
+            print(path.name, unsure)
+            save_checkpoint(model, {**meta, **values, **unsure}, path)
             print(f"updated {path}", file=sys.stderr)
     return 0
 

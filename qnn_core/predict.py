@@ -29,7 +29,7 @@ class Prediction:
     label: str
     probs: np.ndarray  # (num_classes,)
     top: list[tuple[str, float]]
-    expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models)
+    expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models; mean over the mirrored pair if any)
     prepared: Prepared
 
 
@@ -50,7 +50,12 @@ class Predictor:
     @torch.no_grad()
     def predict_prepared(self, prepared: Prepared, quantum: bool = True, k: int = 5) -> Prediction:
         self.model.eval()
-        logits, expvals = self.model.logits_and_expvals(prepared.tensor, quantum=quantum)
+        x = prepared.tensor
+        if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
+            x = torch.cat([x, x.flip(-1)])
+        logits, expvals = self.model.logits_and_expvals(x, quantum=quantum)
+        logits = logits.mean(0, keepdim=True)
+        expvals = None if expvals is None else expvals.mean(0, keepdim=True)
         probs = torch.softmax(logits, 1)[0].numpy()
         order = np.argsort(-probs)[:k]
         return Prediction(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint
-from .data import DataNotFoundError, load_holdout, load_split
+from .data import DataNotFoundError, load_holdout, load_split, load_train_val
 from .evaluate import evaluate, public, write_report
 from .readme import replace_block
 from .tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
@@ -120,7 +120,7 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
     lines = ["", "## Real photographs", ""]
     if meta.get("unsure_below") is not None:
         lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
-                     f"the validation split: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
+                     f"the validation split{' (predicted as served, mirrored pair averaged)' if task.test_time_mirror else ''}: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
                      f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
         lines.append("")
     if meta.get("animal_share_below") is not None:
@@ -200,6 +200,12 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         lines.append(f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |")
         if "accuracy_quantum_off" in result:
             lines.append(f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |")
+        if result.get("test_time_mirror"):
+            val = result.get("validation", {})
+            lines.append("| test-time mirroring | on: the logits of the image and of its mirror image are averaged "
+                         f"(registry `test_time_mirror`); one view only: test {result['accuracy_single_view']:.2%}"
+                         + (f"; chosen on validation, where it gives {val['accuracy']:.2%} against "
+                            f"{val['accuracy_single_view']:.2%}" if val else "") + " |")
         lines += [
             f"| validation accuracy (chooses the kept epoch) | {meta['val_accuracy']:.2%} ({meta['val_size']:,} images held out of train) |",
             f"| trained on | {meta['train_size']:,} images of the official train split, sha256 of the files `{meta['train_data_sha256']}` |",
@@ -344,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 result = evaluate(model, task, split)
                 result["checkpoint"] = ckpt.name
+                if task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
+                    val = evaluate(model, task, load_train_val(task)[1], mirror=True)
+                    result["validation"] = {k: val[k] for k in ("n", "accuracy", "accuracy_single_view")}
                 write_report(result, task, split, EVAL_DIR, stem)
                 eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
                 holdout = measure_holdout(model, task, quantum)

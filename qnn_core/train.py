@@ -181,7 +181,8 @@ def finish(out: str | Path, train_time_s: float | None = None, measure_test: boo
     if measure_test:
         task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
         test = load_split(task, "test", data_root, download)
-        meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test))
+        meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test),
+                    test_time_mirror=task.test_time_mirror)  # how test_accuracy was measured
     save_checkpoint(model, meta, out)
     return meta
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
 from .data import VAL_SIZE, data_files, load_split, sha256_of_files, train_val_indices
+from .evaluate import mirrored
 from .features import logits_from_trunk, trunk_features
 from .tasks import get_task
 
@@ -93,7 +94,10 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
     backbone = model.backbone
     views = task.photo_views if cfg.views is None else cfg.views
     cfg.views = views
-    f_va = trunk_features(backbone, full.images[va_idx], task.input, desc=f"{task.name} validation features", quiet=quiet)
+    va_images = full.images[va_idx]
+    va_views = [va_images] + [mirrored(va_images)] * task.test_time_mirror  # as served
+    f_va = [trunk_features(backbone, v, task.input, desc=f"{task.name} validation features", quiet=quiet)
+            for v in va_views]
     rng = np.random.default_rng(cfg.seed)  # the views are reproducible, so a rerun finds them in the cache
     versions = [full.images[tr_idx]] + [crop_flip(full.images[tr_idx], rng) for _ in range(views)]
     f_tr = torch.stack([trunk_features(backbone, v, task.input, quiet=quiet,
@@ -103,7 +107,7 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
     if cfg.freeze_backbone or not any(p.requires_grad for p in backbone.parameters()):
         cfg.freeze_backbone = True  # the backbone's output is fixed: pool it once, then only the heads train
         backbone.requires_grad_(False)
-        f_tr, f_va = torch.stack([pooled(backbone, f) for f in f_tr]), pooled(backbone, f_va)
+        f_tr, f_va = torch.stack([pooled(backbone, f) for f in f_tr]), [pooled(backbone, f) for f in f_va]
     features_of = (lambda f: f) if cfg.freeze_backbone else backbone.from_trunk
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -134,7 +138,8 @@ def train_on_features(cfg, out: str | Path, progress=None, quiet: bool = False) 
 
         stats = run_epoch(f"{task.name} epoch {epoch}/{epochs}", epoch, order, steps, cfg, forward, opt, sched,
                           progress, quiet)
-        val_logits = head_logits(model, f_va) if cfg.freeze_backbone else logits_from_trunk(model, f_va)[0]
+        val_logits = torch.stack([head_logits(model, f) if cfg.freeze_backbone else logits_from_trunk(model, f)[0]
+                                  for f in f_va]).mean(0)  # the mirrored pair averaged, if the task serves it so
         val_acc = float((val_logits.argmax(1).numpy() == y_va).mean())
         record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
         if val_acc > best:
