@@ -139,6 +139,9 @@ TASKS: dict[str, TaskSpec] = {
         input=InputSpec(mean=(0.2860,), std=(0.3530,), fit=28, centre="box"),
         augment="garment",
         epochs=7,
+        # validation (evaluate --split val --mirror on): hybrid 93.72% -> 93.96%, classical 93.74% -> 93.98%
+        # (with the models before the last two runs it was mixed, 93.22 -> 93.48 and 93.50 -> 93.36: not adopted then)
+        test_time_mirror=True,
     ),
     "kmnist": TaskSpec(
         name="kmnist",
