@@ -47,13 +47,19 @@ def mirrored(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(images[:, :, ::-1])
 
 
+def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                             mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the logits the app would give, those of the images alone): the first are averaged with the mirror
+    images' where the task says so (mirror None: its registry), and are the second otherwise."""
+    single = single_view_logits(model, task, images, batch_size)
+    if not (task.test_time_mirror if mirror is None else mirror):
+        return single, single
+    return (single + single_view_logits(model, task, mirrored(images), batch_size)) / 2, single
+
+
 def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
                    mirror: bool | None = None) -> torch.Tensor:
-    """The logits the app would give: averaged with the mirror images' where the task says so (None: its registry)."""
-    logits = single_view_logits(model, task, images, batch_size)
-    if task.test_time_mirror if mirror is None else mirror:
-        logits = (logits + single_view_logits(model, task, mirrored(images), batch_size)) / 2
-    return logits
+    return served_and_single_logits(model, task, images, batch_size, mirror)[0]
 
 
 def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
@@ -62,8 +68,7 @@ def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
 
 def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None) -> dict:
     mirror = task.test_time_mirror if mirror is None else mirror
-    single = single_view_logits(model, task, split.images)
-    logits = (single + single_view_logits(model, task, mirrored(split.images))) / 2 if mirror else single
+    logits, single = served_and_single_logits(model, task, split.images, mirror=mirror)
     preds = logits.argmax(1).numpy()
     k = task.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
@@ -172,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         split = split.subset(slice(0, a.limit))
     result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on")
     result["checkpoint"] = ckpt.name
-    if a.holdout or a.split != "test":
-        result["split"] = "holdout" if a.holdout else "validation"
+    if a.holdout:
+        result["split"] = "holdout"
+    elif a.split == "val":
+        result["split"] = "validation"
     if a.report:
         stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{'_holdout' if a.holdout else ''}"
         write_report(result, task, split, a.report, stem)
