@@ -171,9 +171,25 @@ def shipped_reference(summary: dict) -> str:
     rows = [(s, e["accuracy"] * 100) for s, e in rows if e]
     if not rows:
         return ""
+    deeper = [s["title"] for t, s in summary.items() if t in TASKS and shipped_backbone_is_deeper(t)]
     return ("For scale, the shipped full-budget hybrids score " + ", ".join(f"{a:.2f}% ({s['title']})" for s, a in rows)
             + "; the reduced-budget hybrids here are " + ", ".join(f"{a - s['hybrid']['mean']:.1f}" for s, a in rows)
-            + " points below them, so this compares the two models after equal, short training.")
+            + " points below them, so this compares the two models after equal, short training"
+            + (f" (with the default backbone, one residual block per stage, which the shipped {' and '.join(deeper)} "
+               "models exceed: see their cards)" if deeper else "") + ".")
+
+
+def shipped_backbone_is_deeper(task: str) -> bool:
+    """Whether the shipped hybrid's resnet has more residual blocks than the default one the ablation trains."""
+    import torch
+
+    from .model import ModelConfig
+
+    path = get_task(task).checkpoint(True)
+    if not path.exists():
+        return False
+    config = torch.load(path, map_location="cpu", weights_only=True)["meta"]["config"]
+    return config.get("backbone", "resnet") == "resnet" and tuple(config.get("blocks", ModelConfig.blocks)) != ModelConfig.blocks
 
 
 def _test_size(data: dict) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 from .checkpoint import load_checkpoint
 from .data import DataNotFoundError, load_holdout, load_split, load_train_val
 from .evaluate import evaluate, public, write_report
+from .model import ModelConfig
 from .readme import replace_block
 from .tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
@@ -102,11 +103,18 @@ def augment_text(task: TaskSpec, train_config: dict) -> str:
     return "half the cached activation maps mirrored (train_features.py)"
 
 
+def blocks_flag(cfg: dict) -> str:
+    """`--blocks` where the checkpoint's resnet has other than the default blocks (every run of a chain alike)."""
+    blocks = tuple(cfg.get("blocks", ModelConfig.blocks))
+    return f" --blocks {','.join(map(str, blocks))}" if cfg.get("backbone", "resnet") == "resnet" and blocks != ModelConfig.blocks else ""
+
+
 def extra_train_flags(meta: dict) -> str:
     tc = meta["train_config"]
     flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
     flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
     flags += f" --epochs {meta['epochs']}"
+    flags += " --swa" if tc.get("swa") else ""
     flags += f" --augment {tc['augment']}" if tc.get("augment") else ""
     if meta.get("config", {}).get("backbone") == "efficientnet_lite0":  # older checkpoints: 1 stage, no views
         flags += f" --views {tc.get('views') or 0} --tuned-stages {meta['config'].get('tuned_stages', 1)}"
@@ -143,6 +151,10 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
 
 
 def kept_text(run: dict) -> str:
+    if run.get("best_epoch") == "swa":
+        swa = run["swa"]
+        return (f"kept: the average of its {swa['averaged_epochs']} epochs' weights (SWA), validation "
+                f"{swa['val_acc']:.2%} against {swa['best_single_val_acc']:.2%} for the best single weights")
     if run.get("best_epoch") == 0:  # no epoch beat the weights it started from
         return "kept: none, no epoch beat the previous run's weights on validation"
     return f"kept: epoch {run.get('best_epoch')}"
@@ -180,7 +192,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
     train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
     flag = "" if cfg["quantum"] else " --no-quantum"
-    train_cmd = train_commands(task, stages, flag)
+    train_cmd = train_commands(task, stages, flag + blocks_flag(cfg))
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
     if cfg["quantum"]:
         kind = f"Hybrid (classical branch + {cfg['n_qubits']}-qubit, depth-{cfg['q_depth']} quantum branch)"
@@ -212,8 +224,10 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         ]
     lines += [
         f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
-                                  f"lr {m['train_config']['lr']}" for name, m in stages)
-        + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
+                                  f"lr {m['train_config']['lr']}{' constant (SWA)' if m['train_config'].get('swa') else ''}"
+                                  for name, m in stages)
+        + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle"
+        + (" (SWA runs: constant lr)" if any(m["train_config"].get("swa") for _, m in stages) else "") + " |",
         f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}"
                                         for name, m in stages) + " |",
         f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "

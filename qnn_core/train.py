@@ -57,6 +57,9 @@ class TrainConfig:
     freeze_backbone: bool = False
     train_limit: int | None = None  # pretrained backbones: the first N shuffled training images (extraction budget)
     views: int | None = None  # pretrained backbones: crop + mirror copies per training image (None: the registry's)
+    # Stochastic weight averaging: constant lr, the weights averaged after every epoch; the average is kept
+    # unless a single epoch's (or the --init) weights beat it on validation.
+    swa: bool = False
 
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
@@ -130,7 +133,12 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     steps_per_epoch = -(-len(train_split) // cfg.batch_size)
     if cfg.max_batches:
         steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
+    if cfg.swa:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+        averaged = torch.optim.swa_utils.AveragedModel(model)
+    else:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * steps_per_epoch,
+                                                    pct_start=0.2)
     g = torch.Generator().manual_seed(cfg.seed)
     images = to_input(train_split.images)
     labels = torch.as_tensor(train_split.labels)
@@ -150,7 +158,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
         best = accuracy(model, task, val_split)
         meta.update(val_accuracy=best, best_epoch=0, init_val_accuracy=best,
                     init_meta={k: init_meta[k] for k in ("history", "epochs", "best_epoch", "train_config", "train_size",
-                                                         "train_time_s", "val_accuracy", "init_val_accuracy", "init_meta")
+                                                         "train_time_s", "val_accuracy", "init_val_accuracy", "swa", "init_meta")
                                    if k in init_meta})
         save_checkpoint(model, {**meta, "train_time_s": 0.0}, out)
     for epoch in range(1, epochs + 1):
@@ -168,8 +176,32 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
             best = val_acc
             meta.update(val_accuracy=val_acc, best_epoch=epoch)
             save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
+        if cfg.swa:
+            averaged.update_parameters(model)
+    if cfg.swa:
+        keep_average(averaged, images, task, val_split, meta, best, out, start, quiet)
     return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
                   download=cfg.download)
+
+
+def keep_average(averaged: torch.optim.swa_utils.AveragedModel, images: torch.Tensor, task: TaskSpec,
+                 val_split: Split, meta: dict, best: float, out: str | Path, start: float, quiet: bool) -> None:
+    """Give the averaged weights BatchNorm statistics of their own, then keep them unless validation prefers
+    one of the single weights (a tie goes to the average: the flatter minimum, and the point of SWA)."""
+    model = averaged.module
+    batches = (normalise(images[i:i + 500], task.input) for i in range(0, len(images), 500))
+    torch.optim.swa_utils.update_bn(batches, model)
+    model.eval()
+    val_acc = accuracy(model, task, val_split)
+    meta["swa"] = {"averaged_epochs": int(averaged.n_averaged), "val_acc": val_acc, "best_single_val_acc": best}
+    if not quiet:
+        print(json.dumps({"swa": meta["swa"]}), file=sys.stderr)
+    if val_acc >= best:
+        meta.update(val_accuracy=val_acc, best_epoch="swa")
+        save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
+    else:  # the single weights stay; their record says what the average scored
+        kept, kept_meta = load_checkpoint(out)
+        save_checkpoint(kept, {**kept_meta, "swa": meta["swa"]}, out)
 
 
 def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
@@ -185,6 +217,15 @@ def finish(out: str | Path, train_time_s: float | None = None, measure_test: boo
                     test_time_mirror=task.test_time_mirror)  # how test_accuracy was measured
     save_checkpoint(model, meta, out)
     return meta
+
+
+def parse_blocks(text: str) -> tuple[int, ...] | None:
+    """'1,2,2' -> (1, 2, 2): residual blocks per stage of the resnet backbone; None if malformed."""
+    try:
+        blocks = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        return None
+    return blocks if len(blocks) == len(ModelConfig.widths) and min(blocks) >= 1 else None
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
@@ -208,6 +249,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
     p.add_argument("--augment", help="augmentation kind instead of the registry's, e.g. handwriting+elastic, "
                                      "garment+erase (augment.py)")
+    p.add_argument("--swa", action="store_true", help="stochastic weight averaging: constant --lr, weights "
+                                                      "averaged over the epochs (kept unless validation prefers "
+                                                      "a single epoch's)")
     p.add_argument("--freeze-backbone", action="store_true", help="pretrained backbones: train the heads only")
     p.add_argument("--train-limit", type=int, help="pretrained backbones: use the first N (shuffled) training images")
     p.add_argument("--views", type=int, help="pretrained backbones: cached crop + mirror copies of each training "
@@ -216,20 +260,25 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
                                                     "(default: the registry's)")
     p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
                                               "state_dict file instead of the task's backbone (kept frozen)")
+    p.add_argument("--blocks", help="resnet backbone: residual blocks per stage, e.g. 1,2,2 (default: the model's)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
     a = p.parse_args(argv)
     if a.augment and not augment_kind_known(a.augment):
         p.error(f"unknown augmentation {a.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
                 f"+{' +'.join(EXTRAS)}")
+    blocks = parse_blocks(a.blocks) if a.blocks else None
+    if a.blocks and blocks is None:
+        p.error(f"--blocks wants {len(ModelConfig.widths)} positive integers, one per stage, e.g. 1,2,2; not {a.blocks!r}")
     task = get_task(a.task)
     cfg = TrainConfig(task=a.task, epochs=a.epochs, quantum=not a.no_quantum, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, n_qubits=a.qubits, q_depth=a.depth, subset=a.subset,
                       max_batches=a.max_batches, data_root=a.data_root, download=a.download, threads=a.threads,
-                      source=a.source, mix=a.mix, init=a.init, augment=a.augment,
+                      source=a.source, mix=a.mix, init=a.init, augment=a.augment, swa=a.swa,
                       freeze_backbone=a.freeze_backbone, train_limit=a.train_limit, views=a.views,
                       model={**({"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights
                                 else {}),
-                             **({"tuned_stages": a.tuned_stages} if a.tuned_stages else {})})
+                             **({"tuned_stages": a.tuned_stages} if a.tuned_stages else {}),
+                             **({"blocks": blocks} if blocks else {})})
     return cfg, Path(a.out) if a.out else task.checkpoint(cfg.quantum)
 
 

@@ -86,3 +86,42 @@ def test_model_card_lists_every_run_of_a_continued_training():
     assert "--lr 0.0015 --epochs 6 --augment handwriting+elastic --threads 1 --init run1.pt --out run2.pt" in cmds
     assert cmds.endswith("--lr 0.001 --epochs 4 --augment handwriting+elastic --threads 1 --init run2.pt`")
     assert training_runs(get_task("kmnist"), run_meta(5, 3e-3)) == [("", run_meta(5, 3e-3))]
+
+
+def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path):
+    from qnn_core.report import blocks_flag
+
+    out = tmp_path / "deeper.pt"
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+            "--no-quantum", "--blocks", "1,2,2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    model, meta = load_checkpoint(out)
+    assert model.config.blocks == (1, 2, 2) and len(model.backbone.stages[1]) == 2
+    assert blocks_flag(meta["config"]) == " --blocks 1,2,2"
+    assert blocks_flag(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]) == ""
+    for bad in ("1,2", "1,x,2", "1,0,2"):
+        r = run("qnn_core.train", "--task", "kmnist", "--blocks", bad)
+        assert r.returncode == 2 and "--blocks wants 3 positive integers" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_swa_averages_the_epochs_weights_and_gives_them_their_own_batchnorm_statistics(tiny_checkpoint, tmp_path):
+    """At lr 0 every epoch's weights equal the start's, so their average must too; its BatchNorm statistics are
+    recomputed on the training images (update_bn), so they differ from the starting checkpoint's."""
+    import torch
+
+    from qnn_core.report import kept_text
+    from qnn_core.train import TrainConfig, train
+
+    out = tmp_path / "swa.pt"
+    meta = train(TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True,
+                             init=str(tiny_checkpoint)), out, quiet=True)
+    assert meta["best_epoch"] == "swa" and meta["swa"]["averaged_epochs"] == 2
+    assert meta["swa"]["val_acc"] >= meta["swa"]["best_single_val_acc"] and meta["swa"]["val_acc"] == meta["val_accuracy"]
+    start, _ = load_checkpoint(tiny_checkpoint)
+    kept, kept_meta = load_checkpoint(out)
+    assert kept_meta["train_config"]["swa"] and "SWA" in kept_text(kept_meta)
+    start_params = dict(start.named_parameters())
+    for name, p in kept.named_parameters():
+        assert torch.equal(p, start_params[name]), name
+    start_buffers = dict(start.named_buffers())
+    assert any(not torch.allclose(b, start_buffers[name]) for name, b in kept.named_buffers() if "running_mean" in name)
