@@ -181,15 +181,11 @@ def shipped_reference(summary: dict) -> str:
 
 def shipped_backbone_is_deeper(task: str) -> bool:
     """Whether the shipped hybrid's resnet has more residual blocks than the default one the ablation trains."""
-    import torch
-
-    from .model import ModelConfig
+    from .checkpoint import read_meta
+    from .report import blocks_flag
 
     path = get_task(task).checkpoint(True)
-    if not path.exists():
-        return False
-    config = torch.load(path, map_location="cpu", weights_only=True)["meta"]["config"]
-    return config.get("backbone", "resnet") == "resnet" and tuple(config.get("blocks", ModelConfig.blocks)) != ModelConfig.blocks
+    return path.exists() and bool(blocks_flag(read_meta(path)["config"]))
 
 
 def _test_size(data: dict) -> str:

@@ -226,8 +226,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         f"| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
                                   f"lr {m['train_config']['lr']}{' constant (SWA)' if m['train_config'].get('swa') else ''}"
                                   for name, m in stages)
-        + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle"
-        + (" (SWA runs: constant lr)" if any(m["train_config"].get("swa") for _, m in stages) else "") + " |",
+        + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
         f"| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}"
                                         for name, m in stages) + " |",
         f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
