@@ -128,6 +128,9 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     if cfg.subset:
         train_split = train_split.subset(slice(0, cfg.subset))
         val_split = val_split.subset(slice(0, max(200, cfg.subset // 10)))
+    if cfg.init:  # fine-tuning keeps the backbone shape it starts from (--blocks need not be repeated)
+        init_model, init_meta = load_checkpoint(cfg.init)
+        cfg.model = {"widths": init_model.config.widths, "blocks": init_model.config.blocks, **cfg.model}
     model = build_model(task, cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-len(train_split) // cfg.batch_size)
@@ -153,7 +156,6 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     best = -1.0
     start = time.time()
     if cfg.init:  # fine-tuning: the starting weights are the ones to beat on validation
-        init_model, init_meta = load_checkpoint(cfg.init)
         model.load_state_dict(init_model.state_dict())
         best = accuracy(model, task, val_split)
         meta.update(val_accuracy=best, best_epoch=0, init_val_accuracy=best,
@@ -181,7 +183,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     if cfg.swa:
         keep_average(averaged, images, task, val_split, meta, best, out, start, quiet)
     return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
-                  download=cfg.download)
+                  download=cfg.download, record={"swa": meta["swa"]} if cfg.swa else None)
 
 
 def keep_average(averaged: torch.optim.swa_utils.AveragedModel, images: torch.Tensor, task: TaskSpec,
@@ -199,15 +201,14 @@ def keep_average(averaged: torch.optim.swa_utils.AveragedModel, images: torch.Te
     if val_acc >= best:
         meta.update(val_accuracy=val_acc, best_epoch="swa")
         save_checkpoint(model, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
-    else:  # the single weights stay; their record says what the average scored
-        kept, kept_meta = load_checkpoint(out)
-        save_checkpoint(kept, {**kept_meta, "swa": meta["swa"]}, out)
 
 
 def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
-           data_root: str | None = None, download: bool = False) -> dict:
-    """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint."""
+           data_root: str | None = None, download: bool = False, record: dict | None = None) -> dict:
+    """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint; `record`
+    adds what the run learnt whichever weights it kept (e.g. what the SWA average scored)."""
     model, meta = load_checkpoint(out)
+    meta.update(record or {})
     if train_time_s is not None:
         meta["train_time_s"] = round(train_time_s, 1)
     if measure_test:

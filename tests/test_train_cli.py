@@ -99,6 +99,12 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     assert model.config.blocks == (1, 2, 2) and len(model.backbone.stages[1]) == 2
     assert blocks_flag(meta["config"]) == " --blocks 1,2,2"
     assert blocks_flag(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]) == ""
+    # Fine-tuning it keeps its shape without repeating --blocks.
+    tuned = tmp_path / "tuned.pt"
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+            "--no-quantum", "--init", str(out), "--out", str(tuned))
+    assert r.returncode == 0, r.stderr
+    assert load_checkpoint(tuned)[0].config.blocks == (1, 2, 2)
     for bad in ("1,2", "1,x,2", "1,0,2"):
         r = run("qnn_core.train", "--task", "kmnist", "--blocks", bad)
         assert r.returncode == 2 and "--blocks wants 3 positive integers" in r.stderr and "Traceback" not in r.stderr
