@@ -6,10 +6,10 @@ import streamlit as st
 from app_pages.common import predictor
 from app_pages.task_page import bars_and_heat, predict_with_switch, quantum_view
 from qnn_core import jobs
-from qnn_core.checkpoint import CheckpointError
-from qnn_core.explain import model_input_image, overlay
-from qnn_core.ood import photo_animal_share
-from qnn_core.preprocess import ImageInputError, prepare
+from qnn_core.inference.explain import model_input_image, overlay
+from qnn_core.inference.ood import photo_animal_share
+from qnn_core.models.checkpoint import CheckpointError
+from qnn_core.preprocess.image import ImageInputError, prepare
 from qnn_core.tasks import REPO_ROOT, TASKS
 
 TASK = TASKS["animals"]

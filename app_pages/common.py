@@ -10,11 +10,11 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qnn_core.ablation import task_summary  # noqa: E402
-from qnn_core.checkpoint import CheckpointError, read_meta  # noqa: E402
-from qnn_core.data import load_split  # noqa: E402
-from qnn_core.predict import Predictor  # noqa: E402
-from qnn_core.report import load_eval  # noqa: E402
+from qnn_core.data.loaders import load_split  # noqa: E402
+from qnn_core.evaluation.ablation import task_summary  # noqa: E402
+from qnn_core.evaluation.report import load_eval  # noqa: E402
+from qnn_core.inference.predict import Predictor  # noqa: E402
+from qnn_core.models.checkpoint import CheckpointError, read_meta  # noqa: E402
 from qnn_core.tasks import TASKS, TaskSpec  # noqa: E402
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]

@@ -1,8 +1,8 @@
 import streamlit as st
 
 from app_pages.common import accuracy_text, all_tasks, checkpoint_meta, predictor
-from qnn_core.checkpoint import CheckpointError
-from qnn_core.diagram import circuit_figure
+from qnn_core.models.checkpoint import CheckpointError
+from qnn_core.models.diagram import circuit_figure
 
 st.title("⚛️ Hybrid Quantum-Classical Image Classifier")
 st.markdown(

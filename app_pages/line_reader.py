@@ -2,7 +2,7 @@
 
 Draw on a wide canvas, upload a photo, or compose an example from test images; see the segmented characters
 boxed on the image, the text, each character's confidence and its Grad-CAM. All the reading is done by
-`qnn_core.sequence`; this module only shows it.
+`qnn_core.sequence.reader`; this module only shows it.
 """
 from __future__ import annotations
 
@@ -16,14 +16,22 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from app_pages.common import UPLOAD_TYPES
-from qnn_core.compose import compose_line
-from qnn_core.data import load_split
-from qnn_core.explain import gradcam, model_input_image, overlay
-from qnn_core.preprocess import EmptyImageError, ImageInputError
-from qnn_core.sequence import (LOW_CONFIDENCE, CharReading, LineAnalysis, LineReading, SequenceInputError,
-                               analyse_line, decide, format_phone)
+from qnn_core.data.compose import compose_line
+from qnn_core.data.loaders import load_split
+from qnn_core.inference.explain import gradcam, model_input_image, overlay
+from qnn_core.preprocess.image import EmptyImageError, ImageInputError
+from qnn_core.sequence.reader import (
+    LOW_CONFIDENCE,
+    CharReading,
+    LineAnalysis,
+    LineReading,
+    SequenceInputError,
+    analyse_line,
+    decide,
+    format_phone,
+)
+from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, load_words
 from qnn_core.tasks import TASKS, TaskSpec
-from qnn_core.words import MAX_OVERRULE_NATS, Dictionary, load_words
 
 OK_COLOUR, LOW_COLOUR = "#2E9E4F", "#E8730C"
 MIN_SHOWN_WIDTH, MAX_SHOWN_WIDTH = 360, 1100  # pixels: the boxed line at its own size, within these bounds

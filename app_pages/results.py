@@ -1,7 +1,7 @@
 import streamlit as st
 
 from app_pages.common import all_tasks, confusion_chart, evaluation
-from qnn_core.report import EVAL_DIR
+from qnn_core.evaluation.report import EVAL_DIR
 
 st.title("📊 Model results")
 st.caption("Every number here is read from the committed evaluation outputs (`python -m qnn_core.report`), "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -11,9 +11,9 @@ from PIL import Image
 from app_pages import line_reader
 from app_pages.common import UPLOAD_TYPES, ablation_line, expval_chart, predictor, probability_chart, test_examples
 from qnn_core import jobs
-from qnn_core.checkpoint import CheckpointError
-from qnn_core.explain import gradcam, model_input_image, overlay
-from qnn_core.preprocess import EmptyImageError, ImageInputError, prepare
+from qnn_core.inference.explain import gradcam, model_input_image, overlay
+from qnn_core.models.checkpoint import CheckpointError
+from qnn_core.preprocess.image import EmptyImageError, ImageInputError, prepare
 from qnn_core.tasks import TASKS, TaskSpec
 
 

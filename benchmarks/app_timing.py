@@ -53,7 +53,7 @@ def digit_png(path: Path) -> str:
     import numpy as np
     from PIL import Image
 
-    from qnn_core.data import load_split
+    from qnn_core.data.loaders import load_split
     from qnn_core.tasks import get_task
 
     test = load_split(get_task("mnist"), "test")

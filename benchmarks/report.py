@@ -1,7 +1,7 @@
 """RESULTS.md and README's Performance block, written from results.json (never by hand)."""
 from __future__ import annotations
 
-from qnn_core.readme import markers, replace_block
+from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.tasks import REPO_ROOT, TASKS
 
 README = REPO_ROOT / "README.md"

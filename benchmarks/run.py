@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python benchmarks/run.py` as well as `python -m benchmarks.run`
@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # `python benchmarks/run.py` as well as `python -
 
 import torch  # noqa: E402
 
-from qnn_core.ablation import write_json_atomic  # noqa: E402
+from qnn_core.fileio import write_json_atomic  # noqa: E402
 from qnn_core.tasks import REPO_ROOT  # noqa: E402
 
 from . import report  # noqa: E402
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = "python -m benchmarks.run" + (" --quick" if a.quick else "") + (f" --threads {a.threads}")
         data.update(quick=a.quick, machine=machine_details(), threads=a.threads,
                     last_command=cmd + (" --only " + " ".join(a.only) if a.only else ""))
-        run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        run_info = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                     "load_avg_start": load_average(), "sections": names}
         for name in names:
             print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
@@ -96,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                 result = {"failed": f"{type(err).__name__}: {err}"}
                 print(f"[benchmarks] {name} FAILED: {err}", file=sys.stderr, flush=True)
             result.update(wall_s=round(time.time() - t0, 1), load_avg_start=load0, load_avg_end=load_average(),
-                          measured=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                          measured=datetime.now(UTC).isoformat(timespec="seconds"))
             data["sections"][name] = result
             write_json_atomic(data, out)
-        run_info.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        run_info.update(finished=datetime.now(UTC).isoformat(timespec="seconds"),
                         load_avg_end=load_average(), command=data["last_command"])
         data.pop("last_run", None)
         data.setdefault("runs", []).append(run_info)

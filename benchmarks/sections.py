@@ -16,14 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from qnn_core.data import load_split
-from qnn_core.evaluate import to_input
-from qnn_core.explain import gradcam, overlay
-from qnn_core.predict import Predictor
-from qnn_core.preprocess import normalise
-from qnn_core.quantum import QuantumLayer
+from qnn_core.data.loaders import load_split
+from qnn_core.inference.explain import gradcam, overlay
+from qnn_core.inference.predict import Predictor
+from qnn_core.models.quantum import QuantumLayer
+from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import REPO_ROOT, TASKS, get_task
-from qnn_core.train import TrainConfig, train
+from qnn_core.training.train import TrainConfig, train
 
 from .timing import interleaved, summary_ms, time_calls
 
@@ -50,7 +49,7 @@ class Budget:
     sim_loop_repeats: int = 2
 
     @classmethod
-    def quick(cls) -> "Budget":
+    def quick(cls) -> Budget:
         return cls(latency_repeats=3, batch_repeats=2, scaling_repeats=1, scaling_batch=16, scaling_qubits=(4, 6),
                    scaling_depths=(1, 2), train_batches=2, train_repeats=1, warmup=1, sim_batch=8, sim_repeats=1,
                    sim_loop_repeats=1)
@@ -205,7 +204,7 @@ def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = 
             h, c = float(np.median(speeds["hybrid"])), float(np.median(speeds["classical"]))
             out[name] = {"hybrid_images_per_s": h, "classical_images_per_s": c,
                          "ratio_time": round(c / h, 3), "repeats": budget.train_repeats}
-    return {"what": f"qnn_core.train.train on {budget.train_batches} batches of 128 (one epoch over a subset, "
+    return {"what": f"qnn_core.training.train.train on {budget.train_batches} batches of 128 (one epoch over a subset, "
                     "the first batch included), median over repeats; ratio_time = hybrid time / classical time",
             "tasks": out}
 

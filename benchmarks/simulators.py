@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from qnn_core.predict import Predictor
-from qnn_core.quantum import QuantumLayer, bounded_angles
+from qnn_core.inference.predict import Predictor
+from qnn_core.models.quantum import QuantumLayer, bounded_angles
 
 from .sections import Budget, test_batch
 from .timing import summary_ms, time_calls

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def machine_details() -> dict:
     """What the numbers were measured on."""
     import torch
 
-    from qnn_core.train import library_versions
+    from qnn_core.training.train import library_versions
 
     versions = library_versions()
     for name in ("streamlit", "pennylane", "pytorch_grad_cam"):

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+from qnn_core.paths import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA  # noqa: F401  (re-exported for callers)
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class TaskSpec:
             return self.classes[index]
         return self.label_format.format(cls=self.classes[index], display=self.display[index])
 
-    def with_source(self, source: str | None) -> "TaskSpec":
+    def with_source(self, source: str | None) -> TaskSpec:
         """This task reading another of its data sets (None: the default one)."""
         if source is None:
             return self

@@ -14,7 +14,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module="qiskit_ibm_provi
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A hybrid MNIST checkpoint from a few training batches: fast, loadable, not accurate."""
-    from qnn_core.train import TrainConfig, train
+    from qnn_core.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     train(TrainConfig(task="mnist", epochs=1, subset=256, max_batches=2, batch_size=64), out, quiet=True)

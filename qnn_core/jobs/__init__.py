@@ -8,11 +8,11 @@ scheduler (submit/list/cancel and the daemon-less queue), worker (the training p
 active ("use this model"), text and cli. Nothing here imports Streamlit; torch is only
 imported by the worker and by `use_model`.
 """
-from .active import active_checkpoint, active_job_id, revert_to_shipped, use_model
-from .params import JobParams
-from .scheduler import cancel, get_job, job_log, job_metrics, list_jobs, max_running, reconcile, submit
-from .store import STATUSES, Job, runs_dir
-from .text import format_duration, format_time
+from qnn_core.jobs.active import active_checkpoint, active_job_id, revert_to_shipped, use_model
+from qnn_core.jobs.params import JobParams
+from qnn_core.jobs.scheduler import cancel, get_job, job_log, job_metrics, list_jobs, max_running, reconcile, submit
+from qnn_core.jobs.store import STATUSES, Job, runs_dir
+from qnn_core.jobs.text import format_duration, format_time
 
 __all__ = ["JobParams", "Job", "STATUSES", "submit", "list_jobs", "get_job", "cancel", "reconcile", "job_metrics",
            "job_log", "max_running", "runs_dir", "use_model", "revert_to_shipped", "active_checkpoint",

@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..tasks import get_task
-from . import store
-from .scheduler import get_job
-from .store import runs_dir
+from qnn_core.jobs import store
+from qnn_core.jobs.scheduler import get_job
+from qnn_core.jobs.store import runs_dir
+from qnn_core.tasks import get_task
 
 
 def use_model(job_id: int, task: str | None = None, runs: str | Path | None = None) -> Path:
@@ -19,7 +19,7 @@ def use_model(job_id: int, task: str | None = None, runs: str | Path | None = No
 
     With `task` given, refuse a job trained for another task.
     """
-    from ..checkpoint import CheckpointError, read_meta  # torch; only needed here
+    from qnn_core.models.checkpoint import CheckpointError, read_meta  # torch; only needed here
 
     root = runs_dir(runs)
     job = get_job(job_id, root, check=False)

@@ -7,8 +7,8 @@ import signal
 import sqlite3
 import sys
 
-from . import active, scheduler, text
-from .params import JobParams
+from qnn_core.jobs import active, scheduler, text
+from qnn_core.jobs.params import JobParams
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +64,7 @@ def _dump(obj) -> None:
 
 def run(a: argparse.Namespace) -> int:
     if a.command == "worker":
-        from . import worker
+        from qnn_core.jobs import worker
 
         return worker.run(a.id)
     if a.command == "submit":

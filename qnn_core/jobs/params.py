@@ -10,10 +10,10 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from ..tasks import TASKS
+from qnn_core.tasks import TASKS
 
 if TYPE_CHECKING:  # the trainer pulls in torch; only the worker needs it
-    from ..train import TrainConfig
+    from qnn_core.training.train import TrainConfig
 
 # Inclusive bounds of the whole-number parameters, with the words used in messages.
 LIMITS: dict[str, tuple[str, int, int]] = {
@@ -50,7 +50,7 @@ class JobParams:
     test_images: int | None = None
     threads: int = 1  # the machine has few cores and other jobs may be running
 
-    def validate(self) -> "JobParams":
+    def validate(self) -> JobParams:
         """Raise ValueError with a human sentence for the first bad value; return self when all are fine."""
         if self.task not in TASKS:
             raise ValueError(f"Unknown task {self.task!r}. Choose one of: {', '.join(TASKS)}.")
@@ -77,7 +77,7 @@ class JobParams:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "JobParams":
+    def from_dict(cls, data: dict[str, Any]) -> JobParams:
         """Strict: an unknown key is a mistake worth reporting, not something to drop silently."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -90,9 +90,9 @@ class JobParams:
         """Short description for tables: 'hybrid 8q×3' or 'classical'."""
         return f"hybrid {self.qubits}q×{self.depth}" if self.quantum else "classical"
 
-    def train_config(self) -> "TrainConfig":
+    def train_config(self) -> TrainConfig:
         """The trainer's configuration for these parameters."""
-        from ..train import TrainConfig
+        from qnn_core.training.train import TrainConfig
 
         return TrainConfig(task=self.task, epochs=self.epochs, quantum=self.quantum, seed=self.seed, lr=float(self.lr),
                            batch_size=self.batch_size, n_qubits=self.qubits, q_depth=self.depth, subset=self.subset,

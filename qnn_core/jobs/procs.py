@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from ..tasks import REPO_ROOT
+from qnn_core.tasks import REPO_ROOT
 
 START_TIME_TOLERANCE_S = 0.5
 

@@ -11,9 +11,9 @@ import os
 import time
 from pathlib import Path
 
-from . import procs, store
-from .params import JobParams
-from .store import Job, runs_dir
+from qnn_core.jobs import procs, store
+from qnn_core.jobs.params import JobParams
+from qnn_core.jobs.store import Job, runs_dir
 
 DEFAULT_MAX_RUNNING = 1  # a 2-core machine: one training job at a time
 GRACE_S = 10.0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..tasks import REPO_ROOT
+from qnn_core.tasks import REPO_ROOT
 
 DB_NAME = "jobs.sqlite"
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -150,7 +150,7 @@ class Job:
     result: dict[str, Any] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Job":
+    def from_row(cls, row: sqlite3.Row) -> Job:
         d = dict(row)
         d["params"] = json.loads(d["params"])
         d["result"] = json.loads(d["result"]) if d["result"] else None

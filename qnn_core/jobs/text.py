@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from .store import Job
+from qnn_core.jobs.store import Job
 
 
 def format_duration(seconds: float | None) -> str:

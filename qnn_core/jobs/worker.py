@@ -15,9 +15,9 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
-from . import procs, store
-from .params import JobParams
-from .scheduler import LOG_TAIL_LINES, reconcile
+from qnn_core.jobs import procs, store
+from qnn_core.jobs.params import JobParams
+from qnn_core.jobs.scheduler import LOG_TAIL_LINES, reconcile
 
 # A subset demo is measured on the first images of the official test split, to stay quick.
 SUBSET_TEST_IMAGES = 2000
@@ -37,10 +37,10 @@ def log(message: str) -> None:
 
 def evaluate_on_test(params: JobParams, checkpoint: Path) -> dict:
     """Accuracy and confusion of the kept checkpoint on the official test split (a slice for subset demos)."""
-    from ..checkpoint import load_checkpoint
-    from ..data import load_split
-    from ..evaluate import evaluate, public
-    from ..tasks import get_task
+    from qnn_core.data.loaders import load_split
+    from qnn_core.evaluation.evaluate import evaluate, public
+    from qnn_core.models.checkpoint import load_checkpoint
+    from qnn_core.tasks import get_task
 
     task = get_task(params.task)
     model, meta = load_checkpoint(checkpoint)
@@ -87,7 +87,8 @@ def run(job_id: int) -> int:
         params = JobParams.from_dict(job.params).validate()
         log(f"job {job_id}: {params.task}, {params.model_label}, {params.to_dict()}")
         import torch  # noqa: F401  (slow import; the log shows the job is alive before it)
-        from ..train import train
+
+        from qnn_core.training.train import train
 
         train(params.train_config(), job.checkpoint_path, progress=_progress_fn(con, job_id, params.epochs), quiet=True)
         log("training finished; evaluating the kept checkpoint on the test split")

@@ -16,10 +16,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from PIL import Image
 
-from conftest import ROOT
-from qnn_core.data import load_split
+from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -1,0 +1,76 @@
+"""The one vocabulary of command-line flags that every `python -m qnn_core.*` command uses.
+
+A concept has one flag name everywhere: which model is loaded (`--model hybrid|classical` or
+`--checkpoint PATH`), whether the quantum branch is switched off at inference (`--quantum off`), how many
+images a quick run measures (`--limit N`), and machine-readable output (`--json`). Old spellings stay for
+one release as deprecated aliases that print a warning and mean exactly what the new flag means.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qnn_core.tasks import TaskSpec
+
+MODELS = ("hybrid", "classical")
+
+
+class _Deprecated(argparse.Action):
+    """An old flag: warns once on stderr, then stores `const` (or its value) into the new flag's dest."""
+
+    def __init__(self, option_strings, dest, new: str, const=None, nargs=None, **kwargs) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, nargs=0 if const is not None else nargs, const=const,
+                         help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"warning: {option_string} is deprecated and will be removed; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, self.const if self.const is not None else values)
+
+
+def deprecated_alias(p: argparse.ArgumentParser, old: str, dest: str, new: str, const=None, type=None) -> None:
+    """Register `old` as a deprecated spelling of the flag whose destination is `dest`."""
+    kwargs = {} if const is not None else {"type": type}
+    p.add_argument(old, dest=dest, action=_Deprecated, new=new, const=const, **kwargs)
+
+
+def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load") -> None:
+    """`--model hybrid|classical` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`."""
+    p.add_argument("--model", choices=MODELS, default=default,
+                   help=f"which of the task's models to {what}: the hybrid or its classical-only twin "
+                        "(default %(default)s)")
+    p.add_argument("--checkpoint", type=Path, help="a checkpoint file instead of the task's shipped one")
+    deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
+
+
+def add_quantum_switch(p: argparse.ArgumentParser) -> None:
+    """`--quantum on|off`: off sets the hybrid's quantum features to zero at inference (the model is unchanged)."""
+    p.add_argument("--quantum", choices=("on", "off"), default="on",
+                   help="off: switch the hybrid's quantum branch off at inference (default %(default)s)")
+
+
+def add_limit(p: argparse.ArgumentParser, what: str = "test images", *old: str) -> None:
+    """`--limit N`: measure only the first N images (quick checks); `old` are deprecated spellings."""
+    p.add_argument("--limit", type=positive_int, help=f"only the first N {what} (quick checks)")
+    for name in old:
+        deprecated_alias(p, name, "limit", "--limit", type=positive_int)
+
+
+def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def model_path(task: TaskSpec, a: argparse.Namespace) -> Path:
+    """The checkpoint a command's `--model` / `--checkpoint` names."""
+    return Path(a.checkpoint) if getattr(a, "checkpoint", None) else task.checkpoint(a.model == "hybrid")

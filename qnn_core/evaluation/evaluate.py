@@ -1,0 +1,152 @@
+"""Measure a checkpoint on the official test split.
+
+    python -m qnn_core.evaluate --task mnist --json [--checkpoint PATH] [--limit N] [--report DIR]
+    python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
+
+Prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
+and for hybrid models the accuracy with the quantum branch switched off.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from qnn_core.data.loaders import Split, load_holdout, load_split, load_train_val
+from qnn_core.inference.batch import predict_logits, served_and_single_logits
+from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
+from qnn_core.models.hybrid import HybridNet
+from qnn_core.tasks import TaskSpec, get_task
+
+
+def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None) -> dict:
+    mirror = task.test_time_mirror if mirror is None else mirror
+    logits, single = served_and_single_logits(model, task, split.images, mirror=mirror)
+    preds = logits.argmax(1).numpy()
+    k = task.num_classes
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (split.labels, preds), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+    result = {
+        "task": task.name,
+        "quantum": bool(model.config.quantum),
+        "accuracy": float((preds == split.labels).mean()),
+        "n": int(len(split)),
+        "test_time_mirror": bool(mirror),
+        "per_class_accuracy": {c: round(float(a), 4) for c, a in zip(task.classes, per_class)},
+        "confusion": confusion.tolist(),
+        "classes": list(task.classes),
+    }
+    if mirror:  # what mirroring adds, on the same split
+        result["accuracy_single_view"] = float((single.argmax(1).numpy() == split.labels).mean())
+    if model.config.quantum:
+        model.quantum_enabled = False
+        try:
+            off = predict_logits(model, task, split.images, mirror=mirror).argmax(1).numpy()
+        finally:
+            model.quantum_enabled = True
+        result["accuracy_quantum_off"] = float((off == split.labels).mean())
+    result["_predictions"] = preds  # for the report; dropped from JSON
+    return result
+
+
+def write_report(result: dict, task: TaskSpec, split: Split, out_dir: Path, stem: str) -> list[Path]:
+    """Confusion-matrix and misclassification-grid PNGs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [task.display[i] if task.display else c for i, c in enumerate(task.classes)]
+    conf = np.array(result["confusion"])
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.imshow(np.log1p(conf), cmap="Blues")
+    for (i, j), v in np.ndenumerate(conf):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=6, color="white" if i == j else "black")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{task.title}: {result['accuracy']:.2%} on {result['n']} {result.get('split', 'test')} images")
+    fig.tight_layout()
+    conf_path = out_dir / f"{stem}_confusion.png"
+    fig.savefig(conf_path, dpi=110)
+    plt.close(fig)
+
+    wrong = np.flatnonzero(result["_predictions"] != split.labels)[:40]
+    cols = 10
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    for ax in np.atleast_1d(axes).ravel():
+        ax.axis("off")
+    for ax, i in zip(np.atleast_1d(axes).ravel(), wrong):
+        ax.imshow(split.images[i], cmap="gray")
+        ax.set_title(f"{names[split.labels[i]]}→{names[result['_predictions'][i]]}", fontsize=7)
+    fig.suptitle(f"Misclassified {result.get('split', 'test')} images (true→predicted), first 40", fontsize=9)
+    fig.tight_layout()
+    grid_path = out_dir / f"{stem}_errors.png"
+    fig.savefig(grid_path, dpi=110)
+    plt.close(fig)
+    return [conf_path, grid_path]
+
+
+def public(result: dict) -> dict:
+    return {k: v for k, v in result.items() if not k.startswith("_")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.evaluate", description=__doc__.split("\n")[0])
+    p.add_argument("--task", required=True)
+    p.add_argument("--checkpoint", help="default: the task's shipped hybrid checkpoint")
+    p.add_argument("--no-quantum", action="store_true", help="evaluate the shipped classical-only checkpoint")
+    p.add_argument("--limit", type=int, help="only the first N test images (quick checks)")
+    p.add_argument("--data-root")
+    p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
+    p.add_argument("--holdout", action="store_true",
+                   help="measure on the task's held-out real set instead (letters: UJI Pen Characters; never tuned on)")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="val: the validation images held out of train, where recipes (and mirroring) are chosen")
+    p.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
+                   help="average with the mirror images' logits: the registry's choice (auto), or force it")
+    p.add_argument("--json", action="store_true", help="print the full result as one JSON object")
+    p.add_argument("--report", type=Path, help="also write confusion and misclassification PNGs here")
+    a = p.parse_args(argv)
+    try:
+        task = get_task(a.task).with_source(a.source)
+        ckpt = Path(a.checkpoint) if a.checkpoint else task.checkpoint(not a.no_quantum)
+        model, meta = load_checkpoint(ckpt)
+        if a.holdout:
+            split = load_holdout(task)
+        elif a.split == "val":
+            split = load_train_val(task, a.data_root)[1]
+        else:
+            split = load_split(task, "test", a.data_root)
+    except (KeyError, CheckpointError, FileNotFoundError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    if a.limit:
+        split = split.subset(slice(0, a.limit))
+    result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on")
+    result["checkpoint"] = ckpt.name
+    if a.holdout:
+        result["split"] = "holdout"
+    elif a.split == "val":
+        result["split"] = "validation"
+    if a.report:
+        stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{'_holdout' if a.holdout else ''}"
+        write_report(result, task, split, a.report, stem)
+        (a.report / f"{stem}.json").write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
+    if a.json:
+        print(json.dumps(public(result), ensure_ascii=False))
+    else:
+        print(f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Accuracy on real photographs (any size), under each photo preprocessing.
+
+    python -m qnn_core.photo_eval --task animals FOLDER [--labels labels.csv] [--resize match full] [--json]
+
+FOLDER holds photos and a labels.csv with `file,label` columns. This measures only: the
+preprocessing a task serves with is chosen in its registry entry, never by this on held-out photos.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from qnn_core.inference.predict import Predictor
+from qnn_core.preprocess.image import ImageInputError, prepare_photo
+from qnn_core.tasks import get_task
+
+
+def read_labels(path: Path) -> list[tuple[str, str]]:
+    with open(path, newline="") as f:
+        return [(row["file"], row["label"]) for row in csv.DictReader(f)]
+
+
+def photo_accuracy(predictor: Predictor, folder: Path, labels: list[tuple[str, str]], resize: str,
+                   quantum: bool = True) -> dict:
+    """Accuracy and each photo's prediction, with the photo preprocessing `resize` ("match" | "full")."""
+    task = predictor.task
+    rows, correct = [], 0
+    for name, label in labels:
+        try:
+            pred = predictor.predict_prepared(prepare_photo(folder / name, task.input, resize), quantum=quantum, k=1)
+        except ImageInputError as err:
+            rows.append({"file": name, "label": label, "error": str(err)})
+            continue
+        ok = pred.label == label
+        correct += ok
+        rows.append({"file": name, "label": label, "predicted": pred.label, "prob": round(pred.top[0][1], 4),
+                     "correct": bool(ok)})
+    return {"resize": resize, "accuracy": correct / len(labels) if labels else 0.0, "correct": correct,
+            "n": len(labels), "photos": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.photo_eval", description=__doc__.split("\n")[0])
+    p.add_argument("--task", required=True)
+    p.add_argument("folder", type=Path)
+    p.add_argument("--labels", type=Path, help="default: FOLDER/labels.csv")
+    p.add_argument("--checkpoint")
+    p.add_argument("--resize", nargs="+", default=["match", "full"], choices=["match", "full"])
+    p.add_argument("--no-quantum", action="store_true", help="use the classical-only checkpoint")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    predictor = Predictor(a.task, a.checkpoint or get_task(a.task).checkpoint(not a.no_quantum))
+    labels = read_labels(a.labels or a.folder / "labels.csv")
+    results = [photo_accuracy(predictor, a.folder, labels, r) for r in a.resize]
+    for r in results:
+        if a.json:
+            print(json.dumps(r))
+        else:
+            print(f"{r['resize']}: {r['correct']}/{r['n']} = {r['accuracy']:.2%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Evaluate every shipped checkpoint and regenerate what is derived from it.
+
+    python -m qnn_core.report [--tasks mnist fashion ...]
+
+Writes checkpoints/eval/<task>_<variant>.json (+ confusion and error PNGs),
+the model card checkpoints/<task>_<variant>.md, and the results table in
+README.md between its markers. Every number there comes from this run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from qnn_core.data import letters
+from qnn_core.data.letters import TEST_WRITERS
+from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
+from qnn_core.evaluation.evaluate import evaluate, public, write_report
+from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
+from qnn_core.evaluation.readme import replace_block
+from qnn_core.inference.predict import Predictor
+from qnn_core.models.checkpoint import load_checkpoint
+from qnn_core.models.hybrid import ModelConfig
+from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
+
+EVAL_DIR = CHECKPOINT_DIR / "eval"
+README = REPO_ROOT / "README.md"
+HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
+
+
+def variant(quantum: bool) -> str:
+    return "hybrid" if quantum else "classical"
+
+
+def eval_path(task: TaskSpec, quantum: bool) -> Path:
+    return EVAL_DIR / f"{task.name}_{variant(quantum)}.json"
+
+
+def load_eval(task: TaskSpec, quantum: bool) -> dict | None:
+    """The committed evaluation of a shipped checkpoint (what pages show), or None."""
+    p = eval_path(task, quantum)
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str, str, int]]:
+    conf = np.array(result["confusion"])
+    np.fill_diagonal(conf, 0)
+    order = np.dstack(np.unravel_index(np.argsort(-conf.ravel()), conf.shape))[0][:k]
+    return [(names[i], names[j], int(conf[i, j])) for i, j in order if conf[i, j] > 0]
+
+
+def holdout_path(task: TaskSpec, quantum: bool) -> Path:
+    return EVAL_DIR / f"{task.name}_{variant(quantum)}_holdout.json"
+
+
+def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | None) -> list[str]:
+    """What a letters model was trained, chosen and tested on (letters.py), in the card's words."""
+    n_test_writers, n_val, n_train = len(letters.TEST_WRITERS), len(letters.VAL_WRITERS), len(letters.TRAIN_WRITERS)
+    real = n_train * 52 * letters.REAL_COPIES
+    mix = {"mixed": f"{letters.N_SYNTHETIC:,} synthetic letters + {real:,} drawings of real letters",
+           "synthetic": f"{letters.N_SYNTHETIC:,} synthetic letters", "real": f"{real:,} drawings of real letters"}
+    stages = [m for _, m in training_runs(task, meta)]
+    trained = "; then ".join(f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
+                             f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})" for m in stages)
+    rows = [
+        f"| **test accuracy** | **{result['accuracy']:.2%}** on the {result['n']:,} real letters (a–z and A–Z) of "
+        f"{n_test_writers} Chars74K writers never trained on or used for any choice (writers {letters.TEST_WRITERS}) |",
+    ]
+    if "accuracy_quantum_off" in result:
+        rows.append(f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |")
+    if holdout:
+        rows.append(f"| independent holdout, measured only | {holdout['accuracy']:.2%} on the {holdout['n']:,} letters of "
+                    f"UJI Pen Characters v1 (11 other writers, another tablet) |")
+    rows += [
+        f"| validation accuracy (chooses the kept epoch and the recipe) | {meta['val_accuracy']:.2%} "
+        f"({meta['val_size']:,} drawings: the {n_val} validation writers' letters, {letters.VAL_COPIES} canvases each) |",
+        f"| trained on | {trained}. Synthetic: Hershey vector-font letters, distorted (synthetic_letters.py). Real: "
+        f"the {n_train} train writers' {n_train * 52:,} Chars74K letters, each drawn {letters.REAL_COPIES} times on "
+        f"random canvases. Every image goes through the canvas renderer and the app's preprocessing "
+        f"(strokes.py); sha256 of the stroke file `{meta['train_data_sha256']}` |",
+    ]
+    return rows
+
+
+def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
+    if cfg.get("backbone", "resnet") == "resnet":
+        return f"ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
+    frozen = meta["train_config"].get("freeze_backbone")
+    tuned = cfg.get("tuned_stages", 1)
+    stages = "last stage" if tuned == 1 else f"last {tuned} stages"
+    return (f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
+            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, {stages} "
+            f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all")
+
+
+def augment_text(task: TaskSpec, train_config: dict) -> str:
+    if task.input.kind != "photo":
+        return f"{train_config.get('augment') or task.augment} (augment.py)"
+    views = train_config.get("views")
+    if views:
+        return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (train_features.py)"
+    return "half the cached activation maps mirrored (train_features.py)"
+
+
+def blocks_flag(cfg: dict) -> str:
+    """`--blocks` where the checkpoint's resnet has other than the default blocks (every run of a chain alike)."""
+    blocks = tuple(cfg.get("blocks", ModelConfig.blocks))
+    return f" --blocks {','.join(map(str, blocks))}" if cfg.get("backbone", "resnet") == "resnet" and blocks != ModelConfig.blocks else ""
+
+
+def extra_train_flags(meta: dict) -> str:
+    tc = meta["train_config"]
+    flags = " --freeze-backbone" if tc.get("freeze_backbone") else ""
+    flags += f" --lr {tc['lr']:g}" if tc.get("lr") != 3e-3 else ""
+    flags += f" --epochs {meta['epochs']}"
+    flags += " --swa" if tc.get("swa") else ""
+    flags += f" --augment {tc['augment']}" if tc.get("augment") else ""
+    if meta.get("config", {}).get("backbone") == "efficientnet_lite0":  # older checkpoints: 1 stage, no views
+        flags += f" --views {tc.get('views') or 0} --tuned-stages {meta['config'].get('tuned_stages', 1)}"
+    return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")
+
+
+def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list[str]:
+    """Real photographs and the "none of these?" threshold (photo tasks only)."""
+    if task.input.kind != "photo":
+        return []
+    lines = ["", "## Real photographs", ""]
+    if meta.get("unsure_below") is not None:
+        lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
+                     f"the validation split{' (predicted as served, mirrored pair averaged)' if task.test_time_mirror else ''}: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
+                     f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
+        lines.append("")
+    if meta.get("animal_share_below") is not None:
+        lines.append(f"It is also shown when the backbone's own ImageNet head puts less than "
+                     f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
+                     f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
+                     f"see `qnn_core/ood.py`, which writes it into the checkpoints: `python -m qnn_core.ood --task {task.name}`.")
+        lines.append("")
+    lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
+                 f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "
+                 "as the training images were; \"full\" resizes it straight to the input size. It was chosen on the "
+                 "licensed non-holdout photos in `assets/animals/` (`python -m qnn_core.photo_eval --task "
+                 f"{task.name} assets/animals`), never on the held-out photos below.")
+    if photos:
+        lines += ["", f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
+                  "", "| preprocessing | correct | accuracy |", "|---|---|---|"]
+        lines += [f"| {r['resize']}{' (served)' if r['resize'] == task.input.photo_resize else ''} | "
+                  f"{r['correct']}/{r['n']} | {r['accuracy']:.2%} |" for r in photos]
+    return lines
+
+
+def kept_text(run: dict) -> str:
+    if run.get("best_epoch") == "swa":
+        swa = run["swa"]
+        return (f"kept: the average of its {swa['averaged_epochs']} epochs' weights (SWA), validation "
+                f"{swa['val_acc']:.2%} against {swa['best_single_val_acc']:.2%} for the best single weights")
+    if run.get("best_epoch") == 0:  # no epoch beat the weights it started from
+        return "kept: none, no epoch beat the previous run's weights on validation"
+    return f"kept: epoch {run.get('best_epoch')}"
+
+
+def training_runs(task: TaskSpec, meta: dict) -> list[tuple[str, dict]]:
+    """The runs behind a checkpoint, oldest first, with their names: each later one started (`--init`) from
+    the weights the one before it kept."""
+    chain, m = [], meta
+    while m:
+        chain.append(m)
+        m = m.get("init_meta")
+    chain.reverse()
+    if len(chain) == 1:
+        return [("", meta)]
+    if task.data.kind == "strokes" and len(chain) == 2:  # letters: other data in the second run
+        return list(zip(("pretraining", "fine-tuning"), chain))
+    return [(f"run {i}", m) for i, m in enumerate(chain, 1)]
+
+
+def train_commands(task: TaskSpec, runs: list[tuple[str, dict]], flag: str) -> str:
+    mix = lambda m: f" --mix {m['train_config']['mix']}" if task.data.kind == "strokes" and len(runs) > 1 else ""
+    cmds = [f"`python -m qnn_core.train --task {task.name}{flag}{extra_train_flags(m)}{mix(m)} --threads 1"
+            + (f" --init run{i - 1}.pt" if i > 1 else "") + (f" --out run{i}.pt" if i < len(runs) else "") + "`"
+            for i, (_, m) in enumerate(runs, 1)]
+    return ", then ".join(cmds)
+
+
+def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None,
+               photos: list[dict] | None = None) -> str:
+    cfg = meta["config"]
+    names = [task.label(i) for i in range(task.num_classes)]
+    stages = training_runs(task, meta)
+    init = len(stages) > 1  # trained in several runs, each from the weights the one before kept
+    epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
+    train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
+    flag = "" if cfg["quantum"] else " --no-quantum"
+    train_cmd = train_commands(task, stages, flag + blocks_flag(cfg))
+    kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
+    if cfg["quantum"]:
+        kind = f"Hybrid (classical branch + {cfg['n_qubits']}-qubit, depth-{cfg['q_depth']} quantum branch)"
+    lines = [
+        f"# Model card: {task.title}, {variant(cfg['quantum'])}",
+        "",
+        "Generated by `python -m qnn_core.report` from the checkpoint and its evaluation; do not edit by hand.",
+        "",
+        "| | |", "|---|---|",
+        f"| checkpoint | `checkpoints/{task.name}_{variant(cfg['quantum'])}.pt` |",
+        f"| model | {kind} |",
+        f"| backbone | {backbone_text(cfg, meta, n_params)} |",
+    ]
+    if task.data.kind == "strokes":
+        lines += _stroke_data_rows(task, meta, result, holdout)
+    else:
+        lines.append(f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |")
+        if "accuracy_quantum_off" in result:
+            lines.append(f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |")
+        if result.get("test_time_mirror"):
+            val = result.get("validation", {})
+            lines.append("| test-time mirroring | on: the logits of the image and of its mirror image are averaged "
+                         f"(registry `test_time_mirror`); one view only: test {result['accuracy_single_view']:.2%}"
+                         + (f"; chosen on validation, where it gives {val['accuracy']:.2%} against "
+                            f"{val['accuracy_single_view']:.2%}" if val else "") + " |")
+        lines += [
+            f"| validation accuracy (chooses the kept epoch) | {meta['val_accuracy']:.2%} ({meta['val_size']:,} images held out of train) |",
+            f"| trained on | {meta['train_size']:,} images of the official train split, sha256 of the files `{meta['train_data_sha256']}` |",
+        ]
+    lines += [
+        "| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
+                                  f"lr {m['train_config']['lr']}{' constant (SWA)' if m['train_config'].get('swa') else ''}"
+                                  for name, m in stages)
+        + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
+        "| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}"
+                                        for name, m in stages) + " |",
+        f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
+        f"{np.median(epoch_times):.0f} s per epoch (median) |",
+        "| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",
+        "",
+        f"Reproduce the training: {train_cmd}; the evaluation: "
+        f"`python -m qnn_core.evaluate --task {task.name}{flag} --json`"
+        + (" (and `--holdout` for the holdout)." if holdout else "."),
+        "",
+        "## Per-class test accuracy", "", "| class | accuracy |", "|---|---|",
+    ]
+    lines += [f"| {names[i]} | {acc:.2%} |" for i, acc in enumerate(result["per_class_accuracy"].values())]
+    lines += ["", "## Most confused pairs (true → predicted, count)", ""]
+    lines += [f"- {a} → {b}: {n}" for a, b, n in top_confusions(result, names, k=5 if task.num_classes <= 10 else 10)]
+    lines += photo_section(task, meta, photos)
+    lines += ["", "## Training history", ""]
+    if init:
+        lines += ["Each later run starts from the weights the run before it kept, and keeps its own only where they "
+                  "beat those on validation.", ""]
+    lines += ["| stage | epoch | train loss | train acc | val acc | s |" if init else
+              "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|---|" if init else "|---|---|---|---|---|"]
+    lines += [f"| {name + ' | ' if name else ''}{h['epoch']} | {h['loss']:.4f} | {h['train_acc']:.2%} | {h['val_acc']:.2%} | "
+              f"{h['epoch_time_s']:.0f} |" for name, m in stages for h in m["history"]]
+    stem = f"{task.name}_{variant(cfg['quantum'])}"
+    lines += ["", f"![confusion matrix](eval/{stem}_confusion.png)", "", f"![misclassified](eval/{stem}_errors.png)", ""]
+    return "\n".join(lines)
+
+
+def target_text(task: TaskSpec, result: dict | None) -> str:
+    if task.target is None:
+        return "–"
+    if not result:
+        return f"≥ {task.target:.1%}"
+    gap = (result["accuracy"] - task.target) * 100
+    return f"≥ {task.target:.1%}: " + ("**met**" if gap >= 0 else f"**missed** by {-gap:.2f} pts")
+
+
+def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
+    out = ["| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
+           "|---|---|---|---|---|---|---|"]
+    for task, h, c in rows:
+        fmt = lambda r, k="accuracy": f"{r[k]:.2%}" if r and k in r else "–"  # noqa: E731
+        diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
+        n = (h or c or {}).get("n")
+        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {fmt(h)} | {target_text(task, h)} | "
+                   f"{fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
+    pairs = [(h, c) for _, h, c in rows if h and c]
+    if pairs:
+        gap = max(abs(h["accuracy"] - c["accuracy"]) for h, c in pairs) * 100
+        off = max(abs(h["accuracy"] - h["accuracy_quantum_off"]) for h, _ in pairs) * 100
+        out += ["", f"In plain words: with one seed per model, hybrid and classical-only differ by at most {gap:.2f} "
+                    f"points, and switching the trained hybrid's quantum branch off changes its test accuracy by at "
+                    f"most {off:.2f} points. "
+                    + ("So far there is no sign that the quantum branch adds accuracy on these tasks; telling "
+                       "differences this small from seed-to-seed noise needs a multi-seed ablation."
+                       if max(gap, off) < 0.3 else
+                       "One seed cannot tell such a difference from seed-to-seed noise; a multi-seed ablation can.")]
+    for task, h, c in rows:
+        if task.data.kind == "strokes" and (h or c):
+            out += ["", _stroke_note(task, h, c)]
+    return "\n".join(out)
+
+
+def _stroke_note(task: TaskSpec, h: dict | None, c: dict | None) -> str:
+    n = (h or c)["n"]
+    held = {name: json.loads(p.read_text()) for name, p in
+            (("hybrid", holdout_path(task, True)), ("classical-only", holdout_path(task, False))) if p.is_file()}
+    text = (f"{task.title}: the test images are the {n:,} real letters (a–z and A–Z) of {len(TEST_WRITERS)} "
+            f"Chars74K writers whom training never saw (pen strokes drawn like a canvas; see the model cards).")
+    if held:
+        n_held = next(iter(held.values()))["n"]
+        text += (f" Measured, never tuned, on {n_held:,} letters of 11 other writers (UJI Pen Characters v1): "
+                 + ", ".join(f"{name} {r['accuracy']:.2%}" for name, r in held.items()) + ".")
+    return text
+
+
+def measure_holdout(model, task: TaskSpec, quantum: bool) -> dict | None:
+    """Accuracy on the task's held-out real set, written beside the test evaluation (measured, never tuned on)."""
+    try:
+        split = load_holdout(task)
+    except DataNotFoundError:
+        return None
+    result = public(evaluate(model, task, split))
+    result.update(split="holdout", checkpoint=task.checkpoint(quantum).name)
+    holdout_path(task, quantum).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    return result
+
+
+def holdout_photos(task: TaskSpec, ckpt: Path) -> list[dict] | None:
+    """Accuracy on the held-out real photos under both photo preprocessings (measured, never tuned on)."""
+    folder = HOLDOUT_PHOTOS.get(task.name)
+    if task.input.kind != "photo" or folder is None or not (folder / "labels.csv").is_file():
+        return None
+    predictor, labels = Predictor(task, ckpt), read_labels(folder / "labels.csv")
+    return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
+
+
+def update_readme(table: str) -> None:
+    replace_block("results", table)
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.report", description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", nargs="*", default=list(TASKS))
+    p.add_argument("--cards-only", action="store_true",
+                   help="re-write the model cards and the README table from the committed evaluations, measuring nothing")
+    a = p.parse_args(argv)
+    EVAL_DIR.mkdir(parents=True, exist_ok=True)
+    for name in a.tasks:
+        task = get_task(name)
+        split = None if a.cards_only else load_split(task, "test")
+        for quantum in (True, False):
+            ckpt = task.checkpoint(quantum)
+            if not ckpt.is_file():
+                print(f"skip {ckpt.name}: not trained", file=sys.stderr)
+                continue
+            model, meta = load_checkpoint(ckpt)
+            stem = f"{task.name}_{variant(quantum)}"
+            n_params = sum(p.numel() for p in model.parameters())
+            if a.cards_only:
+                result = load_eval(task, quantum)
+                holdout = _read_json(holdout_path(task, quantum))
+                photos = _read_json(EVAL_DIR / f"{stem}_photos.json")
+            else:
+                result = evaluate(model, task, split)
+                result["checkpoint"] = ckpt.name
+                if task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
+                    val = evaluate(model, task, load_train_val(task)[1], mirror=True)
+                    result["validation"] = {k: val[k] for k in ("n", "accuracy", "accuracy_single_view")}
+                write_report(result, task, split, EVAL_DIR, stem)
+                eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
+                holdout = measure_holdout(model, task, quantum)
+                photos = holdout_photos(task, ckpt)
+                if photos:
+                    (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
+            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos))
+            print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
+    rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
+    update_readme(results_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

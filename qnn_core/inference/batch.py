@@ -1,0 +1,49 @@
+"""Logits for whole arrays of images, exactly as the app serves them (mirrored pairs averaged where the task says).
+
+Training's validation, evaluation, calibration and the ablation all measure through these functions, so a
+number in a model card is the number a user of the app gets.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from qnn_core.data.split import Split
+from qnn_core.models.hybrid import HybridNet
+from qnn_core.models.trunk_cache import logits_from_trunk, trunk_features
+from qnn_core.preprocess.tensor import normalise, to_input
+from qnn_core.tasks import TaskSpec
+
+
+@torch.no_grad()
+def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
+    if task.input.kind == "photo":  # colour photos through a pretrained backbone, its activations cached
+        return logits_from_trunk(model, trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
+                                 batch_size)[0]
+    model.eval()
+    out = [model(normalise(to_input(images[i:i + batch_size]), task.input)) for i in range(0, len(images), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, task.num_classes)
+
+
+def mirrored(images: np.ndarray) -> np.ndarray:
+    """Each image's mirror image: (N, H, W) or (N, H, W, C), width is axis 2 either way."""
+    return np.ascontiguousarray(images[:, :, ::-1])
+
+
+def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                             mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the logits the app would give, those of the images alone): the first are averaged with the mirror
+    images' where the task says so (mirror None: its registry), and are the second otherwise."""
+    single = single_view_logits(model, task, images, batch_size)
+    if not (task.test_time_mirror if mirror is None else mirror):
+        return single, single
+    return (single + single_view_logits(model, task, mirrored(images), batch_size)) / 2, single
+
+
+def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                   mirror: bool | None = None) -> torch.Tensor:
+    return served_and_single_logits(model, task, images, batch_size, mirror)[0]
+
+
+def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
+    return float((predict_logits(model, task, split.images).argmax(1).numpy() == split.labels).mean())

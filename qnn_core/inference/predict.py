@@ -1,0 +1,113 @@
+"""Classify user images with a task's shipped (or given) checkpoint.
+
+    python -m qnn_core.predict --task mnist FILE [FILE ...] [--checkpoint PATH] [--top K]
+
+One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...]}.
+A bad file gets a one-line error on stderr and the exit status is non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
+from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
+from qnn_core.tasks import TaskSpec, get_task
+
+
+@dataclass
+class Prediction:
+    index: int
+    label: str
+    probs: np.ndarray  # (num_classes,)
+    top: list[tuple[str, float]]
+    expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models; mean over the mirrored pair if any)
+    prepared: Prepared
+
+
+class Predictor:
+    """A loaded model plus its task: what the CLI and the app pages call."""
+
+    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None) -> None:
+        self.task = get_task(task) if isinstance(task, str) else task
+        self.checkpoint = Path(checkpoint) if checkpoint else self.task.checkpoint()
+        self.model, self.meta = load_checkpoint(self.checkpoint)
+        if self.meta.get("task") != self.task.name:
+            raise CheckpointError(f"{self.checkpoint} was trained for task {self.meta.get('task')!r}, not {self.task.name!r}")
+
+    @property
+    def model_is_hybrid(self) -> bool:
+        return bool(self.model.config.quantum)
+
+    @torch.no_grad()
+    def predict_prepared(self, prepared: Prepared, quantum: bool = True, k: int = 5) -> Prediction:
+        self.model.eval()
+        x = prepared.tensor
+        if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
+            x = torch.cat([x, x.flip(-1)])
+        logits, expvals = self.model.logits_and_expvals(x, quantum=quantum)
+        logits = logits.mean(0, keepdim=True)
+        expvals = None if expvals is None else expvals.mean(0, keepdim=True)
+        probs = torch.softmax(logits, 1)[0].numpy()
+        order = np.argsort(-probs)[:k]
+        return Prediction(
+            index=int(order[0]),
+            label=self.task.label(int(order[0])),
+            probs=probs,
+            top=[(self.task.label(int(i)), float(probs[i])) for i in order],
+            expvals=None if expvals is None else expvals[0].numpy(),
+            prepared=prepared,
+        )
+
+    def predict(self, source, quantum: bool = True, k: int = 5) -> Prediction:
+        """source: a path, bytes, a file object or a PIL image. Raises ImageInputError for bad input."""
+        return self.predict_prepared(prepare(source, self.task), quantum=quantum, k=k)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0])
+    p.add_argument("--task", required=True)
+    p.add_argument("files", nargs="+")
+    p.add_argument("--checkpoint")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--no-quantum", action="store_true", help="switch the quantum branch off at inference")
+    a = p.parse_args(argv)
+
+    def handle(predictor: Predictor, f: str) -> None:
+        pred = predictor.predict(f, quantum=not a.no_quantum, k=a.top)
+        top = [[label, round(prob, 4)] for label, prob in pred.top]
+        print(json.dumps({"file": f, "label": pred.label, "top": top}, ensure_ascii=False), flush=True)
+
+    return run_over_files(a.task, a.checkpoint, a.files, handle)
+
+
+def run_over_files(task: str, checkpoint: str | None, files: list[str], handle: Callable[[Predictor, str], None],
+                   errors: tuple[type[Exception], ...] = (ImageInputError,)) -> int:
+    """The CLIs' shared loop: one model, each file handled; a bad file is one line on stderr, never a traceback.
+
+    Exit status: 2 when the model cannot be loaded, 1 when some file failed, else 0.
+    """
+    try:
+        predictor = Predictor(task, checkpoint)
+    except (KeyError, CheckpointError) as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
+    status = 0
+    for f in files:
+        try:
+            handle(predictor, f)
+        except errors as err:
+            print(f"error: {f}: {err}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

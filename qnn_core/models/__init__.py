@@ -1,0 +1,1 @@
+"""The networks: the TorchQuantum circuit, the hybrid and its backbones, and how checkpoints store them."""

@@ -1,0 +1,70 @@
+"""Checkpoints: plain tensors + JSON-like metadata, loadable with weights_only=True."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from qnn_core.fileio import atomic_write
+from qnn_core.models.hybrid import HybridNet, ModelConfig
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def save_checkpoint(model: HybridNet, meta: dict, path: str | Path) -> None:
+    """Write atomically: a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"state_dict": trained_state(model), "meta": {**meta, "config": model.config.to_dict()}}
+    sha = getattr(model.backbone, "weights_sha256", None)
+    if sha:  # the frozen part is rebuilt from the installed package; this says which weights it must be
+        payload["meta"]["backbone_sha256"] = sha
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def frozen_prefix(model: HybridNet) -> str | None:
+    """State-dict prefix of a pretrained backbone's frozen part (not stored), or None."""
+    prefix = getattr(model.backbone, "frozen_prefix", None)
+    return f"backbone.{prefix}" if prefix else None
+
+
+def trained_state(model: HybridNet) -> dict:
+    """The weights this project trained: everything but a pretrained backbone's frozen part."""
+    prefix = frozen_prefix(model)
+    return {k: v for k, v in model.state_dict().items() if not (prefix and k.startswith(prefix))}
+
+
+def read_meta(path: str | Path) -> dict:
+    return _load(path)["meta"]
+
+
+def _load(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path} (train one with: python -m qnn_core.train --task ...)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file
+        raise CheckpointError(f"checkpoint {path} could not be read: {err}") from None
+    if not isinstance(payload, dict) or "state_dict" not in payload or "meta" not in payload:
+        raise CheckpointError(f"{path} is not a qnn_core checkpoint")
+    return payload
+
+
+def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:
+    """The model in eval mode, and its metadata."""
+    payload = _load(path)
+    meta = payload["meta"]
+    model = HybridNet(ModelConfig.from_dict(meta["config"]))
+    want, have = meta.get("backbone_sha256"), getattr(model.backbone, "weights_sha256", None)
+    if want and want != have:
+        raise CheckpointError(f"{path} was trained on backbone weights {want[:12]}, but the installed ones are "
+                              f"{str(have)[:12]}")
+    prefix = frozen_prefix(model)
+    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=prefix is None)
+    if unexpected or any(not k.startswith(prefix) for k in missing):
+        raise CheckpointError(f"{path} does not fit its model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.eval()
+    return model, meta

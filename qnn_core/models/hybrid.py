@@ -1,0 +1,154 @@
+"""HybridNet: a small ResNet feature extractor feeding a classical and a quantum branch.
+
+    image -> ResNet backbone -> features --+-> classical branch (Linear, ReLU) --+
+                                           |                                  concat -> head -> logits
+                                           +-> Linear -> pi*tanh -> QuantumLayer +
+
+`quantum=False` builds the classical-only ablation with the same backbone and
+classical branch. `quantum_enabled` switches the quantum features to zero at
+inference, to show how much a trained model leans on them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from qnn_core.models import backbones
+from qnn_core.models.quantum import QuantumLayer, bounded_angles
+
+
+@dataclass
+class ModelConfig:
+    in_channels: int = 1
+    num_classes: int = 10
+    widths: tuple[int, ...] = (32, 64, 128)
+    blocks: tuple[int, ...] = (1, 1, 1)
+    classical_dim: int = 64
+    quantum: bool = True
+    n_qubits: int = 8
+    q_depth: int = 3
+    dropout: float = 0.1
+    # "resnet" (the small one below) | "efficientnet_lite0" | "resnet18" (see backbones.py)
+    backbone: str = "resnet"
+    backbone_weights: str | None = None  # resnet18 only: the user's local weights file
+    tuned_stages: int = 1  # efficientnet_lite0 only: how many of its last stages are fine-tuned (the rest is frozen)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"], d["blocks"] = list(self.widths), list(self.blocks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        d = dict(d)
+        d["widths"], d["blocks"] = tuple(d["widths"]), tuple(d["blocks"])
+        return cls(**d)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with BatchNorm and an identity (or 1x1 projection) shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+class ResNetBackbone(nn.Module):
+    """Stem conv, then one stage per width (each after the first halves the resolution)."""
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...], blocks: tuple[int, ...]) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
+        )
+        stages, c_in = [], widths[0]
+        for i, (width, n) in enumerate(zip(widths, blocks)):
+            layers = [BasicBlock(c_in, width, stride=1 if i == 0 else 2)]
+            layers += [BasicBlock(width, width) for _ in range(n - 1)]
+            stages.append(nn.Sequential(*layers))
+            c_in = width
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.out_dim = widths[-1]
+
+    @property
+    def last_conv_layer(self) -> nn.Module:
+        """Where Grad-CAM looks: the last residual block."""
+        return self.stages[-1][-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.stages(self.stem(x))), 1)
+
+
+class HybridNet(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = make_backbone(config)
+        feat = self.backbone.out_dim
+        self.classical = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True))
+        head_in = config.classical_dim
+        if config.quantum:
+            self.to_angles = nn.Linear(feat, config.n_qubits)
+            self.quantum = QuantumLayer(config.n_qubits, config.q_depth)
+            head_in += config.n_qubits
+        self.head = nn.Linear(head_in, config.num_classes)
+        self.quantum_enabled = True
+
+    def branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Classical features and the qubits' <Z> values (None for the classical-only model)."""
+        return self.branches_from_features(self.backbone(x))
+
+    def branches_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        classical = self.classical(features)
+        if not self.config.quantum:
+            return classical, None
+        return classical, self.quantum(bounded_angles(self.to_angles(features)))
+
+    def logits_and_expvals(self, x: torch.Tensor, quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""
+        return self.fuse(*self.branches(x), quantum=quantum)
+
+    def fuse(self, classical: torch.Tensor, expvals: torch.Tensor | None,
+             quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if expvals is None:
+            return self.head(classical), None
+        enabled = self.quantum_enabled if quantum is None else quantum
+        used = expvals if enabled else torch.zeros_like(expvals)
+        return self.head(torch.cat([classical, used], dim=1)), expvals
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_expvals(x)[0]
+
+
+def make_backbone(config: ModelConfig) -> nn.Module:
+    """The feature extractor a config names; pretrained ones are rebuilt from installed packages."""
+    if config.backbone == "resnet":
+        return ResNetBackbone(config.in_channels, config.widths, config.blocks)
+    if config.backbone == "efficientnet_lite0":
+        return backbones.EfficientNetLite0Features(tuned_stages=config.tuned_stages)
+    if config.backbone == "resnet18":
+        return backbones.ResNet18Features(config.backbone_weights)
+    raise ValueError(f"unknown backbone {config.backbone!r}")
+
+
+def hybrid_net(in_channels: int = 1, num_classes: int = 10, **kwargs) -> HybridNet:
+    return HybridNet(ModelConfig(in_channels=in_channels, num_classes=num_classes, quantum=True, **kwargs))
+
+
+def classical_net(in_channels: int = 1, num_classes: int = 10, **kwargs) -> HybridNet:
+    return HybridNet(ModelConfig(in_channels=in_channels, num_classes=num_classes, quantum=False, **kwargs))

@@ -1,0 +1,1 @@
+"""The trainer: one loop for pixels and cached features, its config and its command line."""

@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from qnn_core.models.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
+from qnn_core.models.hybrid import HybridNet, ModelConfig, classical_net, hybrid_net
+
+
+def test_shapes_and_variants():
+    x = torch.randn(4, 1, 28, 28)
+    h, c = hybrid_net(num_classes=26), classical_net(num_classes=26)
+    assert h(x).shape == c(x).shape == (4, 26)
+    assert any("quantum" in n for n, _ in h.named_parameters())
+    assert not any("quantum" in n for n, _ in c.named_parameters())
+
+
+def test_quantum_switch_changes_output_and_restores():
+    torch.manual_seed(1)
+    m = hybrid_net().eval()
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        on = m(x)
+        logits_off, expvals = m.logits_and_expvals(x, quantum=False)
+        m.quantum_enabled = False
+        off = m(x)
+    assert torch.allclose(off, logits_off)
+    assert not torch.allclose(on, off)
+    assert expvals.shape == (3, 8) and expvals.abs().max() <= 1
+
+
+def test_seeded_circuit_is_reproducible():
+    torch.manual_seed(7)
+    a = hybrid_net()
+    torch.manual_seed(7)
+    b = hybrid_net()
+    for (n, p), (_, q) in zip(a.quantum.named_parameters(), b.quantum.named_parameters()):
+        assert torch.equal(p, q), n
+
+
+def test_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(3)
+    m = HybridNet(ModelConfig(n_qubits=6, q_depth=4, num_classes=5)).eval()
+    path = tmp_path / "m.pt"
+    save_checkpoint(m, {"task": "x", "val_accuracy": 0.5}, path)
+    raw = torch.load(path, weights_only=True)  # plain tensors and metadata only
+    assert raw["meta"]["config"]["n_qubits"] == 6
+    loaded, meta = load_checkpoint(path)
+    assert meta["task"] == "x" and loaded.config.q_depth == 4
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(m(x), loaded(x), atol=1e-6)
+    assert read_meta(path)["val_accuracy"] == 0.5
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bad_checkpoints(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_checkpoint(junk)
