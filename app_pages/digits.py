@@ -1,6 +1,6 @@
 from app_pages.line_reader import LineMode
 from app_pages.task_page import render
-from qnn_core.sequence.reader import PHONE_DIGITS
+from qnn_core.service import PHONE_DIGITS
 
 PHONE = LineMode("Phone number", "digit", expect=PHONE_DIGITS, phone=True,
                  hint=f"Write all {PHONE_DIGITS} digits in one row, each whole, with a small gap between them.")

@@ -1,8 +1,7 @@
 import streamlit as st
 
-from app_pages.common import accuracy_text, all_tasks, checkpoint_meta, predictor
-from qnn_core.models.checkpoint import CheckpointError
-from qnn_core.models.diagram import circuit_figure
+from app_pages.common import accuracy_text, all_tasks
+from qnn_core.service import CheckpointError, TaskService, model_summary
 
 st.title("⚛️ Hybrid Quantum-Classical Image Classifier")
 st.markdown(
@@ -17,31 +16,33 @@ st.markdown(
 
 cols = st.columns(len(all_tasks()))
 for col, task in zip(cols, all_tasks()):
-    hybrid, classical = checkpoint_meta(task.name, True), checkpoint_meta(task.name, False)
+    hybrid, classical = model_summary(task.name, True), model_summary(task.name, False)
     with col, st.container(border=True):
         st.subheader(task.title)
         st.caption(f"{task.num_classes} classes: " + ", ".join(task.label(i) for i in range(task.num_classes)))
-        st.metric("Hybrid test accuracy", accuracy_text(hybrid))
-        st.metric("Classical-only", accuracy_text(classical))
+        st.metric("Hybrid test accuracy", accuracy_text(hybrid.accuracy if hybrid else None))
+        st.metric("Classical-only", accuracy_text(classical.accuracy if classical else None))
         if hybrid is not None:
-            stages = [hybrid["init_meta"], hybrid] if hybrid.get("init_meta") else [hybrid]  # pretrain + fine-tune
-            st.caption(f"{hybrid.get('test_size', 0):,} test images · {sum(m['epochs'] for m in stages)} epochs · "
-                       f"{sum(m['train_time_s'] for m in stages) / 60:.0f} min training on a 2-core CPU")
+            served = " (as served: image and mirror image averaged)" if task.test_time_mirror else ""
+            st.caption(f"{hybrid.test_size:,} test images{served} · {hybrid.epochs} epochs · "
+                       f"{hybrid.train_minutes:.0f} min training on a 2-core CPU, all runs counted")
 
 st.header("The quantum circuit")
 try:
-    layer = predictor("mnist").model.quantum
-except (CheckpointError, AttributeError):
-    layer = None
-if layer is None:
+    digits = TaskService.get("mnist")
+    figure = digits.circuit()
+except CheckpointError:
+    figure = None
+if figure is None:
     st.info("The digits model is not available, so its circuit cannot be drawn.")
 else:
+    n, depth = digits.n_qubits, digits.q_depth
     st.markdown(
         f"This is the circuit inside the trained digits model, drawn from the model itself. The backbone's "
-        f"features become **{layer.n_qubits} angles** x0…x{layer.n_qubits - 1} (bounded to ±π by π·tanh), which "
-        f"**RY** gates write onto the qubits. Then **{layer.depth} layers** of trainable **RX**·**RY** rotations "
+        f"features become **{n} angles** x0…x{n - 1} (bounded to ±π by π·tanh), which "
+        f"**RY** gates write onto the qubits. Then **{depth} layers** of trainable **RX**·**RY** rotations "
         f"(the numbers are the learned angles, in radians) and a ring of **CNOT** gates entangle them. "
         f"The **⟨Z⟩** of each qubit, a number between −1 and +1, goes to the classifier's head beside 64 "
         f"classical features."
     )
-    st.plotly_chart(circuit_figure(layer), width="stretch")
+    st.plotly_chart(figure, width="stretch")

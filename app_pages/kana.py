@@ -2,9 +2,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app_pages.common import test_examples
 from app_pages.line_reader import LineMode
 from app_pages.task_page import render
+from qnn_core.service import TaskService
 from qnn_core.tasks import TaskSpec
 
 KMNIST_CREDIT = ('"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL and others), '
@@ -13,7 +13,7 @@ KMNIST_CREDIT = ('"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Da
 
 def reference_strip(task: TaskSpec) -> None:
     """KMNIST's cursive forms differ from modern hiragana: show people what each class looks like."""
-    examples = test_examples(task.name, per_class=3, seed=1)
+    examples = TaskService.get(task.name).examples(per_class=3, seed=1)
     with st.expander("📜 What to draw: the kuzushiji forms of each class", expanded=True):
         if not examples:
             st.info("The KMNIST data is not installed here, so the reference glyphs cannot be shown.")

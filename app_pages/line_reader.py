@@ -2,7 +2,7 @@
 
 Draw on a wide canvas, upload a photo, or compose an example from test images; see the segmented characters
 boxed on the image, the text, each character's confidence and its Grad-CAM. All the reading is done by
-`qnn_core.sequence.reader`; this module only shows it.
+`TaskService.read_line`; this module only shows it.
 """
 from __future__ import annotations
 
@@ -15,23 +15,17 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from app_pages.common import UPLOAD_TYPES
-from qnn_core.data.compose import compose_line
-from qnn_core.data.loaders import load_split
-from qnn_core.inference.explain import gradcam, model_input_image, overlay
-from qnn_core.preprocess.image import EmptyImageError, ImageInputError
-from qnn_core.sequence.reader import (
+from qnn_core.service import (
     LOW_CONFIDENCE,
-    CharReading,
-    LineAnalysis,
-    LineReading,
+    MAX_OVERRULE_NATS,
+    UPLOAD_EXTENSIONS,
+    EmptyImageError,
+    ImageInputError,
     SequenceInputError,
-    analyse_line,
-    decide,
+    TaskService,
     format_phone,
 )
-from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, load_words
-from qnn_core.tasks import TASKS, TaskSpec
+from qnn_core.tasks import TaskSpec
 
 OK_COLOUR, LOW_COLOUR = "#2E9E4F", "#E8730C"
 MIN_SHOWN_WIDTH, MAX_SHOWN_WIDTH = 360, 1100  # pixels: the boxed line at its own size, within these bounds
@@ -56,18 +50,18 @@ class LineMode:
         return self.plural or f"{self.noun}s"
 
 
-def render(task: TaskSpec, model, mode: LineMode) -> None:
+def render(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
     """The whole line mode of a task page: three ways in, one reading out."""
     draw_tab, upload_tab, example_tab = st.tabs(["✏️ Draw", "📁 Upload", "🎲 Example"])
     with draw_tab:
-        _draw(task, model, mode)
+        _draw(task, service, mode)
     with upload_tab:
-        _upload(task, model, mode)
+        _upload(task, service, mode)
     with example_tab:
-        _example(task, model, mode)
+        _example(task, service, mode)
 
 
-def _draw(task: TaskSpec, model, mode: LineMode) -> None:
+def _draw(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
     from streamlit_drawable_canvas import st_canvas  # imports only inside a Streamlit runtime
 
     key = f"{task.name}_line_canvas"
@@ -88,21 +82,20 @@ def _draw(task: TaskSpec, model, mode: LineMode) -> None:
         st.info(f"Write the {mode.label.lower()} on the canvas: the reading updates as you draw.")
         return
     pixels = np.asarray(data, dtype=np.uint8)
-    show_reading(task, model, mode, Image.fromarray(pixels), _digest(pixels.tobytes()), key=f"{key}_result",
+    show_reading(task, service, mode, Image.fromarray(pixels), key=f"{key}_result",
                  empty_message=f"The canvas is empty: write the {mode.label.lower()} to see it read.")
 
 
-def _upload(task: TaskSpec, model, mode: LineMode) -> None:
-    file = st.file_uploader(f"Upload a photo or scan of one line ({mode.label.lower()})", type=UPLOAD_TYPES,
+def _upload(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
+    file = st.file_uploader(f"Upload a photo or scan of one line ({mode.label.lower()})", type=list(UPLOAD_EXTENSIONS),
                             key=f"{task.name}_line_upload")
     if file is None:
         st.caption("One row of characters, any size, either polarity: dark ink on light paper or light on dark.")
         return
-    data = file.getvalue()
-    show_reading(task, model, mode, data, _digest(data), key=f"{task.name}_line_upload_result")
+    show_reading(task, service, mode, file.getvalue(), key=f"{task.name}_line_upload_result")
 
 
-def _example(task: TaskSpec, model, mode: LineMode) -> None:
+def _example(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
     key = f"{task.name}_line_example"
     st.caption(f"A {mode.label.lower()} composed from images of the official test split (which the model never "
                "trained on), with random sizes, gaps, heights and look, as a person might write it.")
@@ -112,50 +105,28 @@ def _example(task: TaskSpec, model, mode: LineMode) -> None:
     if seed is None:
         return
     try:
-        data, truth = example_line(task.name, mode.expect, mode.example_length, seed)
+        data, truth = service.example_line(mode.expect, mode.example_length, seed)
     except FileNotFoundError:
         st.info("The test split of this data set is not installed here, so no example can be composed.")
         return
     st.caption(f"Written: **{truth}**")
-    show_reading(task, model, mode, data, _digest(data), key=f"{key}_result")
+    show_reading(task, service, mode, data, key=f"{key}_result")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def example_line(task_name: str, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
-    """A line image (PNG/JPEG bytes) and its text: a word of the task's list, else `expect` random characters."""
-    task = TASKS[task_name]
-    test = load_split(task, "test")
-    rng = np.random.default_rng(seed)
-    if task.words and expect is None:
-        words = Dictionary(load_words(task.words), task.classes).words
-        text = words[int(rng.integers(len(words)))].kana
-    else:
-        text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, expect or length))
-    labels = [task.classes.index(ch) for ch in text]
-    cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
-    return compose_line(cells, labels, rng).image, text
-
-
-@st.cache_resource(show_spinner="Reading the line…", max_entries=16)
-def _analyse(_model, _source, task_name: str, checkpoint: str, digest: str) -> LineAnalysis:
-    """Segment and classify once per image; choosing a character to explain reruns only the cheap parts."""
-    return analyse_line(_model, _source)
-
-
-def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key: str,
-                 empty_message: str | None = None) -> LineReading | None:
+def show_reading(task: TaskSpec, service: TaskService, mode: LineMode, source, key: str,
+                 empty_message: str | None = None) -> None:
     """Everything the page shows for one line; bad input becomes a message, never a traceback."""
     try:
-        reading = decide(_analyse(model, source, task.name, str(model.checkpoint), digest), mode.expect)
+        reading = service.read_line(source, mode.expect)
     except EmptyImageError:
         st.info(empty_message or "This image is blank: no strokes were found. Upload a photo of a written line.")
-        return None
+        return
     except SequenceInputError as err:
         st.warning(f"{_sentence(str(err))} To read a single {mode.noun}, switch the mode above to one character.")
-        return None
+        return
     except ImageInputError as err:
         st.error(f"This file cannot be used: {err}.")
-        return None
+        return
 
     if mode.phone:
         _phone_result(reading, mode)
@@ -170,6 +141,7 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
     st.image(boxed, caption=f"{len(reading.chars)} {mode.nouns} found; orange boxes are read with low confidence",
              width=int(min(MAX_SHOWN_WIDTH, max(MIN_SHOWN_WIDTH, boxed.width))))
 
+    digest = _digest(source if isinstance(source, bytes) else np.asarray(source).tobytes())
     bars_key, explain_key = f"{key}_bars_{digest}", f"{key}_explain_{digest}"
     st.session_state.setdefault(explain_key, 0)
     chars = reading.chars
@@ -183,16 +155,17 @@ def show_reading(task: TaskSpec, model, mode: LineMode, source, digest: str, key
         st.markdown("**Per-character reading** (best class of each segment, before any dictionary)")
         st.dataframe(char_table(reading), hide_index=True, width="stretch")
     with right:
-        _explain(model, chars[pick if pick is not None else 0], mode)
+        _explain(service, chars[pick if pick is not None else 0], mode)
     if reading.alternatives:
         st.markdown("**Dictionary words that fit the ink best**")
         st.dataframe(alternatives_table(reading), hide_index=True, width="stretch")
         st.caption("score: geometric mean of the word's character probabilities. cost: how many nats the dictionary "
                    f"overrules the raw reading by; a word is used only if the cost is at most {MAX_OVERRULE_NATS:g}.")
-    return reading
+    if (reading.alternatives or reading.word) and service.dictionary_notice:
+        st.caption(service.dictionary_notice)
 
 
-def _phone_result(reading: LineReading, mode: LineMode) -> None:
+def _phone_result(reading, mode: LineMode) -> None:
     number = format_phone(reading.text) if reading.count_ok else None
     if number is None:
         st.error(f"Not read as a phone number: {_sentence(reading.notes[0]) if reading.notes else ''} "
@@ -204,7 +177,7 @@ def _phone_result(reading: LineReading, mode: LineMode) -> None:
             st.info(_sentence(note))
 
 
-def _word_result(reading: LineReading) -> None:
+def _word_result(reading) -> None:
     if reading.word is not None:
         w = reading.word.word
         _big(w.kana, f"<b>{w.romaji}</b> · {w.english}")
@@ -219,7 +192,7 @@ def _word_result(reading: LineReading) -> None:
                f"the dictionary is never forced.{closest}")
 
 
-def _text_result(reading: LineReading, mode: LineMode) -> None:
+def _text_result(reading, mode: LineMode) -> None:
     _big(reading.text, f"{len(reading.chars)} {mode.nouns}")
     for note in reading.notes:
         if "expected" in note:
@@ -233,15 +206,15 @@ def _follow_click(bars_key: str, explain_key: str) -> None:
         st.session_state[explain_key] = int(points[0].get("point_index", points[0].get("point_number", 0)))
 
 
-def _explain(model, c: CharReading, mode: LineMode) -> None:
+def _explain(service: TaskService, c, mode: LineMode) -> None:
     st.markdown(f"**Grad-CAM of one {mode.noun}**")
-    heat = gradcam(model.model, c.prepared, c.index)
-    st.image(overlay(c.prepared, heat), caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image",
+    explanation = service.explain_char(c)
+    st.image(explanation.overlay, caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image",
              width="stretch")
-    st.image(model_input_image(c.prepared, scale=4), caption="What the model sees for it (28×28)")
+    st.image(explanation.model_input, caption="What the model sees for it (28×28)", width=112)
 
 
-def boxed_image(reading: LineReading) -> Image.Image:
+def boxed_image(reading) -> Image.Image:
     """The user's image (transparent parts white) with a numbered box around every character."""
     image = reading.chars[0].prepared.image.convert("RGBA")
     img = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("RGB")
@@ -258,7 +231,7 @@ def boxed_image(reading: LineReading) -> Image.Image:
     return img
 
 
-def confidence_chart(reading: LineReading) -> go.Figure:
+def confidence_chart(reading) -> go.Figure:
     names = [f"{i + 1}: {c.label}" for i, c in enumerate(reading.chars)]
     probs = [c.prob for c in reading.chars]
     hover = ["<br>".join(f"{label} {p:.1%}" for label, p in c.top[:3]) for c in reading.chars]
@@ -272,13 +245,13 @@ def confidence_chart(reading: LineReading) -> go.Figure:
     return fig
 
 
-def char_table(reading: LineReading) -> pd.DataFrame:
+def char_table(reading) -> pd.DataFrame:
     return pd.DataFrame([{"#": i + 1, "read": c.label, "probability": f"{c.prob:.1%}",
                           "next best": ", ".join(f"{label} {p:.1%}" for label, p in c.top[1:3]),
                           "box (x, y, w, h)": str(tuple(c.box))} for i, c in enumerate(reading.raw_chars)])
 
 
-def alternatives_table(reading: LineReading) -> pd.DataFrame:
+def alternatives_table(reading) -> pd.DataFrame:
     return pd.DataFrame([{"word": m.word.kana, "romaji": m.word.romaji, "meaning": m.word.english,
                           "score": round(m.mean_prob, 3), "cost (nats)": round(m.cost, 2),
                           "used": "✅" if reading.word is m else ("fits" if m.accepted else "—")}

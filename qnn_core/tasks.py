@@ -86,6 +86,11 @@ class TaskSpec:
     val_size: int | None = None
     # The project's goal for the hybrid's test accuracy (its issue); the results table says whether it is met.
     target: float | None = None
+    # The app's page for the task (streamlit_app.py builds the navigation from this registry): its URL path, which
+    # is also the name of an optional `app_pages/<page>.py` holding page extras (intro, hints, a line mode), and
+    # its icon. A task without such a file gets the generic handwriting or photo page.
+    page: str = ""
+    icon: str = ""
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -101,6 +106,10 @@ class TaskSpec:
         if source not in named:
             raise KeyError(f"task {self.name!r} has no data source {source!r}; known: {', '.join(named) or 'none'}")
         return replace(self, data=named[source])
+
+    @property
+    def page_path(self) -> str:
+        return self.page or self.name
 
     def checkpoint(self, quantum: bool = True) -> Path:
         suffix = "hybrid" if quantum else "classical"
@@ -119,6 +128,8 @@ _MNIST_FILES = dict(
 TASKS: dict[str, TaskSpec] = {
     "mnist": TaskSpec(
         name="mnist",
+        page="digits",
+        icon="🔢",
         target=0.995,
         title="Digits (MNIST)",
         classes=tuple("0123456789"),
@@ -128,6 +139,8 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "fashion": TaskSpec(
         name="fashion",
+        page="fashion",
+        icon="👕",
         target=0.935,
         title="Fashion-MNIST",
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -143,6 +156,8 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "kmnist": TaskSpec(
         name="kmnist",
+        page="kana",
+        icon="🈁",
         target=0.98,
         title="Kana (KMNIST)",
         classes=("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
@@ -156,6 +171,8 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "letters": TaskSpec(
         name="letters",
+        page="letters",
+        icon="🔤",
         target=0.90,
         title="Letters (a–z)",
         classes=tuple("abcdefghijklmnopqrstuvwxyz"),
@@ -176,6 +193,8 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "animals": TaskSpec(
         name="animals",
+        page="animals",
+        icon="🐈",
         target=0.90,
         title="Animals (CIFAR-10 animals)",
         classes=("bird", "cat", "deer", "dog", "frog", "horse"),

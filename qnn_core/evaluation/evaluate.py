@@ -1,9 +1,10 @@
 """Measure a checkpoint on the official test split.
 
-    python -m qnn_core.evaluate --task mnist --json [--checkpoint PATH] [--limit N] [--report DIR]
+    python -m qnn_core.evaluate --task mnist --json [--model classical | --checkpoint PATH] [--limit N] [--report DIR]
     python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
+    python -m qnn_core.evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
 
-Prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
+With --json prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
 and for hybrid models the accuracy with the quantum branch switched off.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qnn_core.cli_args import add_json, add_limit, add_model, add_quantum_switch, model_path
 from qnn_core.data.loaders import Split, load_holdout, load_split, load_train_val
 from qnn_core.inference.batch import predict_logits, served_and_single_logits
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
@@ -22,9 +24,10 @@ from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec, get_task
 
 
-def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None) -> dict:
+def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None, quantum: bool = True) -> dict:
+    """`quantum=False` measures a hybrid with its quantum branch switched off at inference (the model is unchanged)."""
     mirror = task.test_time_mirror if mirror is None else mirror
-    logits, single = served_and_single_logits(model, task, split.images, mirror=mirror)
+    logits, single = served_and_single_logits(model, task, split.images, mirror=mirror, quantum=quantum)
     preds = logits.argmax(1).numpy()
     k = task.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
@@ -42,12 +45,10 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None
     }
     if mirror:  # what mirroring adds, on the same split
         result["accuracy_single_view"] = float((single.argmax(1).numpy() == split.labels).mean())
-    if model.config.quantum:
-        model.quantum_enabled = False
-        try:
-            off = predict_logits(model, task, split.images, mirror=mirror).argmax(1).numpy()
-        finally:
-            model.quantum_enabled = True
+    if model.config.quantum and not quantum:
+        result["quantum_branch"] = "off"  # `accuracy` is already the accuracy with the branch off
+    elif model.config.quantum:
+        off = predict_logits(model, task, split.images, mirror=mirror, quantum=False).argmax(1).numpy()
         result["accuracy_quantum_off"] = float((off == split.labels).mean())
     result["_predictions"] = preds  # for the report; dropped from JSON
     return result
@@ -99,12 +100,12 @@ def public(result: dict) -> dict:
     return {k: v for k, v in result.items() if not k.startswith("_")}
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
-    p.add_argument("--checkpoint", help="default: the task's shipped hybrid checkpoint")
-    p.add_argument("--no-quantum", action="store_true", help="evaluate the shipped classical-only checkpoint")
-    p.add_argument("--limit", type=int, help="only the first N test images (quick checks)")
+    add_model(p, what="evaluate")
+    add_quantum_switch(p)
+    add_limit(p, "images of the split")
     p.add_argument("--data-root")
     p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
     p.add_argument("--holdout", action="store_true",
@@ -113,12 +114,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="val: the validation images held out of train, where recipes (and mirroring) are chosen")
     p.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
                    help="average with the mirror images' logits: the registry's choice (auto), or force it")
-    p.add_argument("--json", action="store_true", help="print the full result as one JSON object")
+    add_json(p, "the full result, one object,")
     p.add_argument("--report", type=Path, help="also write confusion and misclassification PNGs here")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     try:
         task = get_task(a.task).with_source(a.source)
-        ckpt = Path(a.checkpoint) if a.checkpoint else task.checkpoint(not a.no_quantum)
+        ckpt = model_path(task, a)
         model, meta = load_checkpoint(ckpt)
         if a.holdout:
             split = load_holdout(task)
@@ -131,20 +136,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if a.limit:
         split = split.subset(slice(0, a.limit))
-    result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on")
+    result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on",
+                      quantum=a.quantum == "on")
     result["checkpoint"] = ckpt.name
     if a.holdout:
         result["split"] = "holdout"
     elif a.split == "val":
         result["split"] = "validation"
     if a.report:
-        stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{'_holdout' if a.holdout else ''}"
+        off = "_quantum_off" if model.config.quantum and a.quantum == "off" else ""
+        stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{off}{'_holdout' if a.holdout else ''}"
         write_report(result, task, split, a.report, stem)
         (a.report / f"{stem}.json").write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
     if a.json:
         print(json.dumps(public(result), ensure_ascii=False))
     else:
-        print(f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images")
+        off = ", quantum branch off" if result.get("quantum_branch") == "off" else ""
+        print(f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images{off}")
     return 0
 
 

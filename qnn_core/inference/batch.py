@@ -16,12 +16,15 @@ from qnn_core.tasks import TaskSpec
 
 
 @torch.no_grad()
-def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
+def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                       quantum: bool = True) -> torch.Tensor:
+    """Logits of the images alone; `quantum=False` zeroes the hybrid's quantum features for this call."""
     if task.input.kind == "photo":  # colour photos through a pretrained backbone, its activations cached
         return logits_from_trunk(model, trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
-                                 batch_size)[0]
+                                 batch_size, quantum=quantum)[0]
     model.eval()
-    out = [model(normalise(to_input(images[i:i + batch_size]), task.input)) for i in range(0, len(images), batch_size)]
+    out = [model.logits_and_expvals(normalise(to_input(images[i:i + batch_size]), task.input), quantum=quantum)[0]
+           for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, task.num_classes)
 
 
@@ -31,18 +34,18 @@ def mirrored(images: np.ndarray) -> np.ndarray:
 
 
 def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                             mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                             mirror: bool | None = None, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(the logits the app would give, those of the images alone): the first are averaged with the mirror
     images' where the task says so (mirror None: its registry), and are the second otherwise."""
-    single = single_view_logits(model, task, images, batch_size)
+    single = single_view_logits(model, task, images, batch_size, quantum)
     if not (task.test_time_mirror if mirror is None else mirror):
         return single, single
-    return (single + single_view_logits(model, task, mirrored(images), batch_size)) / 2, single
+    return (single + single_view_logits(model, task, mirrored(images), batch_size, quantum)) / 2, single
 
 
 def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                   mirror: bool | None = None) -> torch.Tensor:
-    return served_and_single_logits(model, task, images, batch_size, mirror)[0]
+                   mirror: bool | None = None, quantum: bool = True) -> torch.Tensor:
+    return served_and_single_logits(model, task, images, batch_size, mirror, quantum)[0]
 
 
 def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:

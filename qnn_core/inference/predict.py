@@ -1,6 +1,7 @@
 """Classify user images with a task's shipped (or given) checkpoint.
 
-    python -m qnn_core.predict --task mnist FILE [FILE ...] [--checkpoint PATH] [--top K]
+    python -m qnn_core.predict --task mnist FILE [FILE ...] [--model classical | --checkpoint PATH] [--quantum off]
+                               [--top K]
 
 One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...]}.
 A bad file gets a one-line error on stderr and the exit status is non-zero.
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, model_path, positive_int
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
 from qnn_core.tasks import TaskSpec, get_task
@@ -30,10 +32,16 @@ class Prediction:
     top: list[tuple[str, float]]
     expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models; mean over the mirrored pair if any)
     prepared: Prepared
+    quantum: bool = True  # whether the quantum branch was on for this prediction
+    logits: np.ndarray | None = None  # (num_classes,), as served (mean over the mirrored pair if any)
 
 
 class Predictor:
-    """A loaded model plus its task: what the CLI and the app pages call."""
+    """A loaded model plus its task, for inference only: what the CLIs, the sequence reader and the service call.
+
+    The model is frozen and in eval mode from the start, and the circuit's unitary is built here, so that
+    threads sharing one Predictor only ever read it: nothing a call does changes the model.
+    """
 
     def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
@@ -41,6 +49,9 @@ class Predictor:
         self.model, self.meta = load_checkpoint(self.checkpoint)
         if self.meta.get("task") != self.task.name:
             raise CheckpointError(f"{self.checkpoint} was trained for task {self.meta.get('task')!r}, not {self.task.name!r}")
+        self.model.requires_grad_(False).eval()
+        if self.model_is_hybrid:
+            self.model.quantum.layer_unitary()  # cached now, never built by two threads at once
 
     @property
     def model_is_hybrid(self) -> bool:
@@ -48,7 +59,6 @@ class Predictor:
 
     @torch.no_grad()
     def predict_prepared(self, prepared: Prepared, quantum: bool = True, k: int = 5) -> Prediction:
-        self.model.eval()
         x = prepared.tensor
         if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
             x = torch.cat([x, x.flip(-1)])
@@ -64,6 +74,8 @@ class Predictor:
             top=[(self.task.label(int(i)), float(probs[i])) for i in order],
             expvals=None if expvals is None else expvals[0].numpy(),
             prepared=prepared,
+            quantum=quantum,
+            logits=logits[0].numpy(),
         )
 
     def predict(self, source, quantum: bool = True, k: int = 5) -> Prediction:
@@ -71,36 +83,44 @@ class Predictor:
         return self.predict_prepared(prepare(source, self.task), quantum=quantum, k=k)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    # "resolve": predict's own --no-quantum (the branch off) replaces add_model's (the classical checkpoint)
+    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0],
+                                conflict_handler="resolve")
     p.add_argument("--task", required=True)
     p.add_argument("files", nargs="+")
-    p.add_argument("--checkpoint")
-    p.add_argument("--top", type=int, default=3)
-    p.add_argument("--no-quantum", action="store_true", help="switch the quantum branch off at inference")
-    a = p.parse_args(argv)
+    add_model(p)
+    add_quantum_switch(p)
+    deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
+    p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
 
     def handle(predictor: Predictor, f: str) -> None:
-        pred = predictor.predict(f, quantum=not a.no_quantum, k=a.top)
+        pred = predictor.predict(f, quantum=a.quantum == "on", k=a.top)
         top = [[label, round(prob, 4)] for label, prob in pred.top]
         print(json.dumps({"file": f, "label": pred.label, "top": top}, ensure_ascii=False), flush=True)
 
-    return run_over_files(a.task, a.checkpoint, a.files, handle)
+    return run_over_files(a, handle)
 
 
-def run_over_files(task: str, checkpoint: str | None, files: list[str], handle: Callable[[Predictor, str], None],
+def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], None],
                    errors: tuple[type[Exception], ...] = (ImageInputError,)) -> int:
-    """The CLIs' shared loop: one model, each file handled; a bad file is one line on stderr, never a traceback.
+    """The CLIs' shared loop: the model `a.task` + `a.model` / `a.checkpoint` name, each of `a.files` handled; a
+    bad file is one line on stderr, never a traceback.
 
     Exit status: 2 when the model cannot be loaded, 1 when some file failed, else 0.
     """
     try:
-        predictor = Predictor(task, checkpoint)
+        predictor = Predictor(a.task, model_path(get_task(a.task), a))
     except (KeyError, CheckpointError) as err:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
     status = 0
-    for f in files:
+    for f in a.files:
         try:
             handle(predictor, f)
         except errors as err:

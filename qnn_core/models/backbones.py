@@ -118,8 +118,14 @@ class EfficientNetLite0Features(nn.Module):
 
     def from_trunk(self, f: torch.Tensor) -> torch.Tensor:
         """Pooled features from (cached, possibly float16) trunk activations (N, C, h, w)."""
-        f = f.float().contiguous(memory_format=torch.channels_last)
-        return torch.flatten(self.pool(self.tail(f)), 1)
+        return self.pool_map(self.tail(f.float().contiguous(memory_format=torch.channels_last)))
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """conv_head's activations (the last_conv_layer output), before pooling."""
+        return self.tail(self.trunk_features(x).contiguous(memory_format=torch.channels_last))
+
+    def pool_map(self, feature_map: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(feature_map), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.from_trunk(self.trunk_features(x))
@@ -155,6 +161,14 @@ class ResNet18Features(nn.Module):
 
     def from_trunk(self, f: torch.Tensor) -> torch.Tensor:
         return f.float()
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """layer4's activations (the last_conv_layer output), before pooling."""
+        n = self.net
+        return n.layer4(n.layer3(n.layer2(n.layer1(n.maxpool(n.relu(n.bn1(n.conv1(x))))))))
+
+    def pool_map(self, feature_map: torch.Tensor) -> torch.Tensor:
+        return self.net.fc(torch.flatten(self.net.avgpool(feature_map), 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

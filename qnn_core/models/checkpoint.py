@@ -1,6 +1,9 @@
 """Checkpoints: plain tensors + JSON-like metadata, loadable with weights_only=True."""
 from __future__ import annotations
 
+import pickle
+import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -45,12 +48,29 @@ def _load(path: str | Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path} (train one with: python -m qnn_core.train --task ...)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols would add lines to the one-line error
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # it holds pickled objects (code), which weights_only refuses to run
+        raise CheckpointError(_not_weights_only(path, err)) from None
     except Exception as err:  # a truncated or foreign file
-        raise CheckpointError(f"checkpoint {path} could not be read: {err}") from None
+        raise CheckpointError(f"checkpoint {path} could not be read, truncated or not a checkpoint "
+                              f"({_first_sentence(err)})") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "meta" not in payload:
         raise CheckpointError(f"{path} is not a qnn_core checkpoint")
     return payload
+
+
+def _first_sentence(err: Exception) -> str:
+    text = " ".join(str(err).split("\n", 1)[0].split(". ", 1)[0].split()).rstrip(".")
+    return f"{type(err).__name__}: {text}" if text and not isinstance(err, KeyError) else type(err).__name__
+
+
+def _not_weights_only(path: Path, err: Exception) -> str:
+    """One line instead of torch's ten: which object the file would have to run code for, where it says."""
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+    what = f" (it pickles {found.group(1)})" if found else ""
+    return f"{path} is not a weights-only checkpoint{what}: refused, since loading it could run code"
 
 
 def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:

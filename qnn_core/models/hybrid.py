@@ -5,8 +5,9 @@
                                            +-> Linear -> pi*tanh -> QuantumLayer +
 
 `quantum=False` builds the classical-only ablation with the same backbone and
-classical branch. `quantum_enabled` switches the quantum features to zero at
-inference, to show how much a trained model leans on them.
+classical branch. The `quantum` argument of `fuse` / `logits_and_expvals` switches the
+quantum features to zero for one call, to show how much a trained model leans on them;
+it is an argument and never model state, because one loaded model serves many users at once.
 """
 from __future__ import annotations
 
@@ -90,8 +91,15 @@ class ResNetBackbone(nn.Module):
         """Where Grad-CAM looks: the last residual block."""
         return self.stages[-1][-1]
 
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last residual block's output, before pooling."""
+        return self.stages(self.stem(x))
+
+    def pool_map(self, feature_map: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(feature_map), 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.pool(self.stages(self.stem(x))), 1)
+        return self.pool_map(self.feature_map(x))
 
 
 class HybridNet(nn.Module):
@@ -107,7 +115,6 @@ class HybridNet(nn.Module):
             self.quantum = QuantumLayer(config.n_qubits, config.q_depth)
             head_in += config.n_qubits
         self.head = nn.Linear(head_in, config.num_classes)
-        self.quantum_enabled = True
 
     def branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Classical features and the qubits' <Z> values (None for the classical-only model)."""
@@ -119,20 +126,23 @@ class HybridNet(nn.Module):
             return classical, None
         return classical, self.quantum(bounded_angles(self.to_angles(features)))
 
-    def logits_and_expvals(self, x: torch.Tensor, quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def logits_and_expvals(self, x: torch.Tensor, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""
         return self.fuse(*self.branches(x), quantum=quantum)
 
     def fuse(self, classical: torch.Tensor, expvals: torch.Tensor | None,
-             quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+             quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         if expvals is None:
             return self.head(classical), None
-        enabled = self.quantum_enabled if quantum is None else quantum
-        used = expvals if enabled else torch.zeros_like(expvals)
+        used = expvals if quantum else torch.zeros_like(expvals)
         return self.head(torch.cat([classical, used], dim=1)), expvals
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_expvals(x)[0]
+
+    def logits_from_map(self, feature_map: torch.Tensor, quantum: bool = True) -> torch.Tensor:
+        """Logits from the backbone's last feature map (what Grad-CAM differentiates, see inference/explain.py)."""
+        return self.fuse(*self.branches_from_features(self.backbone.pool_map(feature_map)), quantum=quantum)[0]
 
 
 def make_backbone(config: ModelConfig) -> nn.Module:

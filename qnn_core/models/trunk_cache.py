@@ -99,7 +99,7 @@ def cached_count(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Path 
 
 
 def logits_from_trunk(model, feats: torch.Tensor, batch_size: int = 500,
-                      quantum: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                      quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logits (and <Z> values) of a model whose backbone takes cached trunk activations."""
     model.eval()
     logits, expvals = [], []

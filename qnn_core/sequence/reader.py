@@ -31,7 +31,7 @@ from qnn_core.preprocess.image import (
     open_image,
 )
 from qnn_core.preprocess.tensor import normalise
-from qnn_core.sequence.lattice import Lattice, Path, best_path
+from qnn_core.sequence.lattice import Lattice, LatticePath, best_path
 from qnn_core.sequence.segment import (
     Candidates,
     SegmentParams,
@@ -118,14 +118,13 @@ def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Im
     probs = np.full((len(prepared), predictor.task.num_classes), np.exp(UNREADABLE_LOGP))
     ok = [i for i, p in enumerate(prepared) if p is not None]
     if ok:
-        predictor.model.eval()
         batch = torch.cat([prepared[i].tensor for i in ok])
         logits, _ = predictor.model.logits_and_expvals(batch, quantum=quantum)
         probs[ok] = torch.softmax(logits.double(), 1).numpy()
     return probs, prepared
 
 
-def _chars(path: Path, cands: Candidates, probs: np.ndarray, prepared: list[Prepared | None],
+def _chars(path: LatticePath, cands: Candidates, probs: np.ndarray, prepared: list[Prepared | None],
            classes: tuple[str, ...]) -> list[CharReading]:
     out = []
     for k, cls in zip(path.candidates, path.classes):
@@ -139,7 +138,7 @@ def _chars(path: Path, cands: Candidates, probs: np.ndarray, prepared: list[Prep
     return out
 
 
-def _choose_count(lat: Lattice, free: Path, expect: int | None) -> tuple[Path, bool, list[str]]:
+def _choose_count(lat: Lattice, free: LatticePath, expect: int | None) -> tuple[LatticePath, bool, list[str]]:
     """The path to use, whether it has the expected count, and what to tell the user about it."""
     if expect is None or len(free.candidates) == expect:
         return free, True, []

@@ -1,0 +1,19 @@
+"""The one door the app's pages use: a thread-safe service per task, and the errors a page may show.
+
+    service = TaskService.get("mnist")            # cached, shared by every browser session
+    result = service.classify(image, quantum=True)
+    overlay = service.explain(result)
+"""
+from qnn_core.models.checkpoint import CheckpointError
+from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
+from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
+from qnn_core.sequence.words import MAX_OVERRULE_NATS
+from qnn_core.service.results import ModelSummary, TaskResults, model_summary, task_results
+from qnn_core.service.task_service import Classification, Explanation, TaskService
+from qnn_core.service.verdict import Verdict
+
+__all__ = [
+    "LOW_CONFIDENCE", "MAX_OVERRULE_NATS", "PHONE_DIGITS", "UPLOAD_EXTENSIONS", "CheckpointError", "Classification",
+    "EmptyImageError", "Explanation", "ImageInputError", "ModelSummary", "SequenceInputError", "TaskResults",
+    "TaskService", "Verdict", "format_phone", "model_summary", "task_results",
+]

@@ -1,0 +1,227 @@
+"""TaskService: everything a page asks of one task's served model, safe to call from many sessions at once.
+
+Streamlit runs each browser session in its own thread, and one loaded model serves them all. So nothing
+here changes a model after loading: the quantum switch is an argument of each call, Grad-CAM hooks a
+per-call view (inference/explain.py), and the only shared mutable state, the service cache and the
+line-analysis cache, is guarded by locks.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from qnn_core import jobs
+from qnn_core.data.compose import compose_line
+from qnn_core.data.loaders import load_split
+from qnn_core.inference.explain import gradcam, model_input_image, overlay
+from qnn_core.inference.ood import imagenet_head
+from qnn_core.inference.predict import Prediction, Predictor
+from qnn_core.models.diagram import circuit_figure
+from qnn_core.preprocess.image import Prepared, prepare
+from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
+from qnn_core.sequence.words import EDICT_NOTICE, Dictionary, load_words
+from qnn_core.service.results import TaskResults, task_results
+from qnn_core.service.verdict import Verdict, verdict
+from qnn_core.tasks import TaskSpec, get_task
+
+LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One input's prediction as a page shows it."""
+
+    label: str
+    index: int
+    probs: np.ndarray  # as served with the switch as asked
+    top: list[tuple[str, float]]
+    quantum: bool  # whether the quantum branch was on
+    probs_quantum_on: np.ndarray  # the same input with the branch on, for comparison (== probs when on)
+    expvals: np.ndarray | None  # the qubits' <Z> (None for a classical-only model)
+    verdict: Verdict
+    prepared: Prepared  # the model's input and how it maps back onto the user's image
+
+
+@dataclass(frozen=True)
+class Explanation:
+    heat: np.ndarray  # Grad-CAM on the model input, (H, W) in [0, 1]
+    overlay: Image.Image  # the heat over the user's own image
+    model_input: Image.Image  # what the model sees, enlarged
+
+
+@dataclass(frozen=True)
+class Serving:
+    checkpoint: Path
+    job_id: int | None  # the training job whose model is served, or None for the shipped one
+    hybrid: bool
+
+
+class TaskService:
+    """One task's served model; get one with `TaskService.get(name)`, which caches it for the whole server."""
+
+    _cache: dict[tuple[str, str, int], TaskService] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None, job_id: int | None = None) -> None:
+        self.task = get_task(task) if isinstance(task, str) else task
+        self._predictor = Predictor(self.task, checkpoint)
+        self._serving = Serving(self._predictor.checkpoint, job_id, self._predictor.model_is_hybrid)
+        if "animal_share_below" in self._predictor.meta:
+            imagenet_head(self._predictor.model.backbone.cut)  # built once here, not by two first callers at once
+        self._lines: OrderedDict[str, LineAnalysis] = OrderedDict()
+        self._lines_lock = threading.Lock()
+
+    @classmethod
+    def get(cls, task_name: str) -> TaskService:
+        """The service for the model a task serves now: the shipped one, or the job model chosen on Training.
+
+        Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is
+        seen by the next call of every session, and a rewritten checkpoint is reloaded.
+        """
+        task = get_task(task_name)
+        path = Path(jobs.active_checkpoint(task.name))
+        key = (task.name, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+        with cls._cache_lock:
+            service = cls._cache.get(key)
+            if service is None:
+                service = cls(task, path, jobs.active_job_id(task.name))
+                for old in [k for k in cls._cache if k[0] == task.name]:
+                    del cls._cache[old]
+                cls._cache[key] = service
+            return service
+
+    # -- one character or one photo -------------------------------------------------------------------------
+
+    def classify(self, source, quantum: bool = True, k: int = 5) -> Classification:
+        """Label, probabilities, top-k, the unsure verdict and the qubits' <Z> for a file, bytes or PIL image.
+
+        Raises ImageInputError (EmptyImageError for an empty canvas) for input that cannot be used.
+        """
+        prepared = source if isinstance(source, Prepared) else prepare(source, self.task)
+        quantum = quantum and self.is_hybrid
+        k = min(k, self.task.num_classes)
+        on = self._predictor.predict_prepared(prepared, quantum=True, k=k)
+        pred = on if quantum else self._predictor.predict_prepared(prepared, quantum=False, k=k)
+        return self._classification(pred, on)
+
+    def explain(self, result: Classification, image_weight: float = 0.55) -> Explanation:
+        """Grad-CAM of the shown class, with the quantum branch as it was for the prediction, on the user's image."""
+        return self._explanation(result.prepared, result.index, result.quantum, image_weight)
+
+    # -- a whole line -----------------------------------------------------------------------------------------
+
+    def read_line(self, source, expect: int | None = None, use_dictionary: bool = True) -> LineReading:
+        """A phone number or a word: segmented, classified and decided (see sequence/reader.py).
+
+        The segmentation and classification of an image are cached (by its bytes), so reading the same line
+        again, say to explain another character, costs only the decision.
+        """
+        image = source if isinstance(source, Image.Image) else None
+        data = np.asarray(image).tobytes() if image is not None else (source if isinstance(source, bytes) else None)
+        key = hashlib.sha256(data).hexdigest() if data is not None else None
+        analysis = None
+        if key is not None:
+            with self._lines_lock:
+                analysis = self._lines.get(key)
+                if analysis is not None:
+                    self._lines.move_to_end(key)
+        if analysis is None:
+            analysis = analyse_line(self._predictor, source)
+            if key is not None:
+                with self._lines_lock:
+                    self._lines[key] = analysis
+                    while len(self._lines) > LINE_CACHE_SIZE:
+                        self._lines.popitem(last=False)
+        return decide(analysis, expect, use_dictionary=use_dictionary)
+
+    def explain_char(self, char: CharReading, image_weight: float = 0.55) -> Explanation:
+        """Grad-CAM of one character of a line reading, on the user's whole image."""
+        return self._explanation(char.prepared, char.index, True, image_weight)
+
+    @property
+    def dictionary_notice(self) -> str | None:
+        """The acknowledgement a page must show beside dictionary words (EDICT's licence), or None."""
+        return EDICT_NOTICE if self.task.words else None
+
+    # -- what the pages show around the model ---------------------------------------------------------------
+
+    def examples(self, per_class: int = 1, seed: int = 0) -> list[tuple[np.ndarray, int]]:
+        """A few official test images (one per class by default), or [] when the data set is not installed."""
+        return list(_examples(self.task.name, per_class, seed))
+
+    def example_line(self, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
+        """A line image composed from test images, and its text; FileNotFoundError without the data set."""
+        return _example_line(self.task.name, expect, length, seed)
+
+    def results(self) -> TaskResults:
+        return task_results(self.task.name)
+
+    def circuit(self) -> go.Figure | None:
+        """The served model's circuit with its learned angles, or None for a classical-only model."""
+        return circuit_figure(self._predictor.model.quantum) if self.is_hybrid else None
+
+    def serving(self) -> Serving:
+        return self._serving
+
+    @property
+    def is_hybrid(self) -> bool:
+        return self._serving.hybrid
+
+    @property
+    def n_qubits(self) -> int:
+        return self._predictor.model.config.n_qubits if self.is_hybrid else 0
+
+    @property
+    def q_depth(self) -> int:
+        return self._predictor.model.config.q_depth if self.is_hybrid else 0
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _classification(self, pred: Prediction, on: Prediction) -> Classification:
+        return Classification(pred.label, pred.index, pred.probs, pred.top, pred.quantum, on.probs, pred.expvals,
+                              verdict(self._predictor.model, self._predictor.meta, pred), pred.prepared)
+
+    def _explanation(self, prepared: Prepared, index: int, quantum: bool, image_weight: float) -> Explanation:
+        heat = gradcam(self._predictor.model, prepared, index, quantum=quantum and self.is_hybrid)
+        scale = 8 if self.task.input.size <= 32 else 1
+        return Explanation(heat, overlay(prepared, heat, image_weight), model_input_image(prepared, scale))
+
+
+@lru_cache(maxsize=16)
+def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarray, int], ...]:
+    task = get_task(task_name)
+    try:
+        test = load_split(task, "test")
+    except FileNotFoundError:
+        return ()
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in range(task.num_classes):
+        idx = rng.choice(np.flatnonzero(test.labels == c), per_class, replace=False)
+        picks += [(test.images[i], c) for i in idx]
+    return tuple(picks)
+
+
+@lru_cache(maxsize=32)
+def _example_line(task_name: str, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
+    """A word of the task's list, else `expect` (or `length`) random characters, written with test images."""
+    task = get_task(task_name)
+    test = load_split(task, "test")
+    rng = np.random.default_rng(seed)
+    if task.words and expect is None:
+        words = Dictionary(load_words(task.words), task.classes).words
+        text = words[int(rng.integers(len(words)))].kana
+    else:
+        text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, expect or length))
+    labels = [task.classes.index(ch) for ch in text]
+    cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
+    return compose_line(cells, labels, rng).image, text
+
