@@ -6,13 +6,13 @@ their state from the runs directory and refreshes that part every few seconds.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_pages.common import all_tasks  # also puts the repository root on sys.path
 from qnn_core import jobs
 from qnn_core.tasks import TASKS
 
@@ -20,10 +20,70 @@ REFRESH_S = 3.0
 STATUS_ICON = {"queued": "⏳ queued", "running": "🏃 running", "done": "✅ done", "failed": "❌ failed",
                "cancelled": "⛔ cancelled"}
 TROUBLE = (ValueError, KeyError, OSError, sqlite3.Error)  # shown as a message, never as a traceback
+CHART_HEIGHT = 330
+PLOTLY_CONFIG = {"displayModeBar": "hover", "displaylogo": False}
 
+
+# -- pure helpers (no Streamlit calls: tested by importing this module) -------------------------------------------
 
 def job_label(job: jobs.Job) -> str:
     return f"#{job.id} {job.task} · {job.model_label} · {job.status}"
+
+
+def default_selection(job_ids: Sequence[int], previous: Sequence[int] | None,
+                      known: Iterable[int] | None = None) -> list[int]:
+    """The jobs to compare: what the user chose last time (those still listed), plus the jobs new since then.
+
+    `job_ids` are newest first; `previous` is the last selection (None: the page is new, so the newest job);
+    `known` the ids listed last time, so that a job started since shows up at once. A job's status changing
+    changes nothing here: the selection is kept by job id.
+    """
+    ids = list(job_ids)
+    if previous is None:
+        return ids[:1]
+    known = set(ids if known is None else known)
+    new = [i for i in ids if i not in known]
+    return new + [i for i in previous if i in ids and i not in new]
+
+
+def kept_choice(job_ids: Sequence[int], previous: int | None, known: Iterable[int] | None = None) -> int | None:
+    """The job whose details to show: the newest job started since the last look, else the previous one while
+    it is listed, else the newest."""
+    known = set(job_ids if known is None else known)
+    new = [i for i in job_ids if i not in known]
+    if new:
+        return new[0]
+    return previous if previous in job_ids else (job_ids[0] if job_ids else None)
+
+
+def curve_figures(series: dict[str, list[dict]], epochs: int) -> tuple[go.Figure, go.Figure]:
+    """Loss and validation accuracy against the epoch, one trace per job (name -> that job's metric rows).
+
+    Both axes are fixed where autorange would mislead: the epochs from 0 to the longest job's, the accuracy
+    from 0 to 100% and the loss from 0, also before any point is recorded (an empty autorange runs -1 to 4).
+    """
+    loss, acc = go.Figure(), go.Figure()
+    any_loss = False
+    for name, rows in series.items():
+        batches = [r for r in rows if r["kind"] == "batch" and r.get("loss") is not None and r.get("steps")]
+        per_epoch = [r for r in rows if r["kind"] == "epoch" and r.get("val_acc") is not None]
+        any_loss |= bool(batches)
+        loss.add_scatter(x=[r["epoch"] - 1 + r["step"] / r["steps"] for r in batches], y=[r["loss"] for r in batches],
+                         mode="lines+markers", name=name, cliponaxis=False)
+        acc.add_scatter(x=[r["epoch"] for r in per_epoch], y=[r["val_acc"] for r in per_epoch], mode="lines+markers",
+                        name=name, cliponaxis=False)
+    epochs = max(1, int(epochs))
+    for fig, y in ((loss, "loss"), (acc, "accuracy")):
+        fig.update_layout(height=CHART_HEIGHT, margin=dict(t=40, b=10, l=10, r=10), xaxis_title="epoch",
+                          yaxis_title=y, showlegend=bool(series),
+                          legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+        fig.update_xaxes(range=[0, epochs], dtick=1 if epochs <= 20 else None)
+    if any_loss:  # a statement, not a conditional expression: Streamlit's magic would draw the figure it returns
+        loss.update_yaxes(rangemode="tozero")
+    else:
+        loss.update_yaxes(range=[0, 1])
+    acc.update_yaxes(range=[0, 1], tickformat=".0%")
+    return loss, acc
 
 
 def new_job_form() -> None:
@@ -31,7 +91,7 @@ def new_job_form() -> None:
     d = jobs.JobParams()
     with st.form("new_job"):
         c1, c2, c3 = st.columns(3)
-        task = c1.selectbox("Task", [t.name for t in all_tasks()], format_func=lambda n: TASKS[n].title, key="job_task")
+        task = c1.selectbox("Task", list(TASKS), format_func=lambda n: TASKS[n].title, key="job_task")
         quantum = c1.toggle("Quantum branch", value=d.quantum, help="Off trains the classical-only twin.",
                            key="job_quantum")
         qubits = c2.slider("Qubits", 4, 10, d.qubits, help="Ignored when the quantum branch is off.",
@@ -88,28 +148,30 @@ def jobs_table(all_jobs: list[jobs.Job]) -> None:
 
 
 def curves(all_jobs: list[jobs.Job]) -> None:
-    """Loss and validation accuracy of the selected jobs, overlaid."""
+    """Loss and validation accuracy of the selected jobs, overlaid.
+
+    The options are job ids (the label comes from format_func), and the selection lives in session state by id,
+    so a job that finishes stays selected although its label, and so the widget's identity, changes.
+    """
     by_id = {j.id: j for j in all_jobs}
-    chosen = st.multiselect("Compare jobs", list(by_id), default=list(by_id)[:3], key="compare",
-                            format_func=lambda i: job_label(by_id[i]))
-    loss, acc = go.Figure(), go.Figure()
-    for job_id in chosen:
-        rows = jobs.job_metrics(job_id)
-        batches = [r for r in rows if r["kind"] == "batch"]
-        epochs = [r for r in rows if r["kind"] == "epoch"]
-        name = f"#{job_id} {by_id[job_id].model_label}"
-        loss.add_scatter(x=[r["epoch"] - 1 + r["step"] / r["steps"] for r in batches], y=[r["loss"] for r in batches],
-                         mode="lines+markers", name=name)
-        acc.add_scatter(x=[r["epoch"] for r in epochs], y=[r["val_acc"] for r in epochs], mode="lines+markers",
-                        name=name)
-    for fig, title, y in ((loss, "Training loss (running mean within the epoch)", "loss"),
-                          (acc, "Validation accuracy per epoch", "accuracy")):
-        fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=y, height=330, margin=dict(t=40, b=10),
-                          legend=dict(orientation="h"))
-    acc.update_yaxes(tickformat=".0%")
+    ids = list(by_id)
+    st.session_state["compare"] = default_selection(ids, st.session_state.get("compare"),
+                                                    st.session_state.get("compare_known"))
+    st.session_state["compare_known"] = ids
+    chosen = st.multiselect("Compare jobs", ids, key="compare", format_func=lambda i: job_label(by_id[i]),
+                            placeholder="Pick jobs to compare their curves")
+    if not chosen:
+        st.caption("No job picked: choose one or more above to see their loss and validation accuracy.")
+        return
+    series = {f"#{i} {by_id[i].model_label}": jobs.job_metrics(i) for i in chosen}
+    loss, acc = curve_figures(series, max(int(by_id[i].params.get("epochs") or 1) for i in chosen))
     left, right = st.columns(2)
-    left.plotly_chart(loss, key="loss_chart")
-    right.plotly_chart(acc, key="acc_chart")
+    left.markdown("**Training loss** (running mean within the epoch)")
+    left.plotly_chart(loss, key="loss_chart", config=PLOTLY_CONFIG)
+    right.markdown("**Validation accuracy** per epoch")
+    right.plotly_chart(acc, key="acc_chart", config=PLOTLY_CONFIG)
+    if not any(series.values()):
+        st.caption("No metrics recorded yet: the curves appear with the first training steps.")
 
 
 def evaluation(job: jobs.Job) -> None:
@@ -125,8 +187,9 @@ def evaluation(job: jobs.Job) -> None:
     names = [spec.label(i) for i in range(spec.num_classes)]
     fig = px.imshow(r["confusion"], x=names, y=names, text_auto=True, color_continuous_scale="Blues",
                     labels=dict(x="predicted", y="true", color="images"), aspect="equal")
-    fig.update_layout(title="Confusion matrix", height=480, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, key=f"confusion_{job.id}")
+    fig.update_layout(height=480, margin=dict(t=40, b=10))  # room for the toolbar above the matrix
+    st.markdown("**Confusion matrix**")
+    st.plotly_chart(fig, key=f"confusion_{job.id}", config=PLOTLY_CONFIG)
 
 
 def _act(action, *args, done: str) -> None:
@@ -158,7 +221,10 @@ def model_choice(job: jobs.Job) -> None:
 
 def details(all_jobs: list[jobs.Job]) -> None:
     by_id = {j.id: j for j in all_jobs}
-    job_id = st.selectbox("Job details", list(by_id), key="detail", format_func=lambda i: job_label(by_id[i]))
+    ids = list(by_id)
+    st.session_state["detail"] = kept_choice(ids, st.session_state.get("detail"), st.session_state.get("detail_known"))
+    st.session_state["detail_known"] = ids
+    job_id = st.selectbox("Job details", ids, key="detail", format_func=lambda i: job_label(by_id[i]))
     job = by_id[job_id]
     if "flash" in st.session_state:
         kind, message = st.session_state.pop("flash")
@@ -202,12 +268,17 @@ def live() -> None:
         st.error(f"{err.args[0] if err.args else err}")
 
 
-st.title("🏋️ Training")
-st.markdown(
-    "Change the number of qubits or switch the quantum branch off, train, compare. Each job trains in its own "
-    f"process on the server, so it keeps going when you reload or close this page; {jobs.max_running()} job runs "
-    "at a time and the others wait their turn. Every job's model is measured on the official test split when "
-    "it ends."
-)
-new_job_form()
-live()
+def main() -> None:
+    st.title("🏋️ Training")
+    st.markdown(
+        "Change the number of qubits or switch the quantum branch off, train, compare. Each job trains in its own "
+        f"process on the server, so it keeps going when you reload or close this page; {jobs.max_running()} job runs "
+        "at a time and the others wait their turn. Every job's model is measured on the official test split when "
+        "it ends."
+    )
+    new_job_form()
+    live()
+
+
+if __name__ == "__main__":  # as Streamlit runs a page; importing the module (tests) runs nothing
+    main()

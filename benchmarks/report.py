@@ -110,12 +110,24 @@ def app_md(sec: dict) -> list[str]:
     return parts
 
 
+def concurrency_md(sec: dict) -> list[str]:
+    rows = ["| task | Grad-CAM, hooks on the model (p50) | Grad-CAM, per-call view (p50) | ratio |", "|---|---|---|---|"]
+    rows += [f"| {_title(t)} | {r['hooked_on_model']['p50_ms']:.1f} ms | {r['per_call_view']['p50_ms']:.1f} ms | "
+             f"{r['ratio_p50']:.2f}× |" for t, r in sec["gradcam"].items()]
+    m = sec["memory"]
+    rows += ["", f"Peak RSS with 1 session: **{m['sessions_1']['peak_rss_mb']:.0f} MB**; with 3 sessions at once: "
+                 f"**{m['sessions_3']['peak_rss_mb']:.0f} MB** ({m['ratio_3_to_1']:.2f}×; goal ≤ 1.5×: "
+                 f"{'met' if m['ratio_3_to_1'] <= 1.5 else 'missed'})."]
+    return rows
+
+
 RENDER = {"latency": ("1. Single-image latency", latency_md), "batch": ("2. Batch inference throughput", batch_md),
           "quantum_cost": ("3. What the quantum branch costs", quantum_cost_md),
           "qnn_scaling": ("4. Scaling of the QNN layer", scaling_md),
           "simulators": ("5. Simulator choice: TorchQuantum vs PennyLane", simulators_md),
           "training": ("6. Training throughput", training_md), "memory": ("7. Peak memory", memory_md),
-          "app": ("8. The app: start to first prediction", app_md)}
+          "app": ("8. The app: start to first prediction", app_md),
+          "concurrency": ("9. Serving several sessions at once", concurrency_md)}
 
 
 def markdown(data: dict) -> str:

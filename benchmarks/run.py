@@ -3,7 +3,7 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
@@ -30,7 +30,7 @@ from qnn_core.tasks import REPO_ROOT  # noqa: E402
 from . import report  # noqa: E402
 from .timing import load_average, machine_details  # noqa: E402
 
-SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app")
+SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app", "concurrency")
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
 
@@ -60,6 +60,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .app_timing import time_to_first_prediction
 
         return time_to_first_prediction(threads)
+    if name == "concurrency":
+        from .concurrency import concurrency
+
+        return concurrency(budget)
     raise KeyError(name)
 
 

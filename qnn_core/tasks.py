@@ -208,7 +208,7 @@ TASKS: dict[str, TaskSpec] = {
         # ImageNet animal-share check in ood.py flags it either way. Thin evidence (two photos), but never the holdout.
         input=InputSpec(kind="photo", size=160, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, native=32,
                         photo_resize="full"),
-        augment="crop-flip",  # pixel-space crop + mirror views, cached before the frozen trunk (train_features.py)
+        augment="crop-flip",  # pixel-space crop + mirror views, cached before the frozen trunk (training/features.py)
         backbone="efficientnet_lite0",
         tuned_stages=2,
         photo_views=7,  # 7 views and 6 epochs: validation 90.10% for the hybrid, against 89.87% with 3 views and 5

@@ -1,7 +1,7 @@
 """Does the quantum branch help? Hybrid vs classical-only, several seeds, same backbone and budget.
 
     python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--epochs 1] [--subset 20000]
-                                [--threads 1] [--out benchmarks/ablation.json] [--readme]
+                                [--threads 1] [--limit N] [--out benchmarks/ablation.json] [--readme] [--report-only]
 
 For every task and seed it trains the hybrid and the classical-only model with the same budget
 (a fixed subset of the train split, the same epochs, seed, optimiser and augmentation) and measures
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qnn_core.cli_args import add_limit
 from qnn_core.data.loaders import load_split
 from qnn_core.evaluation.evaluate import evaluate
 from qnn_core.evaluation.readme import markers, replace_block
@@ -252,8 +253,8 @@ def command_line(a: argparse.Namespace) -> str:
              "--epochs", str(a.epochs), "--subset", str(a.subset), "--threads", str(a.threads)]
     if a.max_batches:
         parts += ["--max-batches", str(a.max_batches)]
-    if a.test_limit:
-        parts += ["--test-limit", str(a.test_limit)]
+    if a.limit:
+        parts += ["--limit", str(a.limit)]
     if Path(a.out).resolve() != DEFAULT_JSON:
         parts += ["--out", str(a.out)]
     if a.readme:
@@ -261,7 +262,7 @@ def command_line(a: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.ablation", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=["mnist", "fashion", "kmnist"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -269,16 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--subset", type=int, default=20000, help="train on the first N images of the train split")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
-    p.add_argument("--test-limit", type=int, help="only the first N test images (tests)")
+    add_limit(p, "test images", "--test-limit")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
     p.add_argument("--work-dir", type=Path, help="where the trained checkpoints go (default: runs/ablation)")
     p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")
-    p.add_argument("--report-only", action="store_true", help="train nothing; rewrite the reports from the JSON")
-    a = p.parse_args(argv)
+    p.add_argument("--report-only", action="store_true",
+                   help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     for t in a.tasks:
         get_task(t)
     budget = {"epochs": a.epochs, "subset": a.subset, "threads": a.threads, "max_batches": a.max_batches,
-              "test_limit": a.test_limit, "batch_size": 128}
+              "test_limit": a.limit, "batch_size": 128}
     data = load_results(a.out) or {}
     if data and data.get("budget") != budget:
         print(f"error: {a.out} holds runs with another budget ({data.get('budget')}); use another --out",

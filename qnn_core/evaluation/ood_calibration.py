@@ -1,6 +1,9 @@
 """Calibrate the "none of these?" thresholds of a photo task on its validation split, and store them.
 
-    python -m qnn_core.ood --task animals   # writes animal_share_below and unsure_below into the checkpoints
+    python -m qnn_core.ood --task animals [--json]   # writes animal_share_below and unsure_below into the checkpoints
+
+With --json every result is one JSON object a line: first the animal-share threshold
+({"task", "animal_share_below", ...}), then one per checkpoint ({"checkpoint", "unsure_below", ...}).
 
 The animal-share threshold reads the backbone's own ImageNet head (inference/ood.py); the top-probability
 threshold is re-derived from validation predictions made the way the app makes them, so a change of
@@ -9,13 +12,15 @@ inference (test-time mirroring) needs no retraining.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import numpy as np
 import torch
 
+from qnn_core.cli_args import add_json
 from qnn_core.data.loaders import load_split, load_train_val
-from qnn_core.data.split import VAL_SIZE, train_val_indices
+from qnn_core.data.split import validation_split
 from qnn_core.inference.batch import predict_logits
 from qnn_core.inference.ood import ANIMAL_MISS_RATE, calibrate_unsure, imagenet_head
 from qnn_core.models.backbones import EfficientNetLite0Features
@@ -28,12 +33,12 @@ def calibrate(task_name: str) -> dict:
     """The animal-share threshold from the validation split's cached trunk activations."""
     task = get_task(task_name)
     full = load_split(task, "train")
-    _, va = train_val_indices(len(full), seed=0, val_size=task.val_size or VAL_SIZE)
+    val = validation_split(task, full)[1]
     backbone = EfficientNetLite0Features(tuned_stages=task.tuned_stages)
-    share = imagenet_head(backbone.cut).animal_share(trunk_features(backbone, full.images[va], task.input))
+    share = imagenet_head(backbone.cut).animal_share(trunk_features(backbone, val.images, task.input))
     threshold = float(np.quantile(share, ANIMAL_MISS_RATE))
     return {"animal_share_below": round(threshold, 4), "animal_share_val_median": round(float(np.median(share)), 4),
-            "animal_share_calibrated_on": f"validation ({len(va)} images)"}
+            "animal_share_calibrated_on": f"validation ({len(val)} images)"}
 
 
 def served_unsure(model, task) -> dict:
@@ -42,18 +47,35 @@ def served_unsure(model, task) -> dict:
     return calibrate_unsure(torch.softmax(predict_logits(model, task, val.images), 1).numpy(), val.labels)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.ood", description=__doc__.split("\n")[0])
-    p.add_argument("--task", default="animals")
-    a = p.parse_args(argv)
-    values = calibrate(a.task)
-    print(values)
+    p.add_argument("--task", default="animals", help="a photo task (default %(default)s)")
+    add_json(p, "the thresholds, one JSON object a line,")
+    return p
+
+
+def _show(record: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    else:
+        print("  ".join(f"{k} {v}" for k, v in record.items()), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        task = get_task(a.task)
+    except KeyError as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
+    values = calibrate(task.name)
+    _show({"task": task.name, **values}, a.json)
     for quantum in (True, False):
-        path = get_task(a.task).checkpoint(quantum)
+        path = task.checkpoint(quantum)
         if path.is_file():
             model, meta = load_checkpoint(path)
-            unsure = served_unsure(model, get_task(a.task))
-            print(path.name, unsure)
+            unsure = served_unsure(model, task)
+            _show({"checkpoint": path.name, **unsure}, a.json)
             save_checkpoint(model, {**meta, **values, **unsure}, path)
             print(f"updated {path}", file=sys.stderr)
     return 0

@@ -1,6 +1,7 @@
 """Accuracy on real photographs (any size), under each photo preprocessing.
 
-    python -m qnn_core.photo_eval --task animals FOLDER [--labels labels.csv] [--resize match full] [--json]
+    python -m qnn_core.photo_eval --task animals FOLDER [--labels labels.csv] [--resize match full]
+                                  [--model classical | --checkpoint PATH] [--quantum off] [--json]
 
 FOLDER holds photos and a labels.csv with `file,label` columns. This measures only: the
 preprocessing a task serves with is chosen in its registry entry, never by this on held-out photos.
@@ -13,7 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from qnn_core.cli_args import add_json, add_model, add_quantum_switch, model_path
 from qnn_core.inference.predict import Predictor
+from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError, prepare_photo
 from qnn_core.tasks import get_task
 
@@ -42,22 +45,30 @@ def photo_accuracy(predictor: Predictor, folder: Path, labels: list[tuple[str, s
             "n": len(labels), "photos": rows}
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.photo_eval", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("folder", type=Path)
     p.add_argument("--labels", type=Path, help="default: FOLDER/labels.csv")
-    p.add_argument("--checkpoint")
+    add_model(p, what="measure")
+    add_quantum_switch(p)
     p.add_argument("--resize", nargs="+", default=["match", "full"], choices=["match", "full"])
-    p.add_argument("--no-quantum", action="store_true", help="use the classical-only checkpoint")
-    p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
-    predictor = Predictor(a.task, a.checkpoint or get_task(a.task).checkpoint(not a.no_quantum))
-    labels = read_labels(a.labels or a.folder / "labels.csv")
-    results = [photo_accuracy(predictor, a.folder, labels, r) for r in a.resize]
+    add_json(p, "one result per photo preprocessing, one JSON object a line,")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        predictor = Predictor(a.task, model_path(get_task(a.task), a))
+        labels = read_labels(a.labels or a.folder / "labels.csv")
+    except (KeyError, CheckpointError, OSError) as err:
+        print(f"error: {err.args[0] if isinstance(err, (KeyError, CheckpointError)) else err}", file=sys.stderr)
+        return 2
+    results = [photo_accuracy(predictor, a.folder, labels, r, quantum=a.quantum == "on") for r in a.resize]
     for r in results:
         if a.json:
-            print(json.dumps(r))
+            print(json.dumps(r, ensure_ascii=False))
         else:
             print(f"{r['resize']}: {r['correct']}/{r['n']} = {r['accuracy']:.2%}")
     return 0

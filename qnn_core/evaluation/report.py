@@ -1,6 +1,6 @@
 """Evaluate every shipped checkpoint and regenerate what is derived from it.
 
-    python -m qnn_core.report [--tasks mnist fashion ...]
+    python -m qnn_core.report [--tasks mnist fashion ...] [--report-only]
 
 Writes checkpoints/eval/<task>_<variant>.json (+ confusion and error PNGs),
 the model card checkpoints/<task>_<variant>.md, and the results table in
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qnn_core.cli_args import deprecated_alias
 from qnn_core.data import letters
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
@@ -22,6 +23,7 @@ from qnn_core.evaluation.evaluate import evaluate, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import replace_block
 from qnn_core.inference.predict import Predictor
+from qnn_core.models import lineage
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
@@ -98,11 +100,11 @@ def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
 
 def augment_text(task: TaskSpec, train_config: dict) -> str:
     if task.input.kind != "photo":
-        return f"{train_config.get('augment') or task.augment} (augment.py)"
+        return f"{train_config.get('augment') or task.augment} (preprocess/augment.py)"
     views = train_config.get("views")
     if views:
-        return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (train_features.py)"
-    return "half the cached activation maps mirrored (train_features.py)"
+        return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (training/features.py)"
+    return "half the cached activation maps mirrored (training/features.py)"
 
 
 def blocks_flag(cfg: dict) -> str:
@@ -165,11 +167,7 @@ def kept_text(run: dict) -> str:
 def training_runs(task: TaskSpec, meta: dict) -> list[tuple[str, dict]]:
     """The runs behind a checkpoint, oldest first, with their names: each later one started (`--init`) from
     the weights the one before it kept."""
-    chain, m = [], meta
-    while m:
-        chain.append(m)
-        m = m.get("init_meta")
-    chain.reverse()
+    chain = lineage.training_runs(meta)
     if len(chain) == 1:
         return [("", meta)]
     if task.data.kind == "strokes" and len(chain) == 2:  # letters: other data in the second run
@@ -193,7 +191,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     init = len(stages) > 1  # trained in several runs, each from the weights the one before kept
     epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
     train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
-    flag = "" if cfg["quantum"] else " --no-quantum"
+    flag = "" if cfg["quantum"] else " --model classical"
     train_cmd = train_commands(task, stages, flag + blocks_flag(cfg))
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
     if cfg["quantum"]:
@@ -335,16 +333,21 @@ def _read_json(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.report", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=list(TASKS))
-    p.add_argument("--cards-only", action="store_true",
-                   help="re-write the model cards and the README table from the committed evaluations, measuring nothing")
-    a = p.parse_args(argv)
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing; re-write the model cards and the README table from the committed evaluations")
+    deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     for name in a.tasks:
         task = get_task(name)
-        split = None if a.cards_only else load_split(task, "test")
+        split = None if a.report_only else load_split(task, "test")
         for quantum in (True, False):
             ckpt = task.checkpoint(quantum)
             if not ckpt.is_file():
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             model, meta = load_checkpoint(ckpt)
             stem = f"{task.name}_{variant(quantum)}"
             n_params = sum(p.numel() for p in model.parameters())
-            if a.cards_only:
+            if a.report_only:
                 result = load_eval(task, quantum)
                 holdout = _read_json(holdout_path(task, quantum))
                 photos = _read_json(EVAL_DIR / f"{stem}_photos.json")

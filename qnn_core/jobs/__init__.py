@@ -1,6 +1,6 @@
 """Background training jobs: each runs the trainer in its own OS process, state lives in SQLite.
 
-    python -m qnn_core.jobs submit --task mnist [--no-quantum --qubits --depth --epochs --lr ...]
+    python -m qnn_core.jobs submit --task mnist [--model classical --qubits --depth --epochs --lr ...]
     python -m qnn_core.jobs list | show ID | cancel ID | logs ID | use ID | revert TASK
 
 Modules: params (what may be asked), store (the database), procs (worker processes),

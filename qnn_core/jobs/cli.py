@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import sys
 
+from qnn_core.cli_args import MODELS, add_json, deprecated_alias, positive_int
 from qnn_core.jobs import active, scheduler, text
 from qnn_core.jobs.params import JobParams
 
@@ -18,7 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     d = JobParams()
     s = sub.add_parser("submit", help="queue a training job (starts at once when no other job is running)")
     s.add_argument("--task", required=True)
-    s.add_argument("--no-quantum", action="store_true", help="classical-only model")
+    s.add_argument("--model", choices=MODELS, default="hybrid",
+                   help="train the hybrid or its classical-only twin (default %(default)s)")
+    deprecated_alias(s, "--no-quantum", "model", "--model classical", const="classical")
     s.add_argument("--qubits", type=int, default=d.qubits, help="4..10 (default %(default)s)")
     s.add_argument("--depth", type=int, default=d.depth, help="circuit depth 1..6 (default %(default)s)")
     s.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
@@ -28,15 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--subset", type=int, default=d.subset,
                    help="train on the first N training images; 0 = all (default %(default)s)")
     s.add_argument("--max-batches", type=int, help="stop each epoch after N batches")
-    s.add_argument("--test-images", type=int,
+    s.add_argument("--limit", type=positive_int,
                    help="evaluate on the first N test images (default: all; 2000 for a subset demo)")
+    deprecated_alias(s, "--test-images", "limit", "--limit", type=positive_int)
     s.add_argument("--threads", type=int, default=d.threads, help="torch threads (default %(default)s)")
-    s.add_argument("--json", action="store_true")
+    add_json(s, "the queued job")
     ls = sub.add_parser("list", help="all jobs, newest first")
-    ls.add_argument("--json", action="store_true")
+    add_json(ls, "the jobs")
     sh = sub.add_parser("show", help="one job's parameters, progress, metrics and result")
     sh.add_argument("id", type=int)
-    sh.add_argument("--json", action="store_true", help="the job, its metrics and its evaluation as JSON")
+    add_json(sh, "the job, its metrics and its evaluation")
     c = sub.add_parser("cancel", help="stop a queued or running job")
     c.add_argument("id", type=int)
     lg = sub.add_parser("logs", help="the end of a job's log")
@@ -53,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _params(a: argparse.Namespace) -> JobParams:
-    return JobParams(task=a.task, quantum=not a.no_quantum, qubits=a.qubits, depth=a.depth, epochs=a.epochs, lr=a.lr,
+    return JobParams(task=a.task, quantum=a.model == "hybrid", qubits=a.qubits, depth=a.depth, epochs=a.epochs, lr=a.lr,
                      batch_size=a.batch_size, seed=a.seed, subset=a.subset or None, max_batches=a.max_batches,
-                     test_images=a.test_images, threads=a.threads)
+                     test_images=a.limit, threads=a.threads)
 
 
 def _dump(obj) -> None:

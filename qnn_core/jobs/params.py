@@ -98,5 +98,6 @@ class JobParams:
                            batch_size=self.batch_size, n_qubits=self.qubits, q_depth=self.depth, subset=self.subset,
                            max_batches=self.max_batches, threads=self.threads,
                            # a subset demo on photos skips the cached crop + mirror views: extracting them
-                           # would take minutes before the first step (pretrained backbones only)
-                           views=0 if self.subset else None)
+                           # would take minutes before the first step (pretrained backbones only: the trainer
+                           # refuses --views for a resnet trained on pixels)
+                           views=0 if self.subset and TASKS[self.task].backbone != "resnet" else None)

@@ -6,7 +6,7 @@ can use an exact shortcut: the trainable layers form one 2^n x 2^n unitary U,
 the encoding is a product state, so <Z_w> = |psi(x) U^T|^2 . signs. Gradients
 still flow back to the input angles through it (Grad-CAM needs them); only the
 circuit's own parameters get none, which training never asks of eval mode.
-`tests/test_quantum.py` checks the shortcut against TorchQuantum and both
+`tests/models/test_quantum.py` checks the shortcut against TorchQuantum and both
 against an independent numpy state-vector simulation.
 """
 from __future__ import annotations

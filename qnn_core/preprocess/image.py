@@ -22,7 +22,10 @@ from qnn_core.tasks import InputSpec, TaskSpec
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # larger images are refused (decompression bombs, absurd sizes)
-ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "MPO"}
+ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "MPO", "TIFF"}
+UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff")  # what the uploaders offer: the formats above
+FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF or TIFF"
+FULL_SCALES = tuple(float(2**bits - 1) for bits in (8, 10, 12, 14, 16))  # high-bit-depth greyscale, see eight_bit
 INK_THRESHOLD = 0.2  # fraction of full contrast that counts as ink
 MIN_INK_PIXELS = 12  # fewer ink pixels than this is an empty canvas or a lone dot
 MIN_INK_EXTENT = 0.04  # ...and so is ink spanning less than this fraction of the image
@@ -60,7 +63,7 @@ def open_image(source: str | Path | bytes | io.BytesIO | Image.Image) -> Image.I
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(io.BytesIO(data))
                 if img.format not in ALLOWED_FORMATS:
-                    raise ImageInputError(f"unsupported image type {img.format}; use PNG, JPEG, WebP, BMP or GIF")
+                    raise ImageInputError(f"unsupported image type {img.format}; use {FORMAT_NAMES}")
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageInputError(f"image is too large ({img.width}x{img.height}); "
                                           f"the limit is {MAX_PIXELS // 1_000_000} megapixels")
@@ -76,12 +79,37 @@ def open_image(source: str | Path | bytes | io.BytesIO | Image.Image) -> Image.I
         raise ImageInputError(f"image is too large ({img.width}x{img.height})")
     if img.width < 1 or img.height < 1:
         raise ImageInputError("the image has no pixels")
-    return img
+    return eight_bit(img)
+
+
+def eight_bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float greyscale (TIFF's I;16, I and F modes) -> 8-bit "L", scaled, not clipped.
+
+    PIL's own conversion clips (a 16-bit scan turns white, a float image in [0, 1] black). Here the values are
+    divided by the full scale of the smallest common bit depth that holds them (8, 10, 12, 14 or 16 bits: a
+    12-bit camera's 0..4095 fills 0..1 as a 16-bit one's 0..65535 does), float images in [0, 1] are taken as
+    they are, and anything else (negative values, larger ones) is stretched from its minimum to its maximum.
+    Other modes are returned as they are.
+    """
+    if not (img.mode in ("I", "F") or img.mode.startswith("I;16")):
+        return img
+    img = ImageOps.exif_transpose(img)  # the new image has no EXIF: turn it upright first
+    a = np.asarray(img).astype(np.float64)
+    finite = a[np.isfinite(a)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    scales = ((1.0,) if img.mode == "F" else ()) + FULL_SCALES
+    full = next((f for f in scales if lo >= 0 and hi <= f), None)
+    if full is not None:
+        x = a / full
+    else:
+        x = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0)
+    return Image.fromarray(np.round(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8))  # uint8 (H, W): mode L
 
 
 def _describe(err: Exception) -> str:
     if isinstance(err, UnidentifiedImageError):
-        return "not an image file (PNG, JPEG, WebP, BMP or GIF expected)"
+        return f"not an image file ({FORMAT_NAMES} expected)"
     return f"image is too large to open safely ({err})"
 
 

@@ -1,7 +1,10 @@
 """Measure line reading on lines composed from the official test images.
 
-    python -m qnn_core.sequence_eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE]
-    python -m qnn_core.sequence_eval --readme   # rewrite README's table from benchmarks/sequence_eval_*.json
+    python -m qnn_core.sequence_eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE] [--readme]
+    python -m qnn_core.sequence_eval --report-only   # measure nothing: README's table from benchmarks/sequence_eval_*.json
+
+--readme also rewrites README's table after measuring (from benchmarks/sequence_eval_*.json, so give
+--out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
 
 mnist: N lines of 10 random digits, read as phone numbers (--expect 10) and also
 without the expected count. kmnist: N dictionary words (uniform over the word
@@ -27,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qnn_core.cli_args import add_json, add_model, model_path, positive_int
 from qnn_core.data.compose import LineStyle, compose_line
 from qnn_core.data.loaders import load_split
-from qnn_core.data.split import Split, train_val_split
+from qnn_core.data.split import Split, validation_split
 from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
@@ -155,11 +159,11 @@ def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Genera
     }
 
 
-def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | None = None) -> dict:
+def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | Path | None = None) -> dict:
     torch.set_num_threads(1)
     predictor = Predictor(task, checkpoint)
     if split_name == "val":
-        split = train_val_split(load_split(task, "train"), seed=0)[1]
+        split = validation_split(task, load_split(task, "train"))[1]
     else:
         split = load_split(task, "test")
     rng = np.random.default_rng(seed)
@@ -205,7 +209,7 @@ def readme_table(results: list[dict]) -> str:
     cmds = " and ".join(f"`python -m qnn_core.sequence_eval --task {r['task']} --json --n {r['n_lines']} --seed "
                         f"{r['seed']} --out benchmarks/sequence_eval_{r['task']}.json`" for r in results)
     return "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by " \
-        "`python -m qnn_core.sequence_eval --readme`."
+        "`python -m qnn_core.sequence_eval --report-only`."
 
 
 def write_readme() -> None:
@@ -214,24 +218,37 @@ def write_readme() -> None:
         raise SystemExit(f"{README} has no {MARKERS[0]} markers")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_eval", description=__doc__.split("\n")[0])
     p.add_argument("--task")
-    p.add_argument("--readme", action="store_true", help="only rewrite README's table from benchmarks/")
-    p.add_argument("--n", type=int, default=500, help="lines to compose (and as many non-words for kmnist)")
+    add_model(p, what="read the lines with")
+    p.add_argument("--n", type=positive_int, default=500, help="lines to compose (and as many non-words for kmnist)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=["test", "val"], default="test", help="val: for tuning only")
-    p.add_argument("--checkpoint")
-    p.add_argument("--json", action="store_true", help="print the full result as one JSON object")
+    add_json(p, "the full result, one object,")
     p.add_argument("--out", type=Path, help="also write the JSON here")
+    p.add_argument("--readme", action="store_true",
+                   help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     a = p.parse_args(argv)
-    if a.readme:
+    if a.readme and not a.task and not a.report_only:  # the old meaning of --readme alone
+        print("warning: --readme without --task is deprecated and will be removed; use --report-only",
+              file=sys.stderr)
+        a.report_only = True
+    if a.report_only:
         write_readme()
         return 0
     if not a.task:
-        p.error("--task is required")
+        p.error("--task is required (or --report-only)")
     try:
-        result = run(get_task(a.task), a.n, a.seed, a.split, a.checkpoint)
+        task = get_task(a.task)
+        result = run(task, a.n, a.seed, a.split, model_path(task, a))
     except (KeyError, CheckpointError, FileNotFoundError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
@@ -245,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in result.items():
             if isinstance(value, dict) and "sequence_accuracy" in value:
                 print(f"{key}: sequence {value['sequence_accuracy']:.2%}, characters {value['char_accuracy']:.2%}")
+    if a.readme:
+        if not (a.out and a.out.resolve().parent == BENCHMARKS.resolve() and a.out.name.startswith("sequence_eval_")):
+            print("note: without --out benchmarks/sequence_eval_TASK.json this result is not in README's table",
+                  file=sys.stderr)
+        write_readme()
     return 0
 
 

@@ -43,13 +43,15 @@ class Lattice:
 
 
 @dataclass
-class Path:
+class LatticePath:
+    """One reading of the line: non-overlapping candidates covering every piece, and their classes."""
+
     score: float
     candidates: list[int]  # indices into Lattice.spans, left to right
     classes: list[int]  # class index of each character
 
 
-def best_path(lat: Lattice, count: int | None = None, labels: list[int] | np.ndarray | None = None) -> Path | None:
+def best_path(lat: Lattice, count: int | None = None, labels: list[int] | np.ndarray | None = None) -> LatticePath | None:
     """The best-scoring path; with `count` exactly that many characters; with `labels` exactly those classes.
 
     Returns None when no path fits (e.g. fewer pieces than `count`).
@@ -84,7 +86,7 @@ def best_path(lat: Lattice, count: int | None = None, labels: list[int] | np.nda
         classes = [int(c) for c in labels]
     else:
         classes = [int(np.argmax(lat.logp[k])) for k in cands]
-    return Path(float(score[count if count is not None else len(cands), m]), cands, classes)
+    return LatticePath(float(score[count if count is not None else len(cands), m]), cands, classes)
 
 
 def sequence_scores(lat: Lattice, sequences: np.ndarray) -> np.ndarray:

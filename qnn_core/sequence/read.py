@@ -1,6 +1,7 @@
 """Read a line of handwriting (a phone number, a kana word) from image files.
 
-    python -m qnn_core.read --task mnist|kmnist FILE [FILE ...] [--expect N] [--checkpoint PATH]
+    python -m qnn_core.read --task mnist|kmnist FILE [FILE ...] [--expect N] [--model classical | --checkpoint PATH]
+                            [--quantum off] [--no-dictionary] [--top K]
     python -m qnn_core.read --phone FILE          # digits, exactly 10, formatted 012-345-6789
 
 One JSON object per file:
@@ -18,6 +19,7 @@ import argparse
 import json
 import sys
 
+from qnn_core.cli_args import add_model, add_quantum_switch, positive_int
 from qnn_core.inference.predict import Predictor, run_over_files
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import PHONE_DIGITS, LineReading, format_phone, read_line
@@ -51,16 +53,22 @@ def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.read", description=__doc__.split("\n")[0])
     p.add_argument("files", nargs="+")
     p.add_argument("--task", help="mnist, kmnist or any registered task (default with --phone: mnist)")
     p.add_argument("--expect", type=int, help="the number of characters on the line")
     p.add_argument("--phone", action="store_true", help=f"a {PHONE_DIGITS}-digit phone number: --expect "
                    f"{PHONE_DIGITS} and the formatted number in 'phone'")
-    p.add_argument("--checkpoint", help="default: the task's shipped hybrid checkpoint")
+    add_model(p)
+    add_quantum_switch(p)
     p.add_argument("--no-dictionary", action="store_true", help="do not decode against the task's word list")
-    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--top", type=positive_int, default=3, help="how many labels to list per character (default %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     a = p.parse_args(argv)
     if a.phone:
         if a.task not in (None, "mnist"):
@@ -72,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--expect: a line has at least 2 characters (for one, use python -m qnn_core.predict)")
 
     def handle(predictor: Predictor, f: str) -> None:
-        reading = read_line(predictor, f, expect=a.expect, dictionary=not a.no_dictionary)
+        reading = read_line(predictor, f, expect=a.expect, dictionary=not a.no_dictionary, quantum=a.quantum == "on")
         if not reading.count_ok:
             for note in reading.notes[:1]:
                 print(f"warning: {f}: {note}", file=sys.stderr)
         print(json.dumps({"file": f, **to_json(reading, a.phone, a.top)}, ensure_ascii=False), flush=True)
 
-    return run_over_files(a.task, a.checkpoint, a.files, handle, errors=(ImageInputError, WordListError))
+    return run_over_files(a, handle, errors=(ImageInputError, WordListError))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ components, merged when they sit above one another, with wide blobs cut at
 the thinnest columns of their vertical projection), and every run of a few
 consecutive pieces is a *candidate character* with a geometric score. Which
 candidates become the characters is decided later by `lattice.py`, with the
-classifier's opinion added (`sequence.py`), or from geometry alone
+classifier's opinion added (`reader.py`), or from geometry alone
 (`segment_line`). Everything is measured in units of the line height, so the
 same rules hold for a 60-pixel canvas and a 3000-pixel photo.
 

@@ -1,6 +1,6 @@
 """Tune the segmentation scores on lines composed from the validation part of the train split.
 
-    python -m qnn_core.sequence_tune --task kmnist [--n 300] [--rounds 2]
+    python -m qnn_core.sequence_tune --task kmnist [--n 300] [--rounds 2] [--model classical | --checkpoint PATH]
 
 The classifier runs once per line; each trial only rescores the cached
 candidates (`segment.candidates`) with other `SegmentParams`, so a coordinate
@@ -14,14 +14,17 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from qnn_core.cli_args import add_model, model_path, positive_int
 from qnn_core.data.compose import LineStyle, compose_line
 from qnn_core.data.loaders import load_split
-from qnn_core.data.split import train_val_split
+from qnn_core.data.split import validation_split
 from qnn_core.inference.predict import Predictor
+from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import LineAnalysis, analyse_line, decide
 from qnn_core.sequence.segment import SegmentParams, candidates, params_for
@@ -41,12 +44,12 @@ GRID = {
 }
 
 
-def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | None,
+def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | Path | None,
                        non_words: bool = False) -> list[tuple[LineAnalysis, str]]:
     """Lines of 10 random characters, or dictionary words (or, with non_words, kana strings that are not words)."""
     task = get_task(task_name)
     predictor = Predictor(task, checkpoint)
-    val = train_val_split(load_split(task, "train"), seed=0)[1]
+    val = validation_split(task, load_split(task, "train"))[1]
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(val.labels == c) for c in range(task.num_classes)]
     dictionary = Dictionary(load_words(task.words), task.classes) if task.words else None
@@ -115,16 +118,25 @@ def overrule_table(words: list, non_words: list, params: SegmentParams) -> dict:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_tune", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
-    p.add_argument("--n", type=int, default=300)
+    add_model(p, what="read the lines with")
+    p.add_argument("--n", type=positive_int, default=300, help="validation lines to compose (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--checkpoint")
-    a = p.parse_args(argv)
+    p.add_argument("--rounds", type=int, default=2, help="coordinate-search rounds; 0 only measures (default %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     torch.set_num_threads(1)
-    lines = composed_val_lines(a.task, a.n, a.seed, a.checkpoint)
+    try:
+        checkpoint = model_path(get_task(a.task), a)
+        lines = composed_val_lines(a.task, a.n, a.seed, checkpoint)
+    except (KeyError, CheckpointError, FileNotFoundError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
     expect = not get_task(a.task).words
     current = params_for(a.task)
     start = accuracy(lines, current, expect)
@@ -132,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = {k: v for k, v in asdict(best).items() if v != getattr(current, k)}
     result = {"task": a.task, "n": a.n, "current": start, "best": acc, "changed": changed}
     if not expect:
-        non_words = composed_val_lines(a.task, a.n, a.seed + 1, a.checkpoint, non_words=True)
+        non_words = composed_val_lines(a.task, a.n, a.seed + 1, checkpoint, non_words=True)
         result["overrule"] = overrule_table(lines, non_words, best)
     print(json.dumps(result))
     return 0

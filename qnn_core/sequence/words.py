@@ -29,8 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.sequence.lattice import Lattice, best_path, sequence_scores
-from qnn_core.sequence.lattice import Path as LatticePath
+from qnn_core.sequence.lattice import Lattice, LatticePath, best_path, sequence_scores
 
 MAX_OVERRULE_NATS = 3.0
 EDICT_NOTICE = ("This app uses the EDICT dictionary file. It is the property of the Electronic Dictionary Research "

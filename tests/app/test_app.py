@@ -206,6 +206,7 @@ def test_kana_word_example_shows_the_word_its_meaning_and_alternatives():
     raw, alternatives = at.dataframe[0].value, at.dataframe[1].value
     assert len(raw) == len(written)
     assert alternatives["word"].iloc[0] == written and alternatives["used"].iloc[0] == "✅"
+    assert any("EDICT dictionary file" in c.value for c in at.caption)  # its licence asks for the acknowledgement
 
 
 def test_kana_non_word_shows_the_raw_reading_and_is_not_forced():
@@ -215,6 +216,7 @@ def test_kana_non_word_shows_the_raw_reading_and_is_not_forced():
     assert _line_text(at) == ["をれを"]
     assert any("No dictionary word fits" in w.value for w in at.warning)
     assert "✅" not in list(at.dataframe[1].value["used"])
+    assert any("EDICT dictionary file" in c.value for c in at.caption)
 
 
 def test_letters_word_upload_reads_each_letter():
@@ -223,4 +225,5 @@ def test_letters_word_upload_reads_each_letter():
     assert not at.exception
     assert _line_text(at) == ["quiz"]
     assert len(at.dataframe[0].value) == 4  # one row per segmented letter
+    assert not any("EDICT" in c.value for c in at.caption)  # no dictionary, no dictionary notice
     assert any("4 letters found" in c for img in at.image for c in img.captions)

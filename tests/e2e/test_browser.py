@@ -6,102 +6,37 @@ QNN_SAVE_SCREENSHOTS=1 to write the screenshots into docs/screenshots/ for the R
 """
 from __future__ import annotations
 
-import math
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from PIL import Image
 
 from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
+from .browser_helpers import (DIGIT_STROKES, FIND_CANVAS, ROOT, chromium_missing, new_driver,
+                                       streamlit_server)
+from .browser_helpers import draw_strokes as _draw_strokes
+from .browser_helpers import shown_label as _shown_label
+from .browser_helpers import wait_for as _wait_for
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = ROOT / "docs" / "screenshots"
-
-FIND_CANVAS = """
-function walk(root) {
-  for (const el of root.querySelectorAll('*')) {
-    if (el.tagName === 'CANVAS' && el.width > 100) {
-      const r = el.getBoundingClientRect();
-      if (r.width > 100) return [r.left, r.top, r.width, r.height];
-    }
-    if (el.shadowRoot) { const hit = walk(el.shadowRoot); if (hit) return hit; }
-  }
-  return null;
-}
-return walk(document);
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    started = time.time()
-    deadline = started + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_server() as (url, _proc):
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("Chromium is not installed: apt-get install chromium chromium-driver (setup.sh does it as root)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1100"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
+    if why := chromium_missing():
+        pytest.fail(f"Chromium is not installed: {why}")
+    driver = new_driver()
     yield driver
     driver.quit()
-
-
-def _wait_for(driver, predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _shown_label(driver) -> str | None:
-    return driver.execute_script(
-        "const el = document.querySelector(\"div[style*='3.2rem']\"); return el ? el.textContent : null;")
 
 
 def _screenshot(driver, name: str, tmp_path_factory) -> Path:
@@ -112,30 +47,6 @@ def _screenshot(driver, name: str, tmp_path_factory) -> Path:
     driver.save_screenshot(str(path))
     assert Image.open(path).size[0] >= 1000
     return path
-
-
-# Strokes of three digits MNIST reads reliably, in a cell's own coordinates (0..1 across and down).
-DIGIT_STROKES = {
-    "0": [[(0.5 + 0.36 * math.sin(2 * math.pi * t / 16), 0.5 - 0.42 * math.cos(2 * math.pi * t / 16))
-           for t in range(17)]],
-    "1": [[(0.4, 0.2), (0.55, 0.08)] + [(0.55, 0.08 + 0.09 * i) for i in range(1, 10)]],
-    "7": [[(0.15, 0.12), (0.5, 0.12), (0.85, 0.12), (0.65, 0.5), (0.45, 0.9)]],
-}
-
-
-def _draw_strokes(driver, rect, strokes) -> None:
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    left, top, width, height = rect
-    actions = ActionBuilder(driver)
-    pointer = actions.pointer_action
-    for stroke in strokes:
-        pointer.move_to_location(int(left + stroke[0][0] * width), int(top + stroke[0][1] * height))
-        pointer.pointer_down()
-        for x, y in stroke[1:]:
-            pointer.move_to_location(int(left + x * width), int(top + y * height))
-        pointer.pointer_up()
-    actions.perform()
 
 
 def test_draw_a_digit_on_the_canvas(server, browser, tmp_path_factory):
@@ -218,6 +129,17 @@ def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, pa
     body = browser.execute_script("return document.body.innerText")
     assert "Traceback" not in body and "Error" not in body.split("\n")[0]
     _screenshot(browser, page or "home", tmp_path_factory)
+
+
+def test_results_error_grid_is_readable(server, browser):
+    """The misclassified-examples grid is drawn in halves, each larger than its own pixels, so its labels read."""
+    browser.get(f"{server}/results")
+    sizes = _wait_for(browser, lambda: browser.execute_script(
+        "const i = [...document.querySelectorAll('[data-testid=stExpander] img')].filter(i => i.complete"
+        " && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0);"
+        "return i.length >= 2 ? i.map(e => [e.naturalWidth, e.getBoundingClientRect().width]) : null"),
+        what="the visible tab's error grid")
+    assert len(sizes) == 2 and all(shown >= 1.2 * natural for natural, shown in sizes), sizes
 
 
 def test_animals_photo_upload(server, browser, tmp_path_factory):

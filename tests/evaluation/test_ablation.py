@@ -12,7 +12,7 @@ from qnn_core.evaluation import ablation
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ablation") / "ablation.json"
     args = ["--tasks", "mnist", "--seeds", "0", "1", "--epochs", "1", "--subset", "256", "--max-batches", "2",
-            "--test-limit", "200", "--out", str(out), "--work-dir", str(out.parent / "work")]
+            "--limit", "200", "--out", str(out), "--work-dir", str(out.parent / "work")]
     assert ablation.main(args) == 0
     return out, args
 

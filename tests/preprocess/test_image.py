@@ -93,7 +93,7 @@ def test_truncated_file():
 
 def test_unsupported_type():
     with pytest.raises(ImageInputError, match="unsupported"):
-        prepare(_png(draw_digit_one().convert("RGB"), "TIFF"), MNIST)
+        prepare(_png(draw_digit_one().convert("RGB"), "PPM"), MNIST)
 
 
 def test_blank_canvas():

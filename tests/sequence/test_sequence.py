@@ -9,11 +9,11 @@ import pytest
 from conftest import ROOT
 from PIL import Image, ImageDraw
 
-from qnn_core.sequence import read
 from qnn_core.data.compose import POLARITIES, compose_ink, compose_line, render
 from qnn_core.data.loaders import load_split
 from qnn_core.inference.predict import Predictor
 from qnn_core.preprocess.image import EmptyImageError, ImageInputError, ink_map, open_image, to_user_image
+from qnn_core.sequence import read
 from qnn_core.sequence.lattice import Lattice, best_path, sequence_scores
 from qnn_core.sequence.reader import SequenceInputError, format_phone, read_line
 from qnn_core.sequence.segment import params_for, segment_line

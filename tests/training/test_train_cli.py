@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import ROOT, mnist_on_canvas
 from PIL import Image
 
@@ -25,12 +26,17 @@ def test_tiny_training_writes_full_metadata(tiny_checkpoint):
 
 
 def test_train_cli_classical(tmp_path):
+    """The deprecated --no-quantum still means --model classical (with a warning); --train-limit counts on pixels;
+    every epoch is in the record, whichever weights were kept."""
     out = tmp_path / "c.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--no-quantum", "--out", str(out))
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "2", "--subset", "128", "--max-batches", "1",
+            "--train-limit", "100", "--no-quantum", "--out", str(out))
     assert r.returncode == 0, r.stderr
+    assert "--no-quantum is deprecated" in r.stderr and "--model classical" in r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["quantum"] is False
-    assert load_checkpoint(out)[0].config.quantum is False
+    model, meta = load_checkpoint(out)
+    assert model.config.quantum is False and meta["train_size"] == 100 and meta["train_config"]["train_limit"] == 100
+    assert [h["epoch"] for h in meta["history"]] == [1, 2]
 
 
 def test_evaluate_cli_small_slice(tiny_checkpoint, tmp_path):
@@ -88,12 +94,13 @@ def test_model_card_lists_every_run_of_a_continued_training():
     assert training_runs(get_task("kmnist"), run_meta(5, 3e-3)) == [("", run_meta(5, 3e-3))]
 
 
-def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path):
+def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path, capsys):
     from qnn_core.evaluation.report import blocks_flag
+    from qnn_core.training.train import main
 
     out = tmp_path / "deeper.pt"
     r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--no-quantum", "--blocks", "1,2,2", "--out", str(out))
+            "--model", "classical", "--blocks", "1,2,2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     model, meta = load_checkpoint(out)
     assert model.config.blocks == (1, 2, 2) and len(model.backbone.stages[1]) == 2
@@ -102,12 +109,14 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     # Fine-tuning it keeps its shape without repeating --blocks.
     tuned = tmp_path / "tuned.pt"
     r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--no-quantum", "--init", str(out), "--out", str(tuned))
+            "--model", "classical", "--init", str(out), "--out", str(tuned))
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tuned)[0].config.blocks == (1, 2, 2)
     for bad in ("1,2", "1,x,2", "1,0,2"):
-        r = run("qnn_core.train", "--task", "kmnist", "--blocks", bad)
-        assert r.returncode == 2 and "--blocks wants 3 positive integers" in r.stderr and "Traceback" not in r.stderr
+        with pytest.raises(SystemExit) as exit_:
+            main(["--task", "kmnist", "--blocks", bad, "--out", str(tmp_path / "never.pt")])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "--blocks wants 3 positive integers" in err and err.count("\n") == 1
 
 
 def test_swa_averages_the_epochs_weights_and_gives_them_their_own_batchnorm_statistics(tiny_checkpoint, tmp_path):
@@ -119,8 +128,10 @@ def test_swa_averages_the_epochs_weights_and_gives_them_their_own_batchnorm_stat
     from qnn_core.training.train import TrainConfig, train
 
     out = tmp_path / "swa.pt"
-    meta = train(TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True,
-                             init=str(tiny_checkpoint)), out, quiet=True)
+    cfg = TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True, init=str(tiny_checkpoint))
+    meta = train(cfg, out, quiet=True)
+    assert cfg == TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True,
+                              init=str(tiny_checkpoint)) and cfg.model == {}  # --init's backbone shape went to a copy
     assert meta["best_epoch"] == "swa" and meta["swa"]["averaged_epochs"] == 2
     assert meta["swa"]["val_acc"] >= meta["swa"]["best_single_val_acc"] and meta["swa"]["val_acc"] == meta["val_accuracy"]
     start, _ = load_checkpoint(tiny_checkpoint)

@@ -1,0 +1,193 @@
+"""The one training loop, for pixels and cached features alike.
+
+AdamW with a one-cycle schedule (or, with --swa, a constant lr and the weights averaged after every epoch);
+after each epoch the validation accuracy decides whether the weights are kept, and kept weights are written
+at once, atomically. --init starts from a checkpoint's weights, which are the ones to beat. At the end the
+official test accuracy of the kept weights is recorded, never used to choose. Validation comes from the
+train split (data.split.validation_split).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchquantum
+from tqdm import tqdm
+
+from qnn_core import __version__
+from qnn_core.data.loaders import data_files, load_split
+from qnn_core.fileio import sha256_of_files
+from qnn_core.inference.batch import accuracy
+from qnn_core.models.checkpoint import load_checkpoint, save_checkpoint
+from qnn_core.models.hybrid import HybridNet
+from qnn_core.tasks import TaskSpec, get_task
+from qnn_core.training.config import TrainConfig
+from qnn_core.training.pipeline import Pipeline, load_splits
+from qnn_core.training.plan import Plan, model_config, plan
+
+ProgressFn = Callable[[dict], None]
+# What a continued run keeps of the run it started from (the model card lists every run of a chain).
+INIT_META_KEYS = ("history", "epochs", "best_epoch", "train_config", "train_size", "train_time_s", "val_accuracy",
+                  "init_val_accuracy", "swa", "init_meta")
+
+
+def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
+    torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
+    return HybridNet(model_config(task, cfg))
+
+
+def library_versions() -> dict:
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "torchquantum": str(torchquantum.__version__),
+            "numpy": str(np.__version__), "qnn_core": __version__}
+
+
+def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
+    """Train, keep the best-on-validation weights at `out`, return the metadata written with them.
+
+    Raises ConfigError, before any data is read, if the config asks for something the run cannot honour.
+    `cfg` is left as it was: the run works on a completed copy (recorded as the checkpoint's train_config).
+    """
+    return run(plan(cfg), out, progress, quiet)
+
+
+def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
+    cfg, task = p.cfg, p.task
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    train_split, val_split = load_splits(cfg, task)
+    init = load_checkpoint(cfg.init) if cfg.init else None  # before the model: building one draws random numbers
+    model = build_model(task, cfg)
+    if init:  # before the pipeline, which may pool features through the starting weights
+        model.load_state_dict(init[0].state_dict())
+    pipe = p.pipeline(cfg, task, model, train_split, val_split, quiet)
+    opt = torch.optim.AdamW(pipe.parameters(model), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = -(-pipe.train_size // cfg.batch_size)
+    if cfg.max_batches:
+        steps = min(steps, cfg.max_batches)
+    if cfg.swa:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+        averaged = torch.optim.swa_utils.AveragedModel(model)
+    else:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=p.epochs * steps, pct_start=0.2)
+    g = torch.Generator().manual_seed(cfg.seed)
+    meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed,
+            "epochs": p.epochs, "train_config": cfg.record(), **pipe.describe(),
+            "train_size": pipe.train_size, "val_size": len(val_split), "train_data_sha256": data_sha256(task, cfg),
+            "versions": library_versions(), "history": [], "val_accuracy": 0.0}
+    start = time.time()
+
+    def keep(weights: HybridNet, epoch: int | str, val_acc: float, val_logits: torch.Tensor) -> None:
+        meta.update(val_accuracy=val_acc, best_epoch=epoch, **pipe.kept_record(val_logits))
+        save_checkpoint(weights, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
+
+    best = -1.0
+    if init:  # fine-tuning: the starting weights are the ones to beat on validation
+        logits = pipe.val_logits(model)
+        best = val_accuracy(logits, pipe.val_labels)
+        meta.update(init_val_accuracy=best, init_meta={k: init[1][k] for k in INIT_META_KEYS if k in init[1]})
+        keep(model, 0, best, logits)
+    for epoch in range(1, p.epochs + 1):
+        pipe.train_mode(model)
+        order = torch.randperm(pipe.train_size, generator=g)
+        stats = run_epoch(f"{task.name} epoch {epoch}/{p.epochs}", epoch, order, steps, cfg,
+                          lambda idx: pipe.batch(model, idx, g), opt, sched, progress, quiet)
+        logits = pipe.val_logits(model)
+        val_acc = val_accuracy(logits, pipe.val_labels)
+        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
+        if val_acc > best:
+            best = val_acc
+            keep(model, epoch, val_acc, logits)
+        if cfg.swa:
+            averaged.update_parameters(model)
+    record = {"history": meta["history"]}  # every epoch, also those after the kept one
+    if cfg.swa:
+        record["swa"] = keep_average(averaged, pipe, best, keep, quiet)
+    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
+                  download=cfg.download, record=record)
+
+
+def val_accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
+    return float((logits.argmax(1).numpy() == labels).mean())
+
+
+def data_sha256(task: TaskSpec, cfg: TrainConfig) -> str | None:
+    try:
+        return sha256_of_files(list(data_files(task, "train", cfg.data_root)))
+    except FileNotFoundError:  # downloaded by torchvision into its own layout
+        return None
+
+
+def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: TrainConfig,
+              forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt: torch.optim.Optimizer,
+              sched: torch.optim.lr_scheduler.LRScheduler, progress: ProgressFn | None, quiet: bool) -> dict:
+    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss, accuracy, speed."""
+    t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+    bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
+    for step in bar:
+        logits, y = forward(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += len(y)
+        loss_sum += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        if step % 20 == 0 or step == steps - 1:
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+            if progress:
+                progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
+                          "loss": loss_sum / seen, "train_acc": correct / seen,
+                          "images_per_s": seen / (time.time() - t0)})
+    epoch_time = time.time() - t0
+    return {"loss": loss_sum / seen, "train_acc": correct / seen, "epoch_time_s": round(epoch_time, 1),
+            "images_per_s": round(seen / epoch_time, 1)}
+
+
+def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: bool) -> None:
+    meta["history"].append(record)
+    if not quiet:
+        print(json.dumps(record), file=sys.stderr)
+    if progress:
+        progress({"event": "epoch", **record})
+
+
+def keep_average(averaged: torch.optim.swa_utils.AveragedModel, pipe: Pipeline, best: float,
+                 keep: Callable[[HybridNet, str, float, torch.Tensor], None], quiet: bool) -> dict:
+    """Give the averaged weights BatchNorm statistics of their own, then keep them unless validation prefers
+    one of the single weights (a tie goes to the average: the flatter minimum, and the point of SWA)."""
+    model = averaged.module
+    pipe.refresh_batchnorm(model)
+    model.eval()
+    logits = pipe.val_logits(model)
+    val_acc = val_accuracy(logits, pipe.val_labels)
+    swa = {"averaged_epochs": int(averaged.n_averaged), "val_acc": val_acc, "best_single_val_acc": best}
+    if not quiet:
+        print(json.dumps({"swa": swa}), file=sys.stderr)
+    if val_acc >= best:
+        keep(model, "swa", val_acc, logits)
+    return swa
+
+
+def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
+           data_root: str | None = None, download: bool = False, record: dict | None = None) -> dict:
+    """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint; `record`
+    adds what the run learnt whichever weights it kept (every epoch's record, what the SWA average scored)."""
+    model, meta = load_checkpoint(out)
+    meta.update(record or {})
+    if train_time_s is not None:
+        meta["train_time_s"] = round(train_time_s, 1)
+    if measure_test:
+        task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
+        test = load_split(task, "test", data_root, download)
+        meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test),
+                    test_time_mirror=task.test_time_mirror)  # how test_accuracy was measured
+    save_checkpoint(model, meta, out)
+    return meta

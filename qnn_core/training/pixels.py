@@ -1,0 +1,46 @@
+"""The pixel pipeline: a small ResNet trained from scratch on the images, augmented afresh every batch.
+
+Its batches are exactly the ones the trainer always drew (one shuffled order per epoch from the run's
+generator, then the augmentation from the same generator), so a seed reproduces a shipped checkpoint's run.
+"""
+from __future__ import annotations
+
+import torch
+
+from qnn_core.data.split import Split
+from qnn_core.inference.batch import predict_logits
+from qnn_core.models.hybrid import HybridNet
+from qnn_core.preprocess.augment import augment
+from qnn_core.preprocess.tensor import normalise, to_input
+from qnn_core.tasks import TaskSpec
+from qnn_core.training.config import TrainConfig
+from qnn_core.training.pipeline import COMMON, Pipeline, recompute_batchnorm
+
+BN_BATCH = 500
+
+
+class Pixels(Pipeline):
+    honours = COMMON | {"augment", "model.widths", "model.blocks"}
+    refuses = {
+        "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",
+        "views": "is for cached features of a pretrained backbone; {task} augments its pixels every batch "
+                 "(--augment)",
+        "model.tuned_stages": "is for the efficientnet_lite0 backbone; {task} trains a resnet from scratch",
+    }
+
+    def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,
+                 quiet: bool = False) -> None:
+        super().__init__(cfg, task, model, train, val, quiet)
+        self.images, self.labels = to_input(train.images), torch.as_tensor(train.labels)
+        self.val_images = val.images
+        self.kind = cfg.augment or task.augment
+
+    def batch(self, model: HybridNet, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return model(normalise(augment(self.kind, self.images[idx], g), self.task.input)), self.labels[idx]
+
+    def val_logits(self, model: HybridNet) -> torch.Tensor:
+        return predict_logits(model, self.task, self.val_images)
+
+    def refresh_batchnorm(self, model: HybridNet) -> None:
+        batches = (normalise(self.images[i:i + BN_BATCH], self.task.input) for i in range(0, len(self.images), BN_BATCH))
+        recompute_batchnorm(model, model.backbone, batches)

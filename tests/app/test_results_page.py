@@ -1,0 +1,54 @@
+"""Results page: read through the service, the hardest class shown without a gain arrow, the error grids readable."""
+from conftest import ROOT
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from qnn_core.service import task_results
+from qnn_core.tasks import TASKS
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / "results.py"), default_timeout=120).run()
+    assert not at.exception
+    return at
+
+
+def test_hardest_class_has_no_delta_arrow():
+    at = _page()
+    hardest = [m for m in at.metric if m.label == "Hardest class"]
+    assert len(hardest) == len(TASKS)
+    for metric, task in zip(hardest, TASKS.values()):
+        name, acc = task_results(task.name).hardest_class
+        assert not metric.delta  # an arrow would read as a gain
+        assert metric.value == f"{task.label(task.classes.index(name))} · {acc:.2%}"
+
+
+def test_every_error_grid_is_shown_in_its_own_row():
+    """In the tab itself, not in a column beside the confusion matrix (its size is checked in the browser test)."""
+    at = _page()
+    with_grid = [t for t in TASKS.values() if task_results(t.name).errors_grid is not None]
+    assert with_grid
+    for tab, task in zip(at.tabs, TASKS.values()):
+        grids = [c for c in tab.children.values() if getattr(c, "label", "").startswith("Misclassified")]
+        assert len(grids) == (task in with_grid), task.name
+        if grids:
+            assert [type(c).__name__ for c in grids[0].children.values()] == ["Image", "Image"]  # two halves
+
+
+def test_the_grid_halves_keep_every_tile_and_drop_only_the_title():
+    from app_pages.results import grid_halves
+
+    for task in TASKS.values():
+        path = task_results(task.name).errors_grid
+        whole = Image.open(path)
+        left, right = grid_halves(str(path), 0)
+        assert left.width + right.width == whole.width and abs(left.width - right.width) < 0.1 * whole.width
+        assert left.height == right.height and 0.85 * whole.height < left.height < whole.height
+
+
+def test_the_summary_table_lists_every_task():
+    at = _page()
+    table = at.dataframe[0].value
+    assert list(table["task"]) == [t.title for t in TASKS.values()]
+    for task, hybrid in zip(TASKS.values(), table["hybrid"]):
+        assert hybrid == task_results(task.name).hybrid["accuracy"]

@@ -1,0 +1,80 @@
+"""Training page in a real browser: a compared job stays selected, and its curves stay drawn, when it finishes.
+
+The job is written straight into a temporary runs directory (nothing trains): while "running" it carries the
+pid of a `sleep` process, so the scheduler sees a live worker; then it is marked done while the page is open,
+and the page's live part (refreshed every few seconds) must keep the job in "Compare jobs" with its curves.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import psutil
+import pytest
+
+from qnn_core.jobs import store
+
+from .browser_helpers import chromium_missing, new_driver, streamlit_server, wait_for
+
+CHIPS = ("return [...document.querySelectorAll('[data-testid=stMultiSelect] .react-aria-ComboBox [data-tag]')]"
+         ".map(t => t.getAttribute('aria-label'))")
+# Each chart's traces (point counts) and its y-axis range, read from the Plotly graph divs.
+CHARTS = """return [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+  points: (g.data || []).map(t => (t.x || []).length),
+  y: g._fullLayout && g._fullLayout.yaxis ? g._fullLayout.yaxis.range : null,
+  title: (g.layout && g.layout.title && g.layout.title.text) || ''}))"""
+
+
+def _job(runs, pid: int) -> int:
+    params = dict(task="mnist", quantum=True, qubits=8, depth=3, epochs=1, lr=3e-3, batch_size=32, seed=0, subset=3000)
+    with store.opened(runs) as con:
+        job_id = store.insert(con, runs, "mnist", params)
+        con.execute("UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
+                    (pid, psutil.Process(pid).create_time(), job_id))
+        for step in range(1, 11):
+            store.record_progress(con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step),
+                                  step / 10)
+    return job_id
+
+
+def _finish(runs, job_id: int) -> None:
+    with store.opened(runs) as con:
+        store.record_progress(con, job_id, dict(event="epoch", epoch=1, val_acc=0.91), 1.0)
+        result = {"accuracy": 0.9, "n": 100, "confusion": [[10 if i == j else 0 for j in range(10)] for i in range(10)]}
+        assert store.finish(con, job_id, "done", result=result)
+
+
+def test_a_finished_job_keeps_its_curves(tmp_path):
+    if why := chromium_missing():
+        pytest.skip(f"no headless Chromium: {why}")
+    worker = subprocess.Popen(["sleep", "300"])  # stands in for the job's worker process
+    driver = None
+    try:
+        job_id = _job(tmp_path, worker.pid)
+        with streamlit_server(env={"QNN_RUNS_DIR": str(tmp_path)}) as (url, _proc):
+            driver = new_driver()
+            driver.get(f"{url}/training")
+            chips = wait_for(driver, lambda: driver.execute_script(CHIPS), what="the compared jobs")
+            assert chips == [f"#{job_id} mnist · hybrid 8q×3 · running"]
+            charts = wait_for(driver, lambda: (c := driver.execute_script(CHARTS)) and len(c) >= 2 and c,
+                              what="the loss and accuracy charts")
+            assert len(charts) == 2 and charts[0]["points"] == [10] and charts[1]["y"] == [0, 1]
+            assert not any(c["title"] for c in charts)  # titles are above the charts, clear of the toolbar
+
+            _finish(tmp_path, job_id)
+            chips = wait_for(driver, lambda: (c := driver.execute_script(CHIPS)) and "done" in " ".join(c) and c,
+                             timeout=20, what="the job's label turning to done")
+            assert chips == [f"#{job_id} mnist · hybrid 8q×3 · done"]
+            time.sleep(1.0)
+            charts = driver.execute_script(CHARTS)
+            assert len(charts) == 3 and charts[0]["points"] == [10] and charts[1]["points"] == [1], charts  # + confusion
+            low, high = charts[1]["y"]
+            assert low == 0 and high == 1, charts[1]
+            if os.environ.get("QNN_SAVE_SCREENSHOTS") == "1":
+                driver.save_screenshot(str(tmp_path / "training_done.png"))
+    finally:
+        if driver is not None:
+            driver.quit()
+        worker.kill()
+        worker.wait()
