@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from qnn_core.cli_args import add_model, positive_int
+from qnn_core.cli_args import MODELS, deprecated_alias, positive_int
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.tasks import TASKS, get_task
 from qnn_core.training.config import ConfigError, TrainConfig
@@ -55,7 +55,10 @@ def parser() -> OneLineParser:
                       description="Train a task's hybrid (or classical-only) model on its real data.")
     p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--epochs", type=positive_int, help="default: the registry's budget")
-    add_model(p, what="train")
+    p.add_argument("--model", choices=MODELS, default="hybrid",
+                   help="train the hybrid or its classical-only twin (default %(default)s)")
+    deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
+    p.add_argument("--checkpoint", help=argparse.SUPPRESS)  # the other commands' flag: refused with a pointer
     p.add_argument("--seed", type=int)
     p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     p.add_argument("--batch-size", type=positive_int, help="default 128")

@@ -15,8 +15,8 @@ from PIL import Image
 
 from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
-from .browser_helpers import (DIGIT_STROKES, FIND_CANVAS, ROOT, chromium_missing, new_driver,
-                                       streamlit_server)
+
+from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, chromium_missing, new_driver, streamlit_server
 from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
 from .browser_helpers import wait_for as _wait_for

@@ -17,8 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from .browser_helpers import (FIND_CANVAS, chromium_missing, digit_strokes, draw_strokes, gradcam_shown,
-                                       new_driver, shown_label, streamlit_server, wait_for)
+from .browser_helpers import (
+    FIND_CANVAS,
+    chromium_missing,
+    digit_strokes,
+    draw_strokes,
+    gradcam_shown,
+    new_driver,
+    shown_label,
+    streamlit_server,
+    wait_for,
+)
 
 DIGITS = ("1", "7", "0")  # one per session
 SESSIONS = len(DIGITS)

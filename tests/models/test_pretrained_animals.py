@@ -142,7 +142,7 @@ def test_trunk_and_tail_compose_to_the_pretrained_network(tuned_stages):
 
 
 def test_crop_flip_views_are_seeded_crops_of_the_padded_image():
-    from qnn_core.training.train_features import crop_flip
+    from qnn_core.training.features import crop_flip
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
