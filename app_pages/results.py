@@ -1,37 +1,9 @@
 """Model results: each task's committed test-split evaluation, read through the service (`task_results`)."""
-from pathlib import Path
-
-import numpy as np
 import streamlit as st
-from PIL import Image
 
 from app_pages.common import confusion_chart
 from qnn_core.service import task_results
 from qnn_core.tasks import TASKS
-
-
-@st.cache_data(show_spinner=False)
-def grid_halves(path: str, mtime_ns: int) -> list[Image.Image]:
-    """The committed error grid as its left and right halves, below each other, without its title line.
-
-    The grid is 10 tiles across with small labels; a half drawn at the page's width shows them about 1.5 times
-    as large as the whole grid would. The cut goes through the blank gap nearest the middle; when there is no
-    clear title or gap the grid comes back whole. `mtime_ns` only keys the cache.
-    """
-    img = Image.open(path).convert("RGB")
-    ink = np.asarray(img.convert("L")) < 245
-    rows = np.flatnonzero(ink.any(axis=1))
-    gaps = np.flatnonzero(np.diff(rows) > 1)  # the first blank band ends the title
-    if not len(gaps):
-        return [img]
-    top = int(rows[gaps[0] + 1]) - 2
-    blank = np.flatnonzero(~ink[top:].any(axis=0))
-    w = img.width
-    middle = blank[(blank > 0.4 * w) & (blank < 0.6 * w)]
-    if not len(middle):
-        return [img]
-    cut = int(middle[np.argmin(np.abs(middle - w / 2))])
-    return [img.crop((0, top, cut, img.height)), img.crop((cut, top, w, img.height))]
 
 
 def summary_table(tasks) -> None:
@@ -70,10 +42,9 @@ def task_tab(task) -> None:
             st.markdown("**What the quantum branch adds**")
             st.markdown(r.ablation_line)
     if r.errors_grid is not None:
-        # Its own row, in halves at the page's width, so the true → predicted labels read.
-        with st.expander("Misclassified test images (true → predicted), the first 40", expanded=True):
-            for half in grid_halves(str(r.errors_grid), Path(r.errors_grid).stat().st_mtime_ns):
-                st.image(half, width="stretch")
+        # Its own row at the page's width: the grid is drawn with few, large tiles, so true → predicted reads.
+        with st.expander("Misclassified test images (true → predicted)", expanded=True):
+            st.image(str(r.errors_grid), width="stretch")
 
 
 def main() -> None:

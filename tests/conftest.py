@@ -44,3 +44,33 @@ def mnist_on_canvas(image: np.ndarray, polarity: str, size: int = 280, offset=(3
         rgba[..., 3] = canvas  # strokes opaque, background transparent
         return Image.fromarray(rgba, "RGBA")
     return Image.fromarray(canvas).convert("RGB")
+
+
+def fake_running_job(runs: Path, pid: int | None = None, epochs: int = 1) -> int:
+    """A training job written straight into a runs folder: 'running' under `pid` (default: this process,
+    which the scheduler sees alive), with ten batches of progress; no worker trains anything."""
+    import psutil
+
+    from qnn_core.jobs import store
+
+    params = dict(task="mnist", quantum=True, qubits=8, depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0,
+                  subset=3000)
+    proc = psutil.Process(pid)
+    with store.opened(runs) as con:
+        job_id = store.insert(con, runs, "mnist", params)
+        con.execute("UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
+                    (proc.pid, proc.create_time(), job_id))
+        for step in range(1, 11):
+            store.record_progress(con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step),
+                                  step / 10)
+    return job_id
+
+
+def finish_fake_job(runs: Path, job_id: int) -> None:
+    """Mark a `fake_running_job` done, with an epoch record and a test result."""
+    from qnn_core.jobs import store
+
+    with store.opened(runs) as con:
+        store.record_progress(con, job_id, dict(event="epoch", epoch=1, val_acc=0.91), 1.0)
+        result = {"accuracy": 0.9, "n": 100, "confusion": [[10 if i == j else 0 for j in range(10)] for i in range(10)]}
+        assert store.finish(con, job_id, "done", result=result)

@@ -54,6 +54,9 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None
     return result
 
 
+ERROR_GRID_IMAGES = 30
+
+
 def write_report(result: dict, task: TaskSpec, split: Split, out_dir: Path, stem: str) -> list[Path]:
     """Confusion-matrix and misclassification-grid PNGs."""
     import matplotlib
@@ -79,16 +82,18 @@ def write_report(result: dict, task: TaskSpec, split: Split, out_dir: Path, stem
     fig.savefig(conf_path, dpi=110)
     plt.close(fig)
 
-    wrong = np.flatnonzero(result["_predictions"] != split.labels)[:40]
-    cols = 10
+    # Few, large tiles with large labels: the page shows this PNG at its own width, and true -> predicted must read.
+    wrong = np.flatnonzero(result["_predictions"] != split.labels)[:ERROR_GRID_IMAGES]
+    cols = 6
     rows = max(1, -(-len(wrong) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9 + 0.5))
     for ax in np.atleast_1d(axes).ravel():
         ax.axis("off")
     for ax, i in zip(np.atleast_1d(axes).ravel(), wrong):
         ax.imshow(split.images[i], cmap="gray")
-        ax.set_title(f"{names[split.labels[i]]}→{names[result['_predictions'][i]]}", fontsize=7)
-    fig.suptitle(f"Misclassified {result.get('split', 'test')} images (true→predicted), first 40", fontsize=9)
+        ax.set_title(f"{names[split.labels[i]]} → {names[result['_predictions'][i]]}", fontsize=12)
+    fig.suptitle(f"Misclassified {result.get('split', 'test')} images (true → predicted), the first {len(wrong)}",
+                 fontsize=13)
     fig.tight_layout()
     grid_path = out_dir / f"{stem}_errors.png"
     fig.savefig(grid_path, dpi=110)

@@ -6,15 +6,12 @@ pid of this test process, so the scheduler sees a live worker and leaves it alon
 from __future__ import annotations
 
 import json
-import os
 
-import psutil
 import pytest
-from conftest import ROOT
+from conftest import ROOT, fake_running_job, finish_fake_job
 from streamlit.testing.v1 import AppTest
 
 from app_pages import training
-from qnn_core.jobs import store
 
 PAGE = str(ROOT / "app_pages" / "training.py")
 
@@ -61,27 +58,6 @@ def test_accuracy_axis_is_0_to_100_percent_with_or_without_data():
 
 # -- the page, against a runs directory written by hand ----------------------------------------------------------
 
-def _add_job(runs, epochs: int = 1) -> int:
-    params = dict(task="mnist", quantum=True, qubits=8, depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0,
-                  subset=3000)
-    with store.opened(runs) as con:
-        job_id = store.insert(con, runs, "mnist", params)
-        me = psutil.Process(os.getpid())
-        con.execute("UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
-                    (me.pid, me.create_time(), job_id))
-        for step in range(1, 11):
-            store.record_progress(con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step),
-                                  step / 10)
-    return job_id
-
-
-def _finish(runs, job_id: int) -> None:
-    with store.opened(runs) as con:
-        store.record_progress(con, job_id, dict(event="epoch", epoch=1, val_acc=0.91), 1.0)
-        result = {"accuracy": 0.9, "n": 100, "confusion": [[10 if i == j else 0 for j in range(10)] for i in range(10)]}
-        assert store.finish(con, job_id, "done", result=result)
-
-
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
     monkeypatch.setenv("QNN_RUNS_DIR", str(tmp_path))
@@ -99,7 +75,7 @@ def _curves(at: AppTest) -> tuple[dict, dict]:
 
 
 def test_a_finished_job_stays_selected_and_its_curves_stay(runs):
-    first = _add_job(runs)
+    first = fake_running_job(runs)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     compare = at.multiselect(key="compare")
@@ -109,7 +85,7 @@ def test_a_finished_job_stays_selected_and_its_curves_stay(runs):
     loss, acc = _curves(at)
     assert len(loss["data"][0]["x"]) == 10 and acc["layout"]["yaxis"]["range"] == [0, 1]
 
-    _finish(runs, first)  # the label changes from "· running" to "· done"
+    finish_fake_job(runs, first)  # the label changes from "· running" to "· done"
     at.run()
     assert not at.exception
     compare = at.multiselect(key="compare")
@@ -117,7 +93,7 @@ def test_a_finished_job_stays_selected_and_its_curves_stay(runs):
     loss, acc = _curves(at)
     assert len(loss["data"][0]["x"]) == 10 and acc["data"][0]["y"] == [0.91]
 
-    second = _add_job(runs, epochs=3)  # a new job joins the comparison, newest first
+    second = fake_running_job(runs, epochs=3)  # a new job joins the comparison, newest first
     at.run()
     assert at.multiselect(key="compare").value == [second, first]
     assert _curves(at)[1]["layout"]["xaxis"]["range"] == [0, 3]
@@ -125,14 +101,14 @@ def test_a_finished_job_stays_selected_and_its_curves_stay(runs):
 
 
 def test_a_cleared_selection_stays_clear_and_details_keep_their_job(runs):
-    first = _add_job(runs)
-    second = _add_job(runs)  # both "running" (a queued one would be started for real once the first ends)
+    first = fake_running_job(runs)
+    second = fake_running_job(runs)  # both "running" (a queued one would be started for real once the first ends)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert at.multiselect(key="compare").value == [second]
     at.selectbox(key="detail").set_value(first).run()
     at.multiselect(key="compare").set_value([]).run()
     assert not at.exception
-    _finish(runs, first)
+    finish_fake_job(runs, first)
     at.run()
     assert not at.exception
     assert at.multiselect(key="compare").value == []

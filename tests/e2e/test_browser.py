@@ -132,14 +132,14 @@ def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, pa
 
 
 def test_results_error_grid_is_readable(server, browser):
-    """The misclassified-examples grid is drawn in halves, each larger than its own pixels, so its labels read."""
+    """The misclassified-examples grid (large tiles, 12 pt labels) is shown near its own size, so its labels read."""
     browser.get(f"{server}/results")
     sizes = _wait_for(browser, lambda: browser.execute_script(
         "const i = [...document.querySelectorAll('[data-testid=stExpander] img')].filter(i => i.complete"
         " && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0);"
-        "return i.length >= 2 ? i.map(e => [e.naturalWidth, e.getBoundingClientRect().width]) : null"),
+        "return i.length >= 1 ? i.map(e => [e.naturalWidth, e.getBoundingClientRect().width]) : null"),
         what="the visible tab's error grid")
-    assert len(sizes) == 2 and all(shown >= 1.2 * natural for natural, shown in sizes), sizes
+    assert len(sizes) == 1 and all(shown >= 0.75 * natural for natural, shown in sizes), sizes
 
 
 def test_animals_photo_upload(server, browser, tmp_path_factory):

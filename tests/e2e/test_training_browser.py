@@ -10,10 +10,8 @@ import os
 import subprocess
 import time
 
-import psutil
 import pytest
-
-from qnn_core.jobs import store
+from conftest import fake_running_job, finish_fake_job
 
 from .browser_helpers import chromium_missing, new_driver, streamlit_server, wait_for
 
@@ -26,32 +24,13 @@ CHARTS = """return [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
   title: (g.layout && g.layout.title && g.layout.title.text) || ''}))"""
 
 
-def _job(runs, pid: int) -> int:
-    params = dict(task="mnist", quantum=True, qubits=8, depth=3, epochs=1, lr=3e-3, batch_size=32, seed=0, subset=3000)
-    with store.opened(runs) as con:
-        job_id = store.insert(con, runs, "mnist", params)
-        con.execute("UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
-                    (pid, psutil.Process(pid).create_time(), job_id))
-        for step in range(1, 11):
-            store.record_progress(con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step),
-                                  step / 10)
-    return job_id
-
-
-def _finish(runs, job_id: int) -> None:
-    with store.opened(runs) as con:
-        store.record_progress(con, job_id, dict(event="epoch", epoch=1, val_acc=0.91), 1.0)
-        result = {"accuracy": 0.9, "n": 100, "confusion": [[10 if i == j else 0 for j in range(10)] for i in range(10)]}
-        assert store.finish(con, job_id, "done", result=result)
-
-
 def test_a_finished_job_keeps_its_curves(tmp_path):
     if why := chromium_missing():
         pytest.skip(f"no headless Chromium: {why}")
     worker = subprocess.Popen(["sleep", "300"])  # stands in for the job's worker process
     driver = None
     try:
-        job_id = _job(tmp_path, worker.pid)
+        job_id = fake_running_job(tmp_path, worker.pid)
         with streamlit_server(env={"QNN_RUNS_DIR": str(tmp_path)}) as (url, _proc):
             driver = new_driver()
             driver.get(f"{url}/training")
@@ -62,7 +41,7 @@ def test_a_finished_job_keeps_its_curves(tmp_path):
             assert len(charts) == 2 and charts[0]["points"] == [10] and charts[1]["y"] == [0, 1]
             assert not any(c["title"] for c in charts)  # titles are above the charts, clear of the toolbar
 
-            _finish(tmp_path, job_id)
+            finish_fake_job(tmp_path, job_id)
             chips = wait_for(driver, lambda: (c := driver.execute_script(CHIPS)) and "done" in " ".join(c) and c,
                              timeout=20, what="the job's label turning to done")
             assert chips == [f"#{job_id} mnist · hybrid 8q×3 · done"]
