@@ -140,10 +140,11 @@ def markdown(data: dict) -> str:
              "Versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()) + ".", ""]
     lines += ["The machine is shared with other work: a 1-minute load average above its "
               f"{m.get('cores')} cores means the timings include waiting for a core. When and under what load each "
-              "section was measured:", "", "| section | measured (UTC, end) | wall | load average (1 min), start → end |",
-              "|---|---|---|---|"]
+              "section was measured, and on which CPU (sections from different CPUs do not compare):", "",
+              "| section | measured (UTC, end) | CPU | wall | load average (1 min), start → end |",
+              "|---|---|---|---|---|"]
     timed = sorted((sec["measured"], name, sec) for name, sec in data["sections"].items() if "measured" in sec)
-    lines += [f"| {name} | {when.replace('T', ' ').split('+')[0]} | {sec['wall_s']:.0f} s | "
+    lines += [f"| {name} | {when.replace('T', ' ').split('+')[0]} | {sec.get('cpu', m.get('cpu'))} | {sec['wall_s']:.0f} s | "
               f"{sec['load_avg_start'][0]:.2f} → {sec['load_avg_end'][0]:.2f} |" for when, name, sec in timed]
     lines += [""] + [f"Run: `{r['command']}`, {r['started']} → {r['finished']}." for r in data.get("runs", [])] + [""]
     for name, (title, render) in RENDER.items():

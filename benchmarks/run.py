@@ -87,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     if not a.report_only:
         names = a.only or list(SECTIONS)
         cmd = "python -m benchmarks.run" + (" --quick" if a.quick else "") + (f" --threads {a.threads}")
-        data.update(quick=a.quick, machine=machine_details(), threads=a.threads,
+        machine = machine_details()
+        # A partial run (--only) on another machine must not relabel the sections it kept: each section records
+        # its own CPU, and the file's machine stays that of the last full run.
+        if not a.only or "machine" not in data:
+            data["machine"] = machine
+        data.update(quick=a.quick, threads=a.threads,
                     last_command=cmd + (" --only " + " ".join(a.only) if a.only else ""))
         run_info = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                     "load_avg_start": load_average(), "sections": names}
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = {"failed": f"{type(err).__name__}: {err}"}
                 print(f"[benchmarks] {name} FAILED: {err}", file=sys.stderr, flush=True)
             result.update(wall_s=round(time.time() - t0, 1), load_avg_start=load0, load_avg_end=load_average(),
+                          cpu=machine.get("cpu"),
                           measured=datetime.now(UTC).isoformat(timespec="seconds"))
             data["sections"][name] = result
             write_json_atomic(data, out)

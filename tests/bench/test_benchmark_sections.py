@@ -37,6 +37,7 @@ def test_quick_run_measures_every_section(quick_results):
     assert (quick_results.parent / "qnn_scaling.png").stat().st_size > 1000
     assert s["memory"]["peak_rss_mb"] > 100 and len(s["memory"]["models"]) >= 2
     assert s["app"]["label_shown"] == s["app"]["label_true"]
+    assert s["concurrency"]["memory"]["ratio_3_to_1"] > 0 and set(s["concurrency"]["gradcam"]) == {"mnist", "animals"}
     if pennylane_available():
         assert max(s["simulators"]["max_abs_diff"].values()) <= 1e-5
     else:
