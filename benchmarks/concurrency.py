@@ -49,12 +49,12 @@ def gradcam_cost(repeats: int, files: dict[str, list[bytes]]) -> dict:
     return out
 
 
-def serve_sessions(sessions: int, calls: int) -> dict:
+def serve_sessions(sessions: int, calls: int, tasks: tuple[str, ...] = TASKS) -> dict:
     """Run in a fresh process: `sessions` threads share each task's service, each classifying and explaining."""
     from benchmarks.sections import peak_rss_mb, user_files
 
-    files = {name: user_files(name, 4) for name in TASKS}
-    services = {name: TaskService.get(name) for name in TASKS}
+    files = {name: user_files(name, 4) for name in tasks}
+    services = {name: TaskService.get(name) for name in tasks}
     barrier = threading.Barrier(sessions)
 
     def session(seed: int) -> None:
@@ -68,14 +68,14 @@ def serve_sessions(sessions: int, calls: int) -> dict:
         t.start()
     for t in threads:
         t.join()
-    return {"sessions": sessions, "calls_per_session": calls, "peak_rss_mb": peak_rss_mb()}
+    return {"sessions": sessions, "calls_per_session": calls, "tasks": list(tasks), "peak_rss_mb": peak_rss_mb()}
 
 
-def session_memory(calls: int) -> dict:
+def session_memory(calls: int, tasks: tuple[str, ...]) -> dict:
     out = {}
     for n in (1, 3):
         code = (f"import json, torch; torch.set_num_threads(1); from benchmarks.concurrency import serve_sessions; "
-                f"print(json.dumps(serve_sessions({n}, {calls})))")
+                f"print(json.dumps(serve_sessions({n}, {calls}, {tuple(tasks)!r})))")
         r = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             raise RuntimeError(f"serving process failed: {r.stderr[-2000:]}")
@@ -93,4 +93,4 @@ def concurrency(budget) -> dict:
                     "on one thread; and the peak RSS (VmHWM) of a fresh process in which 1 or 3 threads (sessions) "
                     "share the digits and animals services, each classifying and explaining",
             "gradcam": gradcam_cost(budget.latency_repeats, files),
-            "memory": session_memory(max(2, budget.latency_repeats // 10))}
+            "memory": session_memory(max(2, budget.latency_repeats // 10), budget.session_tasks)}

@@ -51,8 +51,11 @@ def _load(path: str | Path) -> dict:
         with warnings.catch_warnings():  # torch's notes on pickle protocols would add lines to the one-line error
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:  # it holds pickled objects (code), which weights_only refuses to run
-        raise CheckpointError(_not_weights_only(path, err)) from None
+    except pickle.UnpicklingError as err:
+        if re.search(r"Unsupported (global|class)", str(err)):  # pickled objects (code), which weights_only refuses
+            raise CheckpointError(_not_weights_only(path, err)) from None
+        raise CheckpointError(f"checkpoint {path} could not be read, truncated or not a checkpoint "
+                              f"({_first_sentence(err)})") from None
     except Exception as err:  # a truncated or foreign file
         raise CheckpointError(f"checkpoint {path} could not be read, truncated or not a checkpoint "
                               f"({_first_sentence(err)})") from None
