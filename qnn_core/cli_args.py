@@ -35,13 +35,18 @@ def deprecated_alias(p: argparse.ArgumentParser, old: str, dest: str, new: str, 
     p.add_argument(old, dest=dest, action=_Deprecated, new=new, const=const, **kwargs)
 
 
-def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load") -> None:
-    """`--model hybrid|classical` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`."""
+def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load",
+              no_quantum_alias: bool = True) -> None:
+    """`--model hybrid|classical` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`.
+
+    `no_quantum_alias=False` for a command whose old `--no-quantum` meant something else (predict: the branch off).
+    """
     p.add_argument("--model", choices=MODELS, default=default,
                    help=f"which of the task's models to {what}: the hybrid or its classical-only twin "
                         "(default %(default)s)")
     p.add_argument("--checkpoint", type=Path, help="a checkpoint file instead of the task's shipped one")
-    deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
+    if no_quantum_alias:
+        deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
 
 
 def add_quantum_switch(p: argparse.ArgumentParser) -> None:

@@ -82,7 +82,7 @@ class TaskSpec:
     # Only for classes that mirroring keeps (garments, animals, not characters); chosen on validation with
     # `python -m qnn_core.evaluate --task T --split val --mirror on`, which prints both accuracies.
     test_time_mirror: bool = False
-    # Images of the official train split held out for validation (None: data.VAL_SIZE).
+    # Images of the official train split held out for validation (None: data.split.VAL_SIZE).
     val_size: int | None = None
     # The project's goal for the hybrid's test accuracy (its issue); the results table says whether it is met.
     target: float | None = None

@@ -33,7 +33,6 @@ class Prediction:
     expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models; mean over the mirrored pair if any)
     prepared: Prepared
     quantum: bool = True  # whether the quantum branch was on for this prediction
-    logits: np.ndarray | None = None  # (num_classes,), as served (mean over the mirrored pair if any)
 
 
 class Predictor:
@@ -59,23 +58,30 @@ class Predictor:
 
     @torch.no_grad()
     def predict_prepared(self, prepared: Prepared, quantum: bool = True, k: int = 5) -> Prediction:
+        return self.predict_switched(prepared, (quantum,), k)[0]
+
+    @torch.no_grad()
+    def predict_switched(self, prepared: Prepared, switches: tuple[bool, ...], k: int = 5) -> list[Prediction]:
+        """One prediction per quantum switch, from one backbone pass: the switch only changes the head's input."""
         x = prepared.tensor
         if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
             x = torch.cat([x, x.flip(-1)])
-        logits, expvals = self.model.logits_and_expvals(x, quantum=quantum)
-        logits = logits.mean(0, keepdim=True)
-        expvals = None if expvals is None else expvals.mean(0, keepdim=True)
-        probs = torch.softmax(logits, 1)[0].numpy()
+        branches = self.model.branches(x)
+        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k)
+                for quantum in switches]
+
+    def _prediction(self, prepared: Prepared, logits: torch.Tensor, expvals: torch.Tensor | None, quantum: bool,
+                    k: int) -> Prediction:
+        probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].numpy()
         order = np.argsort(-probs)[:k]
         return Prediction(
             index=int(order[0]),
             label=self.task.label(int(order[0])),
             probs=probs,
             top=[(self.task.label(int(i)), float(probs[i])) for i in order],
-            expvals=None if expvals is None else expvals[0].numpy(),
+            expvals=None if expvals is None else expvals.mean(0).numpy(),
             prepared=prepared,
             quantum=quantum,
-            logits=logits[0].numpy(),
         )
 
     def predict(self, source, quantum: bool = True, k: int = 5) -> Prediction:
@@ -84,12 +90,10 @@ class Predictor:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # "resolve": predict's own --no-quantum (the branch off) replaces add_model's (the classical checkpoint)
-    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0],
-                                conflict_handler="resolve")
+    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("files", nargs="+")
-    add_model(p)
+    add_model(p, no_quantum_alias=False)  # predict's old --no-quantum switched the branch off: an alias of --quantum
     add_quantum_switch(p)
     deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
     p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")

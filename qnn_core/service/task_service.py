@@ -108,9 +108,8 @@ class TaskService:
         prepared = source if isinstance(source, Prepared) else prepare(source, self.task)
         quantum = quantum and self.is_hybrid
         k = min(k, self.task.num_classes)
-        on = self._predictor.predict_prepared(prepared, quantum=True, k=k)
-        pred = on if quantum else self._predictor.predict_prepared(prepared, quantum=False, k=k)
-        return self._classification(pred, on)
+        on, *off = self._predictor.predict_switched(prepared, (True,) if quantum else (True, False), k)
+        return self._classification(off[0] if off else on, on)
 
     def explain(self, result: Classification, image_weight: float = 0.55) -> Explanation:
         """Grad-CAM of the shown class, with the quantum branch as it was for the prediction, on the user's image."""
