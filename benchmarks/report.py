@@ -121,13 +121,28 @@ def concurrency_md(sec: dict) -> list[str]:
     return rows
 
 
+def data_parallel_md(sec: dict) -> list[str]:
+    rows = ["| configuration | images/s (median) | each run | × one thread |", "|---|---|---|---|"]
+    rows += [f"| {name} | {sec['median_images_per_s'][name]:.0f} | "
+             f"{', '.join(f'{s:.0f}' for s in sec['images_per_s'][name])} | {sec['ratio_to_one_thread'][name]:.2f}× |"
+             for name in sec["median_images_per_s"]]
+    ddp = sec["ratio_to_one_thread"]["2 DDP processes x 1 thread"]
+    loads = ", ".join(f"{x[0]:.2f}" for x in sec["load_avg_during"] if x)
+    rows += ["", f"MNIST hybrid, {sec['batches']} steps of {sec['batch_per_process']} images per process, "
+                 f"{sec['repeats']} runs of each, alternated; {sec['cores']} cores. Two DDP processes: "
+                 f"**{ddp:.2f}×** one process with one thread (goal ≥ {sec['goal_ddp_ratio']}×: "
+                 f"{'met' if ddp >= sec['goal_ddp_ratio'] else 'missed'}). Load average (1 min) before each run: {loads}."]
+    return rows
+
+
 RENDER = {"latency": ("1. Single-image latency", latency_md), "batch": ("2. Batch inference throughput", batch_md),
           "quantum_cost": ("3. What the quantum branch costs", quantum_cost_md),
           "qnn_scaling": ("4. Scaling of the QNN layer", scaling_md),
           "simulators": ("5. Simulator choice: TorchQuantum vs PennyLane", simulators_md),
           "training": ("6. Training throughput", training_md), "memory": ("7. Peak memory", memory_md),
           "app": ("8. The app: start to first prediction", app_md),
-          "concurrency": ("9. Serving several sessions at once", concurrency_md)}
+          "concurrency": ("9. Serving several sessions at once", concurrency_md),
+          "data_parallel": ("10. Data-parallel training (torchrun DDP)", data_parallel_md)}
 
 
 def markdown(data: dict) -> str:

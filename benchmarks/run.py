@@ -30,7 +30,8 @@ from qnn_core.tasks import REPO_ROOT  # noqa: E402
 from . import report  # noqa: E402
 from .timing import load_average, machine_details  # noqa: E402
 
-SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app", "concurrency")
+SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app", "concurrency",
+            "data_parallel")
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
 
@@ -64,6 +65,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .concurrency import concurrency
 
         return concurrency(budget)
+    if name == "data_parallel":
+        from .data_parallel import data_parallel
+
+        return data_parallel(budget)
     raise KeyError(name)
 
 

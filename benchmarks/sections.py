@@ -48,12 +48,14 @@ class Budget:
     sim_repeats: int = 3
     sim_loop_repeats: int = 2
     session_tasks: tuple[str, ...] = ("mnist", "animals")  # the services that the concurrency section's sessions share
+    ddp_batches: int = 40  # optimiser steps per process in the data-parallel section's epoch slice
+    ddp_repeats: int = 2
 
     @classmethod
     def quick(cls) -> Budget:
         return cls(latency_repeats=3, batch_repeats=2, scaling_repeats=1, scaling_batch=16, scaling_qubits=(4, 6),
                    scaling_depths=(1, 2), train_batches=2, train_repeats=1, warmup=1, sim_batch=8, sim_repeats=1,
-                   sim_loop_repeats=1, session_tasks=("mnist",))
+                   sim_loop_repeats=1, session_tasks=("mnist",), ddp_batches=2, ddp_repeats=1)
 
 
 def user_files(task_name: str, n: int = 20) -> list[bytes]:

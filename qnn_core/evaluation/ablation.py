@@ -25,6 +25,7 @@ import numpy as np
 
 from qnn_core.cli_args import add_limit
 from qnn_core.data.loaders import load_split
+from qnn_core.devices import add_device, resolve
 from qnn_core.evaluation.evaluate import evaluate
 from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.evaluation.report import blocks_flag, load_eval
@@ -39,30 +40,31 @@ BLOCK_START, BLOCK_END = markers("ablation")
 VARIANTS = ("hybrid", "classical")
 
 
-def test_accuracies(checkpoint: Path, task_name: str, limit: int | None) -> dict:
+def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device: str = "cpu") -> dict:
     """Test accuracy, and for a hybrid also with the quantum branch off (the evaluator's own measurement)."""
     task = get_task(task_name)
     split = load_split(task, "test")
     if limit:
         split = split.subset(slice(0, limit))
     model, _ = load_checkpoint(checkpoint)
-    measured = evaluate(model, task, split)
+    measured = evaluate(model.to(resolve(device)), task, split)
     result = {"test_accuracy": measured["accuracy"], "test_size": measured["n"]}
     if "accuracy_quantum_off" in measured:
         result["test_accuracy_quantum_off"] = measured["accuracy_quantum_off"]
     return result
 
 
-def run_one(task: str, variant: str, seed: int, budget: dict, work_dir: Path) -> dict:
+def run_one(task: str, variant: str, seed: int, budget: dict, work_dir: Path, device: str = "cpu") -> dict:
     """Train one model with the ablation's budget and measure it on the official test split."""
     cfg = TrainConfig(task=task, quantum=variant == "hybrid", seed=seed, epochs=budget["epochs"],
-                      subset=budget["subset"], max_batches=budget.get("max_batches"), threads=budget["threads"])
+                      subset=budget["subset"], max_batches=budget.get("max_batches"), threads=budget["threads"],
+                      device=device)
     out = work_dir / f"{task}_{variant}_seed{seed}.pt"
     t0 = time.time()
     meta = train(cfg, out, quiet=True)
     train_s = time.time() - t0
     t1 = time.time()
-    result = test_accuracies(out, task, budget.get("test_limit"))
+    result = test_accuracies(out, task, budget.get("test_limit"), device)
     return {"task": task, "variant": variant, "seed": seed, **result, "val_accuracy": meta["val_accuracy"],
             "best_epoch": meta.get("best_epoch"), "train_size": meta["train_size"],
             "train_images_per_s": float(np.median([h["images_per_s"] for h in meta["history"]])),
@@ -276,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")
     p.add_argument("--report-only", action="store_true",
                    help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON")
+    add_device(p, default="cpu")
     return p
 
 
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         todo = []
     for i, (t, v, s) in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] {t} {v} seed {s} ...", file=sys.stderr, flush=True)
-        r = run_one(t, v, s, budget, work)
+        r = run_one(t, v, s, budget, work, a.device)
         data["runs"].append(r)
         data["summary"] = summarise(data["runs"])
         write_json_atomic(data, a.out)

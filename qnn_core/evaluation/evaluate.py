@@ -18,6 +18,7 @@ import numpy as np
 
 from qnn_core.cli_args import add_json, add_limit, add_model, add_quantum_switch, model_path
 from qnn_core.data.loaders import Split, load_holdout, load_split, load_train_val
+from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.inference.batch import predict_logits, served_and_single_logits
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.models.hybrid import HybridNet
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="average with the mirror images' logits: the registry's choice (auto), or force it")
     add_json(p, "the full result, one object,")
     p.add_argument("--report", type=Path, help="also write confusion and misclassification PNGs here")
+    add_device(p, default="cpu")
     return p
 
 
@@ -130,13 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         task = get_task(a.task).with_source(a.source)
         ckpt = model_path(task, a)
         model, meta = load_checkpoint(ckpt)
+        model.to(resolve(a.device))
         if a.holdout:
             split = load_holdout(task)
         elif a.split == "val":
             split = load_train_val(task, a.data_root)[1]
         else:
             split = load_split(task, "test", a.data_root)
-    except (KeyError, CheckpointError, FileNotFoundError) as err:
+    except (KeyError, CheckpointError, FileNotFoundError, DeviceError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     if a.limit:

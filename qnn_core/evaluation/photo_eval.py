@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from qnn_core.cli_args import add_json, add_model, add_quantum_switch, model_path
+from qnn_core.devices import DeviceError, add_device
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError, prepare_photo
@@ -54,16 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_quantum_switch(p)
     p.add_argument("--resize", nargs="+", default=["match", "full"], choices=["match", "full"])
     add_json(p, "one result per photo preprocessing, one JSON object a line,")
+    add_device(p, default="cpu")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     try:
-        predictor = Predictor(a.task, model_path(get_task(a.task), a))
+        predictor = Predictor(a.task, model_path(get_task(a.task), a), a.device)
         labels = read_labels(a.labels or a.folder / "labels.csv")
-    except (KeyError, CheckpointError, OSError) as err:
-        print(f"error: {err.args[0] if isinstance(err, (KeyError, CheckpointError)) else err}", file=sys.stderr)
+    except (KeyError, CheckpointError, DeviceError, OSError) as err:
+        print(f"error: {err.args[0] if isinstance(err, (KeyError, CheckpointError, DeviceError)) else err}",
+              file=sys.stderr)
         return 2
     results = [photo_accuracy(predictor, a.folder, labels, r, quantum=a.quantum == "on") for r in a.resize]
     for r in results:

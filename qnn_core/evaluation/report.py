@@ -19,6 +19,7 @@ from qnn_core.cli_args import deprecated_alias
 from qnn_core.data import letters
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
+from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation.evaluate import evaluate, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import replace_block
@@ -316,12 +317,12 @@ def measure_holdout(model, task: TaskSpec, quantum: bool) -> dict | None:
     return result
 
 
-def holdout_photos(task: TaskSpec, ckpt: Path) -> list[dict] | None:
+def holdout_photos(task: TaskSpec, ckpt: Path, device: str = "cpu") -> list[dict] | None:
     """Accuracy on the held-out real photos under both photo preprocessings (measured, never tuned on)."""
     folder = HOLDOUT_PHOTOS.get(task.name)
     if task.input.kind != "photo" or folder is None or not (folder / "labels.csv").is_file():
         return None
-    predictor, labels = Predictor(task, ckpt), read_labels(folder / "labels.csv")
+    predictor, labels = Predictor(task, ckpt, device), read_labels(folder / "labels.csv")
     return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
 
 
@@ -339,11 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-only", action="store_true",
                    help="measure nothing; re-write the model cards and the README table from the committed evaluations")
     deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
+    add_device(p, default="cpu")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    p = build_parser()
+    a = p.parse_args(argv)
+    try:
+        device = resolve(a.device)
+    except DeviceError as err:
+        p.error(str(err))
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     for name in a.tasks:
         task = get_task(name)
@@ -354,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skip {ckpt.name}: not trained", file=sys.stderr)
                 continue
             model, meta = load_checkpoint(ckpt)
+            model.to(device)
             stem = f"{task.name}_{variant(quantum)}"
             n_params = sum(p.numel() for p in model.parameters())
             if a.report_only:
@@ -369,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_report(result, task, split, EVAL_DIR, stem)
                 eval_path(task, quantum).write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
                 holdout = measure_holdout(model, task, quantum)
-                photos = holdout_photos(task, ckpt)
+                photos = holdout_photos(task, ckpt, a.device)
                 if photos:
                     (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
             (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos))

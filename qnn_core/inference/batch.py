@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from qnn_core.data.split import Split
+from qnn_core.devices import module_device
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.models.trunk_cache import logits_from_trunk, trunk_features
 from qnn_core.preprocess.tensor import normalise, to_input
@@ -23,7 +24,9 @@ def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, bat
         return logits_from_trunk(model, trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
                                  batch_size, quantum=quantum)[0]
     model.eval()
-    out = [model.logits_and_expvals(normalise(to_input(images[i:i + batch_size]), task.input), quantum=quantum)[0]
+    device = module_device(model)
+    out = [model.logits_and_expvals(normalise(to_input(images[i:i + batch_size]), task.input).to(device),
+                                    quantum=quantum)[0].cpu()
            for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, task.num_classes)
 

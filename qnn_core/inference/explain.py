@@ -53,7 +53,8 @@ def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: boo
         raise ValueError("Grad-CAM needs a model in eval mode (a shared model is never switched by a caller)")
     view = CamView(model, quantum)
     with torch.enable_grad(), GradCAM(model=view, target_layers=[view.at]) as cam:
-        heat = cam(input_tensor=prepared.tensor, targets=[ClassifierOutputTarget(class_index)])[0]
+        heat = cam(input_tensor=prepared.tensor.to(view.device_anchor.device),
+                   targets=[ClassifierOutputTarget(class_index)])[0]
     return np.nan_to_num(heat.astype(np.float32))
 
 

@@ -33,20 +33,24 @@ class ImageNetHead(nn.Module):
 
     @torch.no_grad()
     def animal_share(self, trunk: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-        out = [torch.softmax(self.net(trunk[i:i + batch_size].float()), 1)[:, IMAGENET_ANIMALS].sum(1)
+        device = next(self.net.parameters()).device
+        out = [torch.softmax(self.net(trunk[i:i + batch_size].float().to(device)), 1)[:, IMAGENET_ANIMALS].sum(1).cpu()
                for i in range(0, len(trunk), batch_size)]
         return torch.cat(out).numpy()
 
 
 @lru_cache(maxsize=2)
-def imagenet_head(cut: int) -> ImageNetHead:
-    """The pretrained stages from `cut` on, for trunk activations cut there (the model's backbone.cut)."""
-    return ImageNetHead(cut)
+def imagenet_head(cut: int, device: str = "cpu") -> ImageNetHead:
+    """The pretrained stages from `cut` on, for trunk activations cut there (the model's backbone.cut), built
+    on `device` once: the shared copy is never moved by a caller."""
+    return ImageNetHead(cut).to(device)
 
 
 def photo_animal_share(model, prepared) -> float:
     """ImageNet's probability that a prepared photo shows some animal (any of its 398 animal classes)."""
-    return float(imagenet_head(model.backbone.cut).animal_share(model.backbone.trunk_features(prepared.tensor))[0])
+    device = next(model.parameters()).device
+    trunk = model.backbone.trunk_features(prepared.tensor.to(device))
+    return float(imagenet_head(model.backbone.cut, str(device)).animal_share(trunk)[0])
 
 
 def calibrate_unsure(probs: np.ndarray, labels: np.ndarray, miss_rate: float = UNSURE_MISS_RATE) -> dict:

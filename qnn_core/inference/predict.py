@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, model_path, positive_int
+from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
 from qnn_core.tasks import TaskSpec, get_task
@@ -39,16 +40,19 @@ class Predictor:
     """A loaded model plus its task, for inference only: what the CLIs, the sequence reader and the service call.
 
     The model is frozen and in eval mode from the start, and the circuit's unitary is built here, so that
-    threads sharing one Predictor only ever read it: nothing a call does changes the model.
+    threads sharing one Predictor only ever read it: nothing a call does changes the model. It lives on
+    `device` (a devices.resolve spelling, or a torch.device); images go there and results come back to the CPU.
     """
 
-    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None) -> None:
+    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None,
+                 device: str | torch.device = "cpu") -> None:
         self.task = get_task(task) if isinstance(task, str) else task
         self.checkpoint = Path(checkpoint) if checkpoint else self.task.checkpoint()
+        self.device = resolve(device) if isinstance(device, str) else device
         self.model, self.meta = load_checkpoint(self.checkpoint)
         if self.meta.get("task") != self.task.name:
             raise CheckpointError(f"{self.checkpoint} was trained for task {self.meta.get('task')!r}, not {self.task.name!r}")
-        self.model.requires_grad_(False).eval()
+        self.model.requires_grad_(False).eval().to(self.device)
         if self.model_is_hybrid:
             self.model.quantum.layer_unitary()  # cached now, never built by two threads at once
 
@@ -63,7 +67,7 @@ class Predictor:
     @torch.no_grad()
     def predict_switched(self, prepared: Prepared, switches: tuple[bool, ...], k: int = 5) -> list[Prediction]:
         """One prediction per quantum switch, from one backbone pass: the switch only changes the head's input."""
-        x = prepared.tensor
+        x = prepared.tensor.to(self.device)
         if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
             x = torch.cat([x, x.flip(-1)])
         branches = self.model.branches(x)
@@ -72,14 +76,14 @@ class Predictor:
 
     def _prediction(self, prepared: Prepared, logits: torch.Tensor, expvals: torch.Tensor | None, quantum: bool,
                     k: int) -> Prediction:
-        probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].numpy()
+        probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].cpu().numpy()
         order = np.argsort(-probs)[:k]
         return Prediction(
             index=int(order[0]),
             label=self.task.label(int(order[0])),
             probs=probs,
             top=[(self.task.label(int(i)), float(probs[i])) for i in order],
-            expvals=None if expvals is None else expvals.mean(0).numpy(),
+            expvals=None if expvals is None else expvals.mean(0).cpu().numpy(),
             prepared=prepared,
             quantum=quantum,
         )
@@ -97,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quantum_switch(p)
     deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
     p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")
+    add_device(p)
     return p
 
 
@@ -119,8 +124,8 @@ def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], Non
     Exit status: 2 when the model cannot be loaded, 1 when some file failed, else 0.
     """
     try:
-        predictor = Predictor(a.task, model_path(get_task(a.task), a))
-    except (KeyError, CheckpointError) as err:
+        predictor = Predictor(a.task, model_path(get_task(a.task), a), device=getattr(a, "device", "cpu"))
+    except (KeyError, CheckpointError, DeviceError) as err:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
     status = 0

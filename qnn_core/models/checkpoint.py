@@ -17,7 +17,8 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(model: HybridNet, meta: dict, path: str | Path) -> None:
-    """Write atomically: a reader never sees a half-written file."""
+    """Write atomically: a reader never sees a half-written file. The tensors are stored as CPU tensors
+    whatever device trained them, so every checkpoint loads on any machine."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"state_dict": trained_state(model), "meta": {**meta, "config": model.config.to_dict()}}
@@ -36,7 +37,7 @@ def frozen_prefix(model: HybridNet) -> str | None:
 def trained_state(model: HybridNet) -> dict:
     """The weights this project trained: everything but a pretrained backbone's frozen part."""
     prefix = frozen_prefix(model)
-    return {k: v for k, v in model.state_dict().items() if not (prefix and k.startswith(prefix))}
+    return {k: v.detach().cpu() for k, v in model.state_dict().items() if not (prefix and k.startswith(prefix))}
 
 
 def read_meta(path: str | Path) -> dict:

@@ -124,7 +124,15 @@ class HybridNet(nn.Module):
         classical = self.classical(features)
         if not self.config.quantum:
             return classical, None
-        return classical, self.quantum(bounded_angles(self.to_angles(features)))
+        return classical, self.quantum_features(features)
+
+    def quantum_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The qubits' <Z> for backbone features. Under mixed precision (training with --amp bf16) the angles
+        and the circuit stay in float32 / complex64: bf16 angles would be off by ~1e-2 rad."""
+        if torch.is_autocast_enabled(features.device.type):
+            with torch.autocast(features.device.type, enabled=False):
+                return self.quantum(bounded_angles(self.to_angles(features.float())))
+        return self.quantum(bounded_angles(self.to_angles(features)))
 
     def logits_and_expvals(self, x: torch.Tensor, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""

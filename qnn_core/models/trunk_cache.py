@@ -42,9 +42,10 @@ def extract(backbone, images: np.ndarray, spec: InputSpec, batch_size: int = 50,
             quiet: bool = False) -> np.ndarray:
     """The backbone trunk's activations for every image, float16, with a progress bar."""
     backbone.eval()
+    device = next(backbone.parameters()).device
     out, t0 = [], time.time()
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", file=sys.stderr, disable=quiet):
-        out.append(backbone.trunk_features(upsample(images[i:i + batch_size], spec)).half().numpy())
+        out.append(backbone.trunk_features(upsample(images[i:i + batch_size], spec).to(device)).half().cpu().numpy())
     if not quiet:
         print(f"{desc}: {len(images)} images in {time.time() - t0:.0f} s", file=sys.stderr)
     return np.concatenate(out)
@@ -100,14 +101,16 @@ def cached_count(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Path 
 
 def logits_from_trunk(model, feats: torch.Tensor, batch_size: int = 500,
                       quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Logits (and <Z> values) of a model whose backbone takes cached trunk activations."""
+    """Logits (and <Z> values) of a model whose backbone takes cached trunk activations (on the CPU, whatever
+    device the model is on: the cache and its consumers are numpy)."""
     model.eval()
+    device = next(model.parameters()).device
     logits, expvals = [], []
     with torch.no_grad():
         for i in range(0, len(feats), batch_size):
-            lg, ev = model.fuse(*model.branches_from_features(model.backbone.from_trunk(feats[i:i + batch_size])),
-                                quantum=quantum)
-            logits.append(lg)
+            trunk = feats[i:i + batch_size].to(device)
+            lg, ev = model.fuse(*model.branches_from_features(model.backbone.from_trunk(trunk)), quantum=quantum)
+            logits.append(lg.cpu())
             if ev is not None:
-                expvals.append(ev)
+                expvals.append(ev.cpu())
     return torch.cat(logits), (torch.cat(expvals) if expvals else None)

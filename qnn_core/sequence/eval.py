@@ -34,6 +34,7 @@ from qnn_core.cli_args import add_json, add_model, model_path, positive_int
 from qnn_core.data.compose import LineStyle, compose_line
 from qnn_core.data.loaders import load_split
 from qnn_core.data.split import Split, validation_split
+from qnn_core.devices import DeviceError, add_device
 from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
@@ -159,9 +160,10 @@ def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Genera
     }
 
 
-def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | Path | None = None) -> dict:
+def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | Path | None = None,
+        device: str = "cpu") -> dict:
     torch.set_num_threads(1)
-    predictor = Predictor(task, checkpoint)
+    predictor = Predictor(task, checkpoint, device)
     if split_name == "val":
         split = validation_split(task, load_split(task, "train"))[1]
     else:
@@ -231,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring")
     p.add_argument("--report-only", action="store_true",
                    help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json")
+    add_device(p, default="cpu")
     return p
 
 
@@ -248,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--task is required (or --report-only)")
     try:
         task = get_task(a.task)
-        result = run(task, a.n, a.seed, a.split, model_path(task, a))
-    except (KeyError, CheckpointError, FileNotFoundError) as err:
+        result = run(task, a.n, a.seed, a.split, model_path(task, a), a.device)
+    except (KeyError, CheckpointError, FileNotFoundError, DeviceError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     text = json.dumps(result, ensure_ascii=False, indent=1)

@@ -20,6 +20,7 @@ import json
 import sys
 
 from qnn_core.cli_args import add_model, add_quantum_switch, positive_int
+from qnn_core.devices import add_device
 from qnn_core.inference.predict import Predictor, run_over_files
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import PHONE_DIGITS, LineReading, format_phone, read_line
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quantum_switch(p)
     p.add_argument("--no-dictionary", action="store_true", help="do not decode against the task's word list")
     p.add_argument("--top", type=positive_int, default=3, help="how many labels to list per character (default %(default)s)")
+    add_device(p)
     return p
 
 

@@ -118,9 +118,9 @@ def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Im
     probs = np.full((len(prepared), predictor.task.num_classes), np.exp(UNREADABLE_LOGP))
     ok = [i for i, p in enumerate(prepared) if p is not None]
     if ok:
-        batch = torch.cat([prepared[i].tensor for i in ok])
+        batch = torch.cat([prepared[i].tensor for i in ok]).to(predictor.device)
         logits, _ = predictor.model.logits_and_expvals(batch, quantum=quantum)
-        probs[ok] = torch.softmax(logits.double(), 1).numpy()
+        probs[ok] = torch.softmax(logits.double(), 1).cpu().numpy()
     return probs, prepared
 
 

@@ -23,6 +23,7 @@ from qnn_core.cli_args import add_model, model_path, positive_int
 from qnn_core.data.compose import LineStyle, compose_line
 from qnn_core.data.loaders import load_split
 from qnn_core.data.split import validation_split
+from qnn_core.devices import DeviceError, add_device
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
@@ -45,10 +46,10 @@ GRID = {
 
 
 def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | Path | None,
-                       non_words: bool = False) -> list[tuple[LineAnalysis, str]]:
+                       non_words: bool = False, device: str = "cpu") -> list[tuple[LineAnalysis, str]]:
     """Lines of 10 random characters, or dictionary words (or, with non_words, kana strings that are not words)."""
     task = get_task(task_name)
-    predictor = Predictor(task, checkpoint)
+    predictor = Predictor(task, checkpoint, device)
     val = validation_split(task, load_split(task, "train"))[1]
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(val.labels == c) for c in range(task.num_classes)]
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, default=300, help="validation lines to compose (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=2, help="coordinate-search rounds; 0 only measures (default %(default)s)")
+    add_device(p, default="cpu")
     return p
 
 
@@ -133,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     try:
         checkpoint = model_path(get_task(a.task), a)
-        lines = composed_val_lines(a.task, a.n, a.seed, checkpoint)
-    except (KeyError, CheckpointError, FileNotFoundError) as err:
+        lines = composed_val_lines(a.task, a.n, a.seed, checkpoint, device=a.device)
+    except (KeyError, CheckpointError, FileNotFoundError, DeviceError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     expect = not get_task(a.task).words
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = {k: v for k, v in asdict(best).items() if v != getattr(current, k)}
     result = {"task": a.task, "n": a.n, "current": start, "best": acc, "changed": changed}
     if not expect:
-        non_words = composed_val_lines(a.task, a.n, a.seed + 1, checkpoint, non_words=True)
+        non_words = composed_val_lines(a.task, a.n, a.seed + 1, checkpoint, non_words=True, device=a.device)
         result["overrule"] = overrule_table(lines, non_words, best)
     print(json.dumps(result))
     return 0

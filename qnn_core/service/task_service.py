@@ -21,6 +21,7 @@ from PIL import Image
 from qnn_core import jobs
 from qnn_core.data.compose import compose_line
 from qnn_core.data.loaders import load_split
+from qnn_core.devices import resolve, serving_spec
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
@@ -62,6 +63,7 @@ class Serving:
     checkpoint: Path
     job_id: int | None  # the training job whose model is served, or None for the shipped one
     hybrid: bool
+    device: str  # where the served model runs ($QNN_DEVICE)
 
 
 class TaskService:
@@ -70,12 +72,14 @@ class TaskService:
     _cache: dict[tuple[str, str, int], TaskService] = {}
     _cache_lock = threading.Lock()
 
-    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None, job_id: int | None = None) -> None:
+    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None, job_id: int | None = None,
+                 device: str | None = None) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
-        self._predictor = Predictor(self.task, checkpoint)
-        self._serving = Serving(self._predictor.checkpoint, job_id, self._predictor.model_is_hybrid)
-        if "animal_share_below" in self._predictor.meta:
-            imagenet_head(self._predictor.model.backbone.cut)  # built once here, not by two first callers at once
+        where = resolve(device or serving_spec())
+        self._predictor = Predictor(self.task, checkpoint, device=where)
+        self._serving = Serving(self._predictor.checkpoint, job_id, self._predictor.model_is_hybrid, str(where))
+        if "animal_share_below" in self._predictor.meta:  # built once here, not by two first callers at once
+            imagenet_head(self._predictor.model.backbone.cut, str(where))
         self._lines: OrderedDict[str, LineAnalysis] = OrderedDict()
         self._lines_lock = threading.Lock()
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from qnn_core.cli_args import MODELS, deprecated_alias, positive_int
+from qnn_core.devices import add_device
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.tasks import TASKS, get_task
 from qnn_core.training.config import ConfigError, TrainConfig
+from qnn_core.training.distributed import launched_by_torchrun, record
 from qnn_core.training.loop import run
 from qnn_core.training.plan import MIXES, Plan, plan
 
@@ -25,7 +28,7 @@ FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_s
           "depth": "q_depth", "subset": "subset", "max_batches": "max_batches", "data_root": "data_root",
           "download": "download", "threads": "threads", "source": "source", "mix": "mix", "init": "init",
           "augment": "augment", "swa": "swa", "freeze_backbone": "freeze_backbone", "train_limit": "train_limit",
-          "views": "views"}
+          "views": "views", "device": "device", "amp": "amp"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -90,6 +93,8 @@ def parser() -> OneLineParser:
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--blocks", help="resnet backbone: residual blocks per stage, e.g. 1,2,2 (default: the model's)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
+    add_device(p, amp=True)
+    p.set_defaults(device=None, amp=None)  # unset: the config's own defaults (auto, off), not an asked-for value
     return p
 
 
@@ -122,8 +127,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if launched_by_torchrun():  # a failed rank's traceback then reaches the torchrun agent's summary
+        return record(_main)(argv)
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     checked, _, out = parse(argv)
     meta = run(checked, out)
+    if int(os.environ.get("RANK", "0")):  # under torchrun only rank 0 speaks for the run
+        return 0
     print(json.dumps({k: meta.get(k) for k in ("task", "quantum", "val_accuracy", "test_accuracy", "train_time_s")}))
     print(f"saved {out}", file=sys.stderr)
     return 0

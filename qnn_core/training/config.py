@@ -45,6 +45,8 @@ class TrainConfig:
     # Stochastic weight averaging: constant lr, the weights averaged after every epoch; the average is kept
     # unless a single epoch's (or the --init) weights beat it on validation.
     swa: bool = False
+    device: str = "auto"  # devices.resolve: auto is CUDA when present
+    amp: str = "off"  # "bf16": mixed precision for the backbone on CUDA (the circuit stays complex64)
 
     def record(self) -> dict[str, Any]:
         """The config as the checkpoint's `train_config` records it (the model fields live in its `config`)."""

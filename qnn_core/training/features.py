@@ -53,14 +53,18 @@ def flip_augment(f: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 def pooled(backbone: nn.Module, trunk: torch.Tensor, batch_size: int = BATCH) -> torch.Tensor:
     """The frozen backbone's pooled output for cached trunk activations."""
     backbone.eval()
-    return torch.cat([backbone.from_trunk(trunk[i:i + batch_size]) for i in range(0, len(trunk), batch_size)])
+    device = next(backbone.parameters()).device
+    return torch.cat([backbone.from_trunk(trunk[i:i + batch_size].to(device)).cpu()
+                      for i in range(0, len(trunk), batch_size)])
 
 
 @torch.no_grad()
 def head_logits(model: HybridNet, features: torch.Tensor) -> torch.Tensor:
-    """Logits of the heads alone, from pooled backbone features."""
+    """Logits of the heads alone, from pooled backbone features (on the CPU)."""
     model.eval()
-    return model.fuse(*model.branches_from_features(features))[0]
+    device = next(model.parameters()).device
+    return torch.cat([model.fuse(*model.branches_from_features(features[i:i + BATCH].to(device)))[0].cpu()
+                      for i in range(0, len(features), BATCH)])
 
 
 class CachedFeatures(Pipeline):
@@ -110,7 +114,8 @@ class CachedFeatures(Pipeline):
             f = self.f_tr[torch.randint(len(self.f_tr), (len(idx),), generator=g), idx]
         else:
             f = self.f_tr[0, idx] if self.frozen else flip_augment(self.f_tr[0, idx], g)
-        return model.fuse(*model.branches_from_features(self._features(model, f)))[0], self.labels[idx]
+        f = self.to_device(f)
+        return model.fuse(*model.branches_from_features(self._features(model, f)))[0], self.to_device(self.labels[idx])
 
     def val_logits(self, model: HybridNet) -> torch.Tensor:
         return torch.stack([head_logits(model, f) if self.frozen else logits_from_trunk(model, f)[0]
@@ -124,7 +129,7 @@ class CachedFeatures(Pipeline):
             return
         originals = self.f_tr[0]
         recompute_batchnorm(model, model.backbone.from_trunk,
-                            (originals[i:i + BATCH] for i in range(0, len(originals), BATCH)))
+                            (self.to_device(originals[i:i + BATCH]) for i in range(0, len(originals), BATCH)))
 
     def describe(self) -> dict:
         return {"backbone": self.task.backbone, "input": {"size": self.task.input.size, "native": self.task.input.native}}

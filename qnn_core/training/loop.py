@@ -23,11 +23,13 @@ from tqdm import tqdm
 
 from qnn_core import __version__
 from qnn_core.data.loaders import data_files, load_split
+from qnn_core.devices import describe, resolve
 from qnn_core.fileio import sha256_of_files
 from qnn_core.inference.batch import accuracy
 from qnn_core.models.checkpoint import load_checkpoint, save_checkpoint
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec, get_task
+from qnn_core.training import distributed
 from qnn_core.training.config import TrainConfig
 from qnn_core.training.pipeline import Pipeline, load_splits
 from qnn_core.training.plan import Plan, model_config, plan
@@ -58,17 +60,31 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
 
 
 def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
+    """One process's part of the run (all of it, unless torchrun started several: see distributed.py)."""
+    if p.cfg.threads:
+        torch.set_num_threads(p.cfg.threads)
+    ctx, device = distributed.start(resolve(p.cfg.device))
+    try:
+        return _run(p, out, ctx, device, progress if ctx.main else None, quiet or not ctx.main)
+    finally:
+        ctx.close()
+
+
+def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.device, progress: ProgressFn | None,
+         quiet: bool) -> dict:
     cfg, task = p.cfg, p.task
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     train_split, val_split = load_splits(cfg, task)
     init = load_checkpoint(cfg.init) if cfg.init else None  # before the model: building one draws random numbers
     model = build_model(task, cfg)
     if init:  # before the pipeline, which may pool features through the starting weights
         model.load_state_dict(init[0].state_dict())
-    pipe = p.pipeline(cfg, task, model, train_split, val_split, quiet)
+    model.to(device)
+    if ctx.distributed:  # the same initial weights everywhere (DDP broadcasts rank 0's), dropout per rank
+        torch.manual_seed(cfg.seed + ctx.rank)
+    with ctx.main_first():  # rank 0 fills any feature cache, the others then read it
+        pipe = p.pipeline(cfg, task, model, train_split, val_split, quiet)
     opt = torch.optim.AdamW(pipe.parameters(model), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = -(-pipe.train_size // cfg.batch_size)
+    steps = -(-distributed.shard_size(ctx, pipe.train_size) // cfg.batch_size)
     if cfg.max_batches:
         steps = min(steps, cfg.max_batches)
     if cfg.swa:
@@ -76,11 +92,14 @@ def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: boo
         averaged = torch.optim.swa_utils.AveragedModel(model)
     else:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=p.epochs * steps, pct_start=0.2)
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed + ctx.rank)  # augmentation: each rank its own draws
+    forward = distributed.wrap(ctx, model, lambda idx, gen: pipe.batch(model, idx, gen), device)
     meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed,
             "epochs": p.epochs, "train_config": cfg.record(), **pipe.describe(),
             "train_size": pipe.train_size, "val_size": len(val_split), "train_data_sha256": data_sha256(task, cfg),
-            "versions": library_versions(), "history": [], "val_accuracy": 0.0}
+            "versions": library_versions(), "history": [], "val_accuracy": 0.0,
+            "device": describe(device), "global_batch_size": cfg.batch_size * ctx.world_size,
+            **({"distributed": ctx.record()} if ctx.distributed else {})}
     start = time.time()
 
     def keep(weights: HybridNet, epoch: int | str, val_acc: float, val_logits: torch.Tensor) -> None:
@@ -88,29 +107,46 @@ def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: boo
         save_checkpoint(weights, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
 
     best = -1.0
-    if init:  # fine-tuning: the starting weights are the ones to beat on validation
+    if init and ctx.main:  # fine-tuning: the starting weights are the ones to beat on validation
         logits = pipe.val_logits(model)
         best = val_accuracy(logits, pipe.val_labels)
         meta.update(init_val_accuracy=best, init_meta={k: init[1][k] for k in INIT_META_KEYS if k in init[1]})
         keep(model, 0, best, logits)
     for epoch in range(1, p.epochs + 1):
         pipe.train_mode(model)
-        order = torch.randperm(pipe.train_size, generator=g)
+        # One process keeps the order its seed always gave, so a shipped checkpoint's run reproduces.
+        order = (distributed.shard(ctx, pipe.train_size, epoch, cfg.seed) if ctx.distributed
+                 else torch.randperm(pipe.train_size, generator=g))
         stats = run_epoch(f"{task.name} epoch {epoch}/{p.epochs}", epoch, order, steps, cfg,
-                          lambda idx: pipe.batch(model, idx, g), opt, sched, progress, quiet)
-        logits = pipe.val_logits(model)
-        val_acc = val_accuracy(logits, pipe.val_labels)
-        record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
-        if val_acc > best:
-            best = val_acc
-            keep(model, epoch, val_acc, logits)
+                          lambda idx: autocast_forward(forward, idx, g, device, cfg.amp), opt, sched, progress, quiet,
+                          ctx.world_size)
+        if ctx.main:
+            logits = pipe.val_logits(model)
+            val_acc = val_accuracy(logits, pipe.val_labels)
+            record_epoch(meta, {"epoch": epoch, **stats, "val_acc": val_acc}, progress, quiet)
+            if val_acc > best:
+                best = val_acc
+                keep(model, epoch, val_acc, logits)
         if cfg.swa:
             averaged.update_parameters(model)
+        ctx.barrier()  # the others wait while rank 0 validates, so no collective times out mid-epoch
+    if not ctx.main:
+        return meta
     record = {"history": meta["history"]}  # every epoch, also those after the kept one
     if cfg.swa:
         record["swa"] = keep_average(averaged, pipe, best, keep, quiet)
     return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
                   download=cfg.download, record=record)
+
+
+def autocast_forward(forward, idx: torch.Tensor, g: torch.Generator, device: torch.device,
+                     amp: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The forward pass under bf16 autocast when asked (CUDA; the model keeps its circuit out of it, see
+    HybridNet.quantum_features); the loss and the backward pass run outside it, as torch recommends."""
+    if amp != "bf16":
+        return forward(idx, g)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        return forward(idx, g)
 
 
 def val_accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
@@ -126,13 +162,15 @@ def data_sha256(task: TaskSpec, cfg: TrainConfig) -> str | None:
 
 def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: TrainConfig,
               forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt: torch.optim.Optimizer,
-              sched: torch.optim.lr_scheduler.LRScheduler, progress: ProgressFn | None, quiet: bool) -> dict:
-    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss, accuracy, speed."""
+              sched: torch.optim.lr_scheduler.LRScheduler, progress: ProgressFn | None, quiet: bool,
+              world_size: int = 1) -> dict:
+    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss and accuracy (on
+    this process's shard) and the speed of the whole run (every process's images)."""
     t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
     bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
     for step in bar:
         logits, y = forward(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
-        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -145,10 +183,10 @@ def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: Train
             if progress:
                 progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
                           "loss": loss_sum / seen, "train_acc": correct / seen,
-                          "images_per_s": seen / (time.time() - t0)})
+                          "images_per_s": seen * world_size / (time.time() - t0)})
     epoch_time = time.time() - t0
     return {"loss": loss_sum / seen, "train_acc": correct / seen, "epoch_time_s": round(epoch_time, 1),
-            "images_per_s": round(seen / epoch_time, 1)}
+            "images_per_s": round(seen * world_size / epoch_time, 1)}
 
 
 def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: bool) -> None:

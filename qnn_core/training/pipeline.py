@@ -18,6 +18,7 @@ from torch import nn
 
 from qnn_core.data.loaders import load_train_val
 from qnn_core.data.split import Split
+from qnn_core.devices import module_device
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
@@ -25,7 +26,7 @@ from qnn_core.training.config import TrainConfig
 # Fields every pipeline honours; whether --download, --source and --mix apply is the task's business (plan.py).
 COMMON = frozenset({"epochs", "quantum", "seed", "lr", "batch_size", "weight_decay", "label_smoothing", "n_qubits",
                     "q_depth", "subset", "max_batches", "data_root", "download", "threads", "source", "mix", "init",
-                    "swa", "train_limit", "model.classical_dim", "model.dropout"})
+                    "swa", "train_limit", "model.classical_dim", "model.dropout", "device", "amp"})
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -41,6 +42,13 @@ class Pipeline(ABC):
         self.cfg, self.task = cfg, task
         self.train_size = len(train)
         self.val_labels: np.ndarray = val.labels
+        self.device = module_device(model)  # the model is moved before its pipeline is built
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """A CPU batch onto the model's device, through pinned memory on CUDA so the copy overlaps compute."""
+        if self.device.type == "cuda":
+            return x.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device)
 
     @classmethod
     def resolve(cls, cfg: TrainConfig, task: TaskSpec) -> TrainConfig:

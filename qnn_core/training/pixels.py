@@ -36,11 +36,13 @@ class Pixels(Pipeline):
         self.kind = cfg.augment or task.augment
 
     def batch(self, model: HybridNet, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        return model(normalise(augment(self.kind, self.images[idx], g), self.task.input)), self.labels[idx]
+        x = normalise(augment(self.kind, self.images[idx], g), self.task.input)
+        return model(self.to_device(x)), self.to_device(self.labels[idx])
 
     def val_logits(self, model: HybridNet) -> torch.Tensor:
         return predict_logits(model, self.task, self.val_images)
 
     def refresh_batchnorm(self, model: HybridNet) -> None:
-        batches = (normalise(self.images[i:i + BN_BATCH], self.task.input) for i in range(0, len(self.images), BN_BATCH))
+        batches = (self.to_device(normalise(self.images[i:i + BN_BATCH], self.task.input))
+                   for i in range(0, len(self.images), BN_BATCH))
         recompute_batchnorm(model, model.backbone, batches)

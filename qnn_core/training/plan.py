@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, augment_kind_known
@@ -105,6 +106,7 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
     if cfg.augment and not augment_kind_known(cfg.augment):
         raise ConfigError(f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
                           f"+{' +'.join(EXTRAS)}")
+    check_device(cfg)
     if cfg.views is not None and cfg.views < 0:
         raise ConfigError(f"--views wants 0 or more, not {cfg.views}")
     if "model.tuned_stages" in asked:
@@ -112,6 +114,18 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
             raise ConfigError("--tuned-stages is for the efficientnet_lite0 backbone; --resnet18-weights tunes none")
         if not 1 <= cfg.model["tuned_stages"] < EFFICIENTNET_STAGES:
             raise ConfigError(f"--tuned-stages wants 1 to {EFFICIENTNET_STAGES - 1}, not {cfg.model['tuned_stages']}")
+
+
+def check_device(cfg: TrainConfig) -> None:
+    """The device must be on this machine, and bf16 autocast is offered where it pays: CUDA."""
+    try:
+        device = resolve(cfg.device)
+    except DeviceError as err:
+        raise ConfigError(str(err)) from None
+    if cfg.amp not in AMP_CHOICES:
+        raise ConfigError(f"--amp {cfg.amp!r}: one of {', '.join(AMP_CHOICES)}")
+    if cfg.amp != "off" and device.type != "cuda":
+        raise ConfigError(f"--amp {cfg.amp} is mixed precision for CUDA; this run is on {device} (--device)")
 
 
 def read_init(path: str) -> dict:

@@ -14,7 +14,7 @@ PACKAGE = ROOT / "qnn_core"
 # Bottom to top. A module may import from its own layer (its package) and from the layers before it.
 LAYERS = ("base", "preprocess", "models", "data", "inference", "training", "evaluation", "sequence", "jobs",
           "service", "commands")
-BASE = {"qnn_core", "qnn_core.tasks", "qnn_core.paths", "qnn_core.fileio", "qnn_core.cli_args"}
+BASE = {"qnn_core", "qnn_core.tasks", "qnn_core.paths", "qnn_core.fileio", "qnn_core.cli_args", "qnn_core.devices"}
 PAGE_MAY_IMPORT = ("qnn_core.service", "qnn_core.tasks", "qnn_core.jobs")
 
 

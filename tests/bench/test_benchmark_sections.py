@@ -38,6 +38,9 @@ def test_quick_run_measures_every_section(quick_results):
     assert s["memory"]["peak_rss_mb"] > 100 and len(s["memory"]["models"]) >= 2
     assert s["app"]["label_shown"] == s["app"]["label_true"]
     assert s["concurrency"]["memory"]["ratio_3_to_1"] > 0 and set(s["concurrency"]["gradcam"]) == {"mnist", "animals"}
+    ddp = s["data_parallel"]
+    assert set(ddp["ratio_to_one_thread"]) == {"1 process x 1 thread", "1 process x 2 threads", "2 DDP processes x 1 thread"}
+    assert ddp["ratio_to_one_thread"]["1 process x 1 thread"] == 1.0 and min(ddp["median_images_per_s"].values()) > 0
     if pennylane_available():
         assert max(s["simulators"]["max_abs_diff"].values()) <= 1e-5
     else:

@@ -112,6 +112,15 @@ def test_quantum_off_at_inference(helps, name):
     assert "--quantum {on,off}" in helps[name]
 
 
+@pytest.mark.parametrize("name", ["train", "evaluate", "predict", "read", "report", "photo_eval", "ood", "ablation",
+                                  "sequence_eval", "sequence_tune", "jobs submit"])
+def test_every_command_that_runs_a_model_takes_device(helps, name):
+    assert "--device auto|cpu|cuda|cuda:N|mps" in helps[name]
+    # the commands that reproduce shipped numbers stay on the CPU unless told otherwise
+    reproducing = name in ("evaluate", "report", "photo_eval", "ood", "ablation", "sequence_eval", "sequence_tune")
+    assert ("(default cpu;" in " ".join(helps[name].split())) == reproducing
+
+
 @pytest.mark.parametrize("name", ["evaluate", "ablation", "jobs submit"])
 def test_limit(helps, name):
     assert "--limit" in helps[name]
@@ -210,9 +219,9 @@ def test_ood_json_lines(monkeypatch, capsys):
     """`python -m qnn_core.ood --json` prints JSON lines (it printed Python reprs); nothing is measured or written here."""
     saved = []
     monkeypatch.setattr(ood_calibration, "save_checkpoint", lambda model, meta, path: saved.append(path))
-    monkeypatch.setattr(ood_calibration, "calibrate", lambda task: {"animal_share_below": 0.25})
+    monkeypatch.setattr(ood_calibration, "calibrate", lambda task, device: {"animal_share_below": 0.25})
     monkeypatch.setattr(ood_calibration, "load_checkpoint", lambda path: (None, {"task": "animals"}))
-    monkeypatch.setattr(ood_calibration, "served_unsure", lambda model, task: {"unsure_below": 0.5,
+    monkeypatch.setattr(ood_calibration, "served_unsure", lambda model, task, device: {"unsure_below": 0.5,
                                                                               "unsure_flags_wrong": None})
     assert ood_calibration.main(["--task", "animals", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -45,6 +45,11 @@ REFUSED = [  # (arguments, what the one line says)
     (["--task", "letters", "--source", "emnist", "--mix", "real"], "--mix does not apply to letters --source emnist"),
     (["--task", "letters", "--source", "nope"], "letters has no such data set; one of emnist"),
     (["--task", "nope"], "invalid choice: 'nope'"),
+    (["--task", "mnist", "--device", "gpu"], "Device must be one of auto, cpu, cuda, cuda:N, mps"),
+    *([] if torch.cuda.is_available() else [
+        (["--task", "mnist", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU"),
+        (["--task", "mnist", "--amp", "bf16"], "--amp bf16 is mixed precision for CUDA; this run is on cpu"),
+    ]),
 ]
 
 
