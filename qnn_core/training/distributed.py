@@ -85,7 +85,8 @@ def start(device: torch.device) -> tuple[Context, torch.device]:
     if device.type == "cuda":
         device = torch.device("cuda", local_rank if device.index is None else device.index)
         torch.cuda.set_device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    # $QNN_DDP_BACKEND=gloo lets several ranks share one GPU (NCCL refuses two ranks on one device).
+    backend = os.environ.get("QNN_DDP_BACKEND") or ("nccl" if device.type == "cuda" else "gloo")
     timeout = timedelta(seconds=float(os.environ.get("QNN_DDP_TIMEOUT_S", DEFAULT_TIMEOUT_S)))
     dist.init_process_group(backend, timeout=timeout)
     return Context(dist.get_rank(), dist.get_world_size(), local_rank, backend), device
