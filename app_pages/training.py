@@ -1,7 +1,8 @@
 """Training page: start background training jobs, watch them live, compare them, pick a model to serve.
 
-Thin UI over qnn_core.jobs: the jobs run in their own processes, so this page only reads
-their state from the runs directory and refreshes that part every few seconds.
+Thin UI over qnn_core.jobs: the jobs run in their own processes (here, or as Ray jobs on a cluster when the
+server is configured so), so this page only reads their state from the runs directory and refreshes that part
+every few seconds.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ REFRESH_S = 3.0
 STATUS_ICON = {"queued": "⏳ queued", "running": "🏃 running", "done": "✅ done", "failed": "❌ failed",
                "cancelled": "⛔ cancelled"}
 TROUBLE = (ValueError, KeyError, OSError, sqlite3.Error)  # shown as a message, never as a traceback
+DEVICES = ("auto", "cpu", "cuda")
 CHART_HEIGHT = 330
 PLOTLY_CONFIG = {"displayModeBar": "hover", "displaylogo": False}
 
@@ -108,11 +110,16 @@ def new_job_form() -> None:
                                  key="job_lr")
             batch_size = m2.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=d.batch_size, key="job_batch_size")
             seed = m3.number_input("Seed", min_value=0, value=d.seed, step=1, key="job_seed")
+            device = m1.selectbox("Device", DEVICES, index=DEVICES.index(d.device), key="job_device",
+                                  help="auto trains on a CUDA GPU when the machine running the job has one.")
+            processes = m2.number_input("Processes", min_value=1, value=d.processes, step=1, key="job_processes",
+                                        help="Data-parallel training processes (torchrun); 1 is a plain run.")
         submitted = st.form_submit_button("Start training", type="primary", key="job_submit")
     if not submitted:
         return
     params = jobs.JobParams(task=task, quantum=bool(quantum), qubits=int(qubits), depth=int(depth), epochs=int(epochs),
-                            lr=float(lr), batch_size=int(batch_size), seed=int(seed), subset=int(subset) or None)
+                            lr=float(lr), batch_size=int(batch_size), seed=int(seed), subset=int(subset) or None,
+                            device=str(device), processes=int(processes))
     try:
         job = jobs.submit(params)
     except TROUBLE as err:
@@ -135,6 +142,7 @@ def jobs_frame(all_jobs: list[jobs.Job]) -> pd.DataFrame:
         "Val acc": None if job.val_acc is None else 100 * job.val_acc,
         "Test acc": None if job.test_accuracy is None else 100 * job.test_accuracy,
         "Created": jobs.format_time(job.created_at),
+        "Runs on": job.where,
     } for job in all_jobs])
 
 
@@ -234,6 +242,7 @@ def details(all_jobs: list[jobs.Job]) -> None:
     c2.metric("Images/s", "–" if job.images_per_s is None else f"{job.images_per_s:.0f}")
     c3.metric("Elapsed", jobs.format_duration(job.elapsed_s))
     c4.metric("ETA", jobs.format_duration(job.eta_s) if job.status == "running" else "–")
+    st.caption(f"Runs on {job.where}" + (f" · Ray job `{job.ray_submission_id}`" if job.ray_submission_id else ""))
     if job.status == "running":
         step = f"epoch {job.epoch}/{job.params['epochs']}, step {job.step}/{job.steps}" if job.epoch else "starting…"
         st.progress(job.progress, text=step)
@@ -268,14 +277,23 @@ def live() -> None:
         st.error(f"{err.args[0] if err.args else err}")
 
 
+def backend_line(info: jobs.BackendInfo) -> str:
+    """Where new jobs run and how many at once, in one sentence."""
+    at_once = "1 job runs" if info.limit == 1 else f"{info.limit} jobs run"
+    return f"Jobs run on {info.where} (backend *{info.name}*); {at_once} at a time and the others wait their turn."
+
+
 def main() -> None:
     st.title("🏋️ Training")
     st.markdown(
         "Change the number of qubits or switch the quantum branch off, train, compare. Each job trains in its own "
-        f"process on the server, so it keeps going when you reload or close this page; {jobs.max_running()} job runs "
-        "at a time and the others wait their turn. Every job's model is measured on the official test split when "
-        "it ends."
+        "process, so it keeps going when you reload or close this page. Every job's model is measured on the "
+        "official test split when it ends."
     )
+    try:
+        st.caption(backend_line(jobs.backend_info()))
+    except TROUBLE as err:
+        st.error(f"The jobs backend is not usable: {err.args[0] if err.args else err}")
     new_job_form()
     live()
 

@@ -1,4 +1,7 @@
-"""python -m qnn_core.jobs [--runs DIR] submit|list|show|cancel|logs|use|revert ... (and the internal `worker ID`)."""
+"""python -m qnn_core.jobs [--runs DIR] [--backend local|ray --ray-address URL] submit|list|show|cancel|logs|use|revert ...
+
+(and the internal `worker ID`). --backend and --ray-address are $QNN_JOBS_BACKEND and $RAY_ADDRESS for one command.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,18 +11,23 @@ import sqlite3
 import sys
 
 from qnn_core.cli_args import MODELS, add_json, deprecated_alias, positive_int
-from qnn_core.jobs import active, scheduler, text
+from qnn_core.devices import add_device
+from qnn_core.jobs import active, backends, scheduler, text
 from qnn_core.jobs.params import JobParams
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.jobs", description="Background training jobs.")
     p.add_argument("--runs", help="runs directory (default: $QNN_RUNS_DIR, else runs/ in the repository)")
+    p.add_argument("--backend", choices=backends.BACKENDS,
+                   help="where new jobs run: local processes or a Ray cluster (default: $QNN_JOBS_BACKEND, else local)")
+    p.add_argument("--ray-address", metavar="URL",
+                   help="the Ray dashboard, e.g. http://head:8265 (default: $RAY_ADDRESS, as `ray job submit`)")
     sub = p.add_subparsers(dest="command", required=True)
     d = JobParams()
     s = sub.add_parser("submit", help="queue a training job (starts at once when no other job is running)")
     s.add_argument("--task", required=True)
-    s.add_argument("--model", choices=MODELS, default="hybrid",
+    s.add_argument("--model", choices=MODELS[:2], default="hybrid",
                    help="train the hybrid or its classical-only twin (default %(default)s)")
     deprecated_alias(s, "--no-quantum", "model", "--model classical", const="classical")
     s.add_argument("--qubits", type=int, default=d.qubits, help="4..10 (default %(default)s)")
@@ -35,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="evaluate on the first N test images (default: all; 2000 for a subset demo)")
     deprecated_alias(s, "--test-images", "limit", "--limit", type=positive_int)
     s.add_argument("--threads", type=int, default=d.threads, help="torch threads (default %(default)s)")
+    s.add_argument("--processes", type=int, default=d.processes,
+                   help="data-parallel training processes under torchrun (default %(default)s)")
+    add_device(s, default=d.device)
     add_json(s, "the queued job")
     ls = sub.add_parser("list", help="all jobs, newest first")
     add_json(ls, "the jobs")
@@ -59,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 def _params(a: argparse.Namespace) -> JobParams:
     return JobParams(task=a.task, quantum=a.model == "hybrid", qubits=a.qubits, depth=a.depth, epochs=a.epochs, lr=a.lr,
                      batch_size=a.batch_size, seed=a.seed, subset=a.subset or None, max_batches=a.max_batches,
-                     test_images=a.limit, threads=a.threads)
+                     test_images=a.limit, threads=a.threads, processes=a.processes, device=a.device)
 
 
 def _dump(obj) -> None:
@@ -67,13 +78,14 @@ def _dump(obj) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    backends.configure(a.backend, a.ray_address)
     if a.command == "worker":
         from qnn_core.jobs import worker
 
         return worker.run(a.id)
     if a.command == "submit":
         job = scheduler.submit(_params(a), a.runs)
-        _dump(job.to_dict()) if a.json else print(f"job {job.id} {job.status}: {job.task}, {job.model_label}")
+        _dump(job.to_dict()) if a.json else print(f"job {job.id} {job.status}: {job.task}, {job.model_label} ({job.where})")
     elif a.command == "list":
         jobs = scheduler.list_jobs(a.runs)
         _dump([j.to_dict() for j in jobs]) if a.json else print(text.jobs_table(jobs))

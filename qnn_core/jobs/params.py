@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from qnn_core.devices import check_spelling
 from qnn_core.tasks import TASKS
 
 if TYPE_CHECKING:  # the trainer pulls in torch; only the worker needs it
@@ -49,6 +50,9 @@ class JobParams:
     # Test images evaluated after training. None: all of them, or the first 2,000 for a subset demo.
     test_images: int | None = None
     threads: int = 1  # the machine has few cores and other jobs may be running
+    device: str = "auto"  # where the trainer runs (qnn_core.devices): auto is CUDA when the worker's machine has it
+    # Data-parallel processes under torchrun (DDP, gloo on CPU): rank 0 alone reports and writes the checkpoint.
+    processes: int = 1
 
     def validate(self) -> JobParams:
         """Raise ValueError with a human sentence for the first bad value; return self when all are fine."""
@@ -71,6 +75,10 @@ class JobParams:
         cores = os.cpu_count() or 1
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= cores:
             raise ValueError(f"Threads must be a whole number between 1 and {cores} (got {self.threads!r}).")
+        processes = self.processes
+        if isinstance(processes, bool) or not isinstance(processes, int) or not 1 <= processes <= cores:
+            raise ValueError(f"Processes must be a whole number between 1 and {cores} (got {processes!r}).")
+        check_spelling(self.device)  # DeviceError (a ValueError): whether that device is there, the worker checks
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +104,7 @@ class JobParams:
 
         return TrainConfig(task=self.task, epochs=self.epochs, quantum=self.quantum, seed=self.seed, lr=float(self.lr),
                            batch_size=self.batch_size, n_qubits=self.qubits, q_depth=self.depth, subset=self.subset,
-                           max_batches=self.max_batches, threads=self.threads,
+                           max_batches=self.max_batches, threads=self.threads, device=self.device,
                            # a subset demo on photos skips the cached crop + mirror views: extracting them
                            # would take minutes before the first step (pretrained backbones only: the trainer
                            # refuses --views for a resnet trained on pixels)

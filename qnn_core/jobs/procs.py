@@ -3,6 +3,8 @@
 A worker runs in its own session (so its whole process group can be signalled, and a
 closed browser tab or a restarted app does not take it down). A pid alone is not an
 identity, pids get reused, so a process counts as "ours" only if its start time matches.
+A job with several processes is torchrun and its ranks, which torchrun starts in sessions of
+their own; stopping a job signals the whole tree.
 """
 from __future__ import annotations
 
@@ -21,12 +23,23 @@ from qnn_core.tasks import REPO_ROOT
 START_TIME_TOLERANCE_S = 0.5
 
 
-def spawn_worker(job_id: int, runs: Path, log_path: Path) -> tuple[int, float | None]:
-    """Start `python -m qnn_core.jobs worker ID` detached; return its pid and start time."""
+def python_command(python: str, module_args: list[str], processes: int = 1) -> list[str]:
+    """`python -m MODULE ARGS`, or under torchrun for several data-parallel processes on this machine
+    (`torch.distributed.run` is torchrun's module: the same `python` finds it, whatever PATH says)."""
+    if processes <= 1:
+        return [python, "-m", *module_args]
+    return [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+            "-m", *module_args]
+
+
+def spawn_worker(job_id: int, runs: Path, log_path: Path, processes: int = 1) -> tuple[int, float | None]:
+    """Start `python -m qnn_core.jobs worker ID` detached (under torchrun for processes > 1); return its pid and
+    start time."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QNN_RUNS_DIR": str(runs), "PYTHONUNBUFFERED": "1"}
+    command = python_command(sys.executable, ["qnn_core.jobs", "worker", str(job_id)], processes)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "qnn_core.jobs", "worker", str(job_id)], cwd=REPO_ROOT,
+        proc = subprocess.Popen(command, cwd=REPO_ROOT,
                                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
     # Reap it when it ends so no zombie lingers under a long-lived parent (the Streamlit server).
@@ -63,22 +76,36 @@ def wait_gone(pid: int | None, started: float | None, timeout: float) -> bool:
     return True
 
 
-def _signal_group(pid: int, sig: int) -> None:
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _signal_tree(pid: int, descendants: list[psutil.Process], sig: int) -> None:
     try:
         os.killpg(pid, sig)  # the worker leads its own session, so its group id is its pid
     except ProcessLookupError:
         pass
+    for child in descendants:  # torchrun's ranks, in sessions of their own (psutil checks each is still that one)
+        try:
+            child.send_signal(sig)
+        except psutil.Error:
+            pass
 
 
 def terminate(pid: int | None, started: float | None, grace_s: float = 10.0) -> str:
-    """SIGTERM the worker's group, SIGKILL it after the grace period; 'gone', 'terminated' or 'killed'."""
+    """SIGTERM the worker's group and descendants, SIGKILL them after the grace period; 'gone', 'terminated' or
+    'killed'."""
     if not is_alive(pid, started):
         return "gone"
     assert pid is not None
-    _signal_group(pid, signal.SIGTERM)
+    descendants = _descendants(pid)
+    _signal_tree(pid, descendants, signal.SIGTERM)
     if wait_gone(pid, started, grace_s):
         return "terminated"
-    _signal_group(pid, signal.SIGKILL)
+    _signal_tree(pid, descendants, signal.SIGKILL)
     wait_gone(pid, started, 10.0)
     return "killed"
 

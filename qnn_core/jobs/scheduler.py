@@ -1,88 +1,135 @@
 """Submitting, listing and cancelling jobs, and the queue that needs no daemon.
 
 There is no always-on scheduler. `reconcile` runs whenever anyone submits, lists or
-cancels a job and whenever a worker ends: inside one write transaction it marks jobs
-whose process is gone as failed and starts queued jobs, oldest first, while fewer than
-`max_running` are running. The write lock makes concurrent callers take turns.
+cancels a job and whenever a local worker ends: it lets each running job's backend bring
+its state in (a Ray job's progress and end come from the cluster), then inside one write
+transaction marks jobs whose local process is gone as failed and starts queued jobs,
+oldest first, while fewer than `max_running` are running. The write lock makes concurrent
+callers take turns. Which backend a new job goes to is server configuration (backends.py);
+each job remembers its own.
 """
 from __future__ import annotations
 
 import os
+import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from qnn_core.jobs import procs, store
+from qnn_core.jobs import backends, procs, store
+from qnn_core.jobs.backends import LOG_TAIL_LINES, Backend, StartError
 from qnn_core.jobs.params import JobParams
+from qnn_core.jobs.ray_backend import RayBackend, RaySettings
 from qnn_core.jobs.store import Job, runs_dir
 
-DEFAULT_MAX_RUNNING = 1  # a 2-core machine: one training job at a time
+__all__ = ["LOG_TAIL_LINES", "BackendInfo", "backend", "backend_info", "cancel", "get_job", "job_log",
+           "job_metrics", "list_jobs", "max_running", "reconcile", "submit"]
 GRACE_S = 10.0
-LOG_TAIL_LINES = 30
+
+
+def backend(name: str) -> Backend:
+    """The backend called `name` ('local' or 'ray')."""
+    if name == "local":
+        return backends.LocalBackend()
+    if name == "ray":
+        return RayBackend()
+    raise ValueError(f"Unknown jobs backend {name!r}; choose one of: {', '.join(backends.BACKENDS)}.")
+
+
+def configured_backend() -> Backend:
+    """The backend new jobs go to: $QNN_JOBS_BACKEND (or --backend), local by default."""
+    return backend(backends.configured_name())
 
 
 def max_running() -> int:
-    """Concurrent jobs allowed: $QNN_MAX_JOBS, else 1."""
+    """Jobs running at once: $QNN_MAX_JOBS, else the configured backend's default (1 here; on Ray, one per
+    CPU of the cluster)."""
     try:
-        return max(1, int(os.environ.get("QNN_MAX_JOBS", DEFAULT_MAX_RUNNING)))
-    except ValueError:
-        return DEFAULT_MAX_RUNNING
+        return max(1, int(os.environ["QNN_MAX_JOBS"]))
+    except (KeyError, ValueError):
+        return configured_backend().default_limit()
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What the Training page and the CLI say about where new jobs run."""
+
+    name: str
+    limit: int
+    where: str  # 'this machine (host)' or 'the Ray cluster at http://…'
+    data_root: str | None = None  # ray: the data sets' folder on the nodes
+
+
+def backend_info() -> BackendInfo:
+    chosen = configured_backend()
+    if chosen.name == "ray":
+        settings = RaySettings.from_env()
+        return BackendInfo("ray", max_running(), f"the Ray cluster at {settings.address}", settings.data_root)
+    return BackendInfo("local", max_running(), f"this machine ({socket.gethostname()})")
 
 
 def submit(params: JobParams, runs: str | Path | None = None) -> Job:
-    """Validate, queue, and start the job at once if a slot is free. Raises ValueError for bad parameters."""
+    """Validate, queue, and start the job at once if a slot is free. Raises ValueError for bad parameters, or a
+    backend that cannot take jobs (a Ray cluster that does not answer), before anything is recorded."""
     params.validate()
+    chosen = configured_backend()
+    chosen.check()
     root = runs_dir(runs)
     with store.opened(root) as con:
-        job_id = store.insert(con, root, params.task, params.to_dict())
+        job_id = store.insert(con, root, params.task, params.to_dict(), backend=chosen.name)
     store.job_dir(root, job_id).mkdir(parents=True, exist_ok=True)
     reconcile(root)
     return get_job(job_id, root, check=False)
 
 
-def _gone_message(job: Job) -> str:
-    return (f"The worker process (pid {job.pid}) ended without reporting a result: it was killed, ran out of "
-            "memory, or the machine restarted.")
+def _running(con) -> list[Job]:
+    return [Job.from_row(r) for r in con.execute("SELECT * FROM jobs WHERE status = 'running'")]
 
 
 def _needs_work(con, limit: int) -> bool:
     """A read-only look, so that the page's frequent refreshes rarely take the write lock."""
-    running = [store.Job.from_row(r) for r in con.execute("SELECT * FROM jobs WHERE status = 'running'")]
-    if any(not procs.is_alive(j.pid, j.pid_started) for j in running):
+    running = _running(con)
+    if any(backend(j.backend).gone(j) for j in running):
         return True
     queued = con.execute("SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone()
     return bool(queued) and len(running) < limit
 
 
 def reconcile(runs: str | Path | None = None, limit: int | None = None) -> None:
-    """Mark dead workers' jobs failed, then start queued jobs in order while slots are free."""
+    """Bring running jobs' state in, mark dead workers' jobs failed, then start queued jobs in order while slots
+    are free."""
     root = runs_dir(runs)
-    limit = max_running() if limit is None else limit
     with store.opened(root) as con:
+        running = _running(con)
+    for job in running:  # outside the write lock: a Ray job's state comes over the network
+        backend(job.backend).watch(root, job)
+    with store.opened(root) as con:
+        limit = max_running() if limit is None else limit
         if not _needs_work(con, limit):
             return
         with store.transaction(con):
             alive = 0
-            for row in con.execute("SELECT * FROM jobs WHERE status = 'running'").fetchall():
-                job = store.Job.from_row(row)
-                if procs.is_alive(job.pid, job.pid_started):
+            for job in _running(con):
+                message = backend(job.backend).gone(job)
+                if message is None:
                     alive += 1
                     continue
                 con.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, log_tail = ? WHERE id = ?",
-                            (time.time(), _gone_message(job), procs.tail(job.log_path, LOG_TAIL_LINES), job.id))
+                            (time.time(), message, procs.tail(job.log_path, LOG_TAIL_LINES), job.id))
             while alive < limit:
                 row = con.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
                 if row is None:
                     break
-                job = store.Job.from_row(row)
+                job = Job.from_row(row)
                 try:
-                    pid, started = procs.spawn_worker(job.id, root, Path(job.log_path))
-                except OSError as err:
+                    columns = backend(job.backend).start(job, root)
+                except (StartError, ValueError) as err:
                     con.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                                (time.time(), f"Could not start the worker: {err}", job.id))
+                                (time.time(), str(err), job.id))
                     continue
-                # Still inside the transaction: the worker waits for this commit before it checks its row.
-                con.execute("UPDATE jobs SET status = 'running', started_at = ?, heartbeat_at = ?, pid = ?,"
-                            " pid_started = ? WHERE id = ?", (time.time(), time.time(), pid, started, job.id))
+                # Still inside the transaction: a local worker waits for this commit before it checks its row.
+                store.update(con, job.id, status="running", started_at=time.time(), heartbeat_at=time.time(),
+                             **columns)
                 alive += 1
 
 
@@ -131,11 +178,9 @@ def cancel(job_id: int, runs: str | Path | None = None, grace_s: float = GRACE_S
             if job.status == "queued":
                 con.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (time.time(), job_id))
                 return store.get(con, job_id)  # type: ignore[return-value]
-        how = procs.terminate(job.pid, job.pid_started, grace_s)
-        if how == "killed":
-            with open(job.log_path, "a", encoding="utf-8") as log:
-                log.write(f"\n[jobs] worker did not stop within {grace_s:g}s of SIGTERM; killed with SIGKILL\n")
-        # The worker normally records 'cancelled' itself; this covers SIGKILL or a worker that never got going.
+        backend(job.backend).stop(root, job, grace_s)
+        # The worker (or, for Ray, `stop`) normally records 'cancelled'; this covers SIGKILL or a worker that never
+        # got going.
         store.finish(con, job_id, "cancelled", log_tail=procs.tail(job.log_path, LOG_TAIL_LINES))
     reconcile(root)
     return get_job(job_id, root, check=False)

@@ -2,6 +2,10 @@
 
 WAL mode lets the page read while a worker writes; every write is one short transaction,
 so a killed process never leaves half-recorded metrics behind. Nothing here imports torch.
+
+The database is the app's record of every job, whichever backend runs it (a Ray job's state is
+copied in from the cluster, see ray_backend), so an app restart still lists them all. Columns
+added since the first schema are ALTERed into an existing file by `migrate` on connect.
 """
 from __future__ import annotations
 
@@ -70,6 +74,19 @@ CREATE TABLE IF NOT EXISTS active_models (
     activated_at REAL NOT NULL
 );
 """
+# Added after the first schema, in order; `migrate` ALTERs the missing ones into an existing database (SQLite
+# gives every existing row the default without rewriting the table). PRAGMA user_version records the result.
+ADDED_COLUMNS = (
+    ("backend", "TEXT NOT NULL DEFAULT 'local'"),  # 'local' (an OS process here) or 'ray' (a Ray job)
+    ("runs_on", "TEXT"),  # where it runs: this machine's host name, or the Ray node's host and address
+    ("ray_address", "TEXT"),  # the Ray dashboard the job was submitted to
+    ("ray_submission_id", "TEXT"),
+    ("data_root", "TEXT"),  # where a Ray job's node reads the data sets ($QNN_DATA_ROOT there)
+    ("reported", "INTEGER NOT NULL DEFAULT 0"),  # a Ray job's progress reports already recorded here
+    ("checkpoint_sha256", "TEXT"),  # as the worker reported it; the app's copy was checked against it
+    ("remote_checkpoint", "TEXT"),  # where a Ray job's worker wrote the checkpoint, on its node
+)
+SCHEMA_VERSION = 2
 
 
 def runs_dir(path: str | Path | None = None) -> Path:
@@ -96,7 +113,19 @@ def connect(runs: Path) -> sqlite3.Connection:
     con.execute("PRAGMA foreign_keys = ON")
     if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'active_models'").fetchone():
         con.executescript(SCHEMA)  # only the first time: no write lock on every page refresh
+    if con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        migrate(con)
     return con
+
+
+def migrate(con: sqlite3.Connection) -> None:
+    """Add the columns a database made by an older version lacks (a new one goes through here too)."""
+    with transaction(con):  # the write lock: two processes migrating at once take turns, the second adds nothing
+        have = {row["name"] for row in con.execute("PRAGMA table_info(jobs)")}
+        for name, declaration in ADDED_COLUMNS:
+            if name not in have:
+                con.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextmanager
@@ -110,7 +139,14 @@ def opened(runs: Path) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE takes the write lock up front: two schedulers cannot both start the same job."""
+    """BEGIN IMMEDIATE takes the write lock up front: two schedulers cannot both start the same job.
+
+    Inside a transaction already open on `con` it is part of that one, so the helpers below also serve a
+    caller that records several things at once (a Ray job's reports and its end).
+    """
+    if con.in_transaction:
+        yield con
+        return
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con
@@ -148,6 +184,14 @@ class Job:
     error: str | None = None
     log_tail: str | None = None
     result: dict[str, Any] | None = field(default=None, repr=False)
+    backend: str = "local"
+    runs_on: str | None = None
+    ray_address: str | None = None
+    ray_submission_id: str | None = None
+    data_root: str | None = None
+    reported: int = 0
+    checkpoint_sha256: str | None = None
+    remote_checkpoint: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -181,12 +225,17 @@ class Job:
         return f"hybrid {p.get('qubits')}q×{p.get('depth')}" if p.get("quantum") else "classical"
 
     @property
+    def where(self) -> str:
+        """'local: host' or 'ray: host (10.0.0.5)'; just the backend until the job is placed."""
+        return f"{self.backend}: {self.runs_on}" if self.runs_on else self.backend
+
+    @property
     def test_accuracy(self) -> float | None:
         return self.result.get("accuracy") if self.result else None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d.update(eta_s=self.eta_s, elapsed_s=self.elapsed_s, model=self.model_label)
+        d.update(eta_s=self.eta_s, elapsed_s=self.elapsed_s, model=self.model_label, where=self.where)
         return d
 
 
@@ -199,11 +248,11 @@ def all_jobs(con: sqlite3.Connection) -> list[Job]:
     return [Job.from_row(r) for r in con.execute("SELECT * FROM jobs ORDER BY id DESC")]
 
 
-def insert(con: sqlite3.Connection, runs: Path, task: str, params: dict[str, Any]) -> int:
-    """A queued job with its log and checkpoint paths fixed from the start."""
+def insert(con: sqlite3.Connection, runs: Path, task: str, params: dict[str, Any], backend: str = "local") -> int:
+    """A queued job with its backend and its log and checkpoint paths (in this runs directory) fixed from the start."""
     with transaction(con):
-        cur = con.execute("INSERT INTO jobs (task, params, status, created_at) VALUES (?, ?, 'queued', ?)",
-                          (task, json.dumps(params), time.time()))
+        cur = con.execute("INSERT INTO jobs (task, params, status, created_at, backend) VALUES (?, ?, 'queued', ?, ?)",
+                          (task, json.dumps(params), time.time(), backend))
         job_id = int(cur.lastrowid)
         folder = job_dir(runs, job_id)
         con.execute("UPDATE jobs SET log_path = ?, checkpoint_path = ? WHERE id = ?",
@@ -222,6 +271,16 @@ def finish(con: sqlite3.Connection, job_id: int, status: str, *, error: str | No
             " WHERE id = ? AND status IN ('queued', 'running')",
             (status, time.time(), error, log_tail, json.dumps(result) if result is not None else None, status, job_id))
     return cur.rowcount == 1
+
+
+def update(con: sqlite3.Connection, job_id: int, **columns: Any) -> None:
+    """Set some of a job's columns (names as in `Job`)."""
+    unknown = set(columns) - set(Job.__dataclass_fields__)
+    if unknown:
+        raise KeyError(f"no such job column(s): {', '.join(sorted(unknown))}")
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    with transaction(con):
+        con.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*columns.values(), job_id))
 
 
 def record_progress(con: sqlite3.Connection, job_id: int, event: dict[str, Any], progress: float) -> None:

@@ -30,12 +30,12 @@ def _pct(x: float | None) -> str:
 def jobs_table(jobs: list[Job]) -> str:
     if not jobs:
         return "no jobs yet (submit one with: python -m qnn_core.jobs submit --task mnist)"
-    head = ("ID", "TASK", "MODEL", "STATUS", "PROGRESS", "IMG/S", "ETA", "VAL ACC", "TEST ACC", "CREATED")
+    head = ("ID", "TASK", "MODEL", "STATUS", "PROGRESS", "IMG/S", "ETA", "VAL ACC", "TEST ACC", "CREATED", "RUNS ON")
     rows = [head]
     for j in jobs:
         rows.append((str(j.id), j.task, j.model_label, j.status, f"{j.progress:.0%}",
                      "–" if j.images_per_s is None else f"{j.images_per_s:.0f}", format_duration(j.eta_s),
-                     _pct(j.val_acc), _pct(j.test_accuracy), format_time(j.created_at)))
+                     _pct(j.val_acc), _pct(j.test_accuracy), format_time(j.created_at), j.where))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
@@ -48,9 +48,15 @@ def job_details(job: Job, metrics: list[dict]) -> str:
              f"  finished   : {format_time(job.finished_at)}",
              f"  elapsed    : {format_duration(job.elapsed_s)}",
              f"  progress   : {job.progress:.0%}" + (f" (ETA {format_duration(job.eta_s)})" if job.eta_s is not None else ""),
+             f"  runs on    : {job.where}",
              f"  pid        : {job.pid or '–'}",
              f"  log        : {job.log_path}",
              f"  checkpoint : {job.checkpoint_path}"]
+    if job.backend == "ray":
+        lines[-3:-3] = [f"  ray job    : {job.ray_submission_id or '–'} at {job.ray_address or '–'}",
+                        f"  data root  : {job.data_root or '–'} (on the nodes)"]
+        if job.remote_checkpoint:
+            lines.append(f"  sent from  : {job.remote_checkpoint} (sha256 {job.checkpoint_sha256})")
     epochs = [m for m in metrics if m["kind"] == "epoch"]
     if epochs:
         lines.append("  epochs     :")
