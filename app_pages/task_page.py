@@ -12,7 +12,8 @@ import streamlit as st
 from PIL import Image
 
 from app_pages import line_reader
-from app_pages.common import expval_chart, probability_chart, service_or_stop, unsure_note
+from app_pages import quantum_view as quantum_view_section
+from app_pages.common import probability_chart, service_or_stop, unsure_note
 from qnn_core.service import UPLOAD_EXTENSIONS, Classification, EmptyImageError, ImageInputError, TaskService
 from qnn_core.tasks import TASKS, TaskSpec
 
@@ -144,17 +145,8 @@ def show_prediction(task: TaskSpec, service: TaskService, source, key: str, empt
 
 
 def quantum_view(task: TaskSpec, service: TaskService, result: Classification, key: str) -> None:
-    if result.expvals is None:
-        return
-    with st.expander("⚛️ Quantum view", expanded=True):
-        pair = " (the mean over it and its mirror image, which the prediction averages too)" \
-            if task.test_time_mirror else ""
-        st.caption(f"⟨Z⟩ of each of the {len(result.expvals)} qubits for this input{pair}: +1 means the qubit ends "
-                   "in |0⟩, −1 in |1⟩.")
-        st.plotly_chart(expval_chart(result.expvals), width="stretch", key=f"{key}_z_{_digest(result)}")
-        line = service.results().ablation_line
-        if line and service.serving().job_id is None:
-            st.markdown(line)
+    """The ⚛️ view of this prediction's circuit (quantum_view.py); for a classical-only model, why it is empty."""
+    quantum_view_section.render(task, service, result, key, _digest(result))
 
 
 def _digest(result: Classification) -> str:

@@ -1,19 +1,28 @@
 """The one vocabulary of command-line flags that every `python -m qnn_core.*` command uses.
 
 A concept has one flag name everywhere: which model is loaded (`--model hybrid|classical` or
-`--checkpoint PATH`), whether the quantum branch is switched off at inference (`--quantum off`), how many
-images a quick run measures (`--limit N`), and machine-readable output (`--json`). Old spellings stay for
-one release as deprecated aliases that print a warning and mean exactly what the new flag means.
+`--checkpoint PATH`), whether the quantum branch is switched off at inference (`--quantum off`), how it is
+read out (`--shots N`, `--noise P`), how many images a quick run measures (`--limit N`), and machine-readable
+output (`--json`). Old spellings stay for one release as deprecated aliases that print a warning and mean
+exactly what the new flag means.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from qnn_core.tasks import TaskSpec
+from qnn_core.tasks import MODEL_KINDS, TaskSpec
 
-MODELS = ("hybrid", "classical")
+MODELS = MODEL_KINDS
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr (no usage block to scroll past), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 class _Deprecated(argparse.Action):
@@ -42,8 +51,8 @@ def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "
     `no_quantum_alias=False` for a command whose old `--no-quantum` meant something else (predict: the branch off).
     """
     p.add_argument("--model", choices=MODELS, default=default,
-                   help=f"which of the task's models to {what}: the hybrid or its classical-only twin "
-                        "(default %(default)s)")
+                   help=f"which of the task's models to {what}: the hybrid, its classical-only twin, or the "
+                        "quantum-bottleneck model and its parameter-matched classical twin (default %(default)s)")
     p.add_argument("--checkpoint", type=Path, help="a checkpoint file instead of the task's shipped one")
     if no_quantum_alias:
         deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
@@ -53,6 +62,36 @@ def add_quantum_switch(p: argparse.ArgumentParser) -> None:
     """`--quantum on|off`: off sets the hybrid's quantum features to zero at inference (the model is unchanged)."""
     p.add_argument("--quantum", choices=("on", "off"), default="on",
                    help="off: switch the hybrid's quantum branch off at inference (default %(default)s)")
+
+
+def add_quantum_readout(p: argparse.ArgumentParser) -> None:
+    """`--shots N` (0: exact) and `--noise P`: the hybrid's <Z> estimated from N measurements, as hardware gives
+    them, and/or under depolarizing noise p per qubit after each gate layer (inference/quantum_noise.py)."""
+    p.add_argument("--shots", type=shot_count, default=0,
+                   help="estimate the quantum branch's <Z> from N measurements per image, seeded (default 0: exact)")
+    p.add_argument("--noise", type=probability, default=0.0, metavar="P",
+                   help="depolarizing probability per qubit after each gate layer, density-matrix simulation "
+                        "(default 0: none)")
+
+
+def shot_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of shots (0: exact), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (exact) or more shots, got {value}")
+    return value
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:  # also refuses nan, which compares false either way
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text}")
+    return value
 
 
 def add_limit(p: argparse.ArgumentParser, what: str = "test images", *old: str) -> None:
@@ -78,4 +117,4 @@ def positive_int(text: str) -> int:
 
 def model_path(task: TaskSpec, a: argparse.Namespace) -> Path:
     """The checkpoint a command's `--model` / `--checkpoint` names."""
-    return Path(a.checkpoint) if getattr(a, "checkpoint", None) else task.checkpoint(a.model == "hybrid")
+    return Path(a.checkpoint) if getattr(a, "checkpoint", None) else task.model_checkpoint(a.model)

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from qnn_core.paths import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA  # noqa: F401  (re-exported for callers)
 
+# What `--model` names everywhere: the hybrid, its classical-only twin, the quantum-bottleneck model and its
+# twin with a parameter-matched classical layer in place of the circuit (models/hybrid.py).
+MODEL_KINDS = ("hybrid", "classical", "bottleneck", "bottleneck-twin")
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -112,8 +116,19 @@ class TaskSpec:
         return self.page or self.name
 
     def checkpoint(self, quantum: bool = True) -> Path:
-        suffix = "hybrid" if quantum else "classical"
-        return CHECKPOINT_DIR / f"{self.name}_{suffix}.pt"
+        return self.model_checkpoint("hybrid" if quantum else "classical")
+
+    def model_checkpoint(self, model: str) -> Path:
+        """The shipped checkpoint of one of MODEL_KINDS: mnist_hybrid.pt, mnist_bottleneck_twin.pt, ..."""
+        if model not in MODEL_KINDS:
+            raise KeyError(f"unknown model {model!r}; one of {', '.join(MODEL_KINDS)}")
+        return CHECKPOINT_DIR / f"{self.name}_{model.replace('-', '_')}.pt"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The kinds of model this task ships: every task a hybrid and its classical twin; the handwriting tasks
+        also a quantum-bottleneck model (its decision passes through the qubits alone) and that one's twin."""
+        return MODEL_KINDS if self.input.kind != "photo" else MODEL_KINDS[:2]
 
     @property
     def num_classes(self) -> int:

@@ -3,9 +3,12 @@
     python -m qnn_core.evaluate --task mnist --json [--model classical | --checkpoint PATH] [--limit N] [--report DIR]
     python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
     python -m qnn_core.evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
+    python -m qnn_core.evaluate --task mnist --shots 100 --noise 0.02   # <Z> from 100 shots, under noise
 
 With --json prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
-and for hybrid models the accuracy with the quantum branch switched off.
+and for hybrid models the accuracy with the quantum branch switched off. With --shots / --noise, `accuracy` is
+the hybrid's with its <Z> estimated from that many measurements (seeded) and/or under depolarizing noise, and
+`accuracy_exact` the one with the exact values beside it.
 """
 from __future__ import annotations
 
@@ -16,19 +19,28 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.cli_args import add_json, add_limit, add_model, add_quantum_switch, model_path
+from qnn_core import cli_args
+from qnn_core.cli_args import add_json, add_limit, add_model, add_quantum_readout, add_quantum_switch, model_path
 from qnn_core.data.loaders import Split, load_holdout, load_split, load_train_val
 from qnn_core.devices import DeviceError, add_device, resolve
-from qnn_core.inference.batch import predict_logits, served_and_single_logits
+from qnn_core.inference.batch import predict_logits, readout_logits, served_and_single_logits
+from qnn_core.inference.quantum_noise import NOISE_MAX_QUBITS
+from qnn_core.inference.quantum_readout import Readout
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec, get_task
 
 
-def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None, quantum: bool = True) -> dict:
-    """`quantum=False` measures a hybrid with its quantum branch switched off at inference (the model is unchanged)."""
+def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None, quantum: bool = True,
+             readout: Readout | None = None) -> dict:
+    """`quantum=False` measures a hybrid with its quantum branch switched off at inference (the model is unchanged);
+    `readout` a hybrid whose <Z> are estimated from shots and/or under noise (its quantum branch on)."""
     mirror = task.test_time_mirror if mirror is None else mirror
-    logits, single = served_and_single_logits(model, task, split.images, mirror=mirror, quantum=quantum)
+    readout = readout or Readout()
+    if readout.exact:
+        logits, single = served_and_single_logits(model, task, split.images, mirror=mirror, quantum=quantum)
+    else:
+        logits, single = readout_logits(model, task, split.images, readout, mirror=mirror)
     preds = logits.argmax(1).numpy()
     k = task.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
@@ -46,6 +58,10 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None
     }
     if mirror:  # what mirroring adds, on the same split
         result["accuracy_single_view"] = float((single.argmax(1).numpy() == split.labels).mean())
+    if not readout.exact:  # what the finite shots and the noise cost, on the same split
+        exact = predict_logits(model, task, split.images, mirror=mirror).argmax(1).numpy()
+        result.update(shots=readout.shots, noise=readout.noise, seed=readout.seed,
+                      accuracy_exact=float((exact == split.labels).mean()))
     if model.config.quantum and not quantum:
         result["quantum_branch"] = "off"  # `accuracy` is already the accuracy with the branch off
     elif model.config.quantum:
@@ -107,10 +123,11 @@ def public(result: dict) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.evaluate", description=__doc__.split("\n")[0])
+    p = cli_args.OneLineParser(prog="python -m qnn_core.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     add_model(p, what="evaluate")
     add_quantum_switch(p)
+    add_quantum_readout(p)
     add_limit(p, "images of the split")
     p.add_argument("--data-root")
     p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
@@ -126,12 +143,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -> str | None:
+    """Why --shots / --noise cannot apply to this run (None when they can): before loading, and with the model."""
+    if not (a.shots or a.noise):
+        return None
+    flags = " and ".join(f for f, v in (("--shots", a.shots), ("--noise", a.noise)) if v)
+    if (model is None and a.model == "classical" and not a.checkpoint) or (model is not None and not model.config.quantum):
+        return f"{flags} read out the quantum branch; a classical-only model has none (use --model hybrid)"
+    if a.quantum == "off":
+        return f"{flags} read out the quantum branch, which --quantum off switches off"
+    if model is not None and a.noise and model.config.n_qubits > NOISE_MAX_QUBITS:
+        return (f"--noise simulates up to {NOISE_MAX_QUBITS} qubits (a density matrix of 4^n numbers per gate layer); "
+                f"this model has {model.config.n_qubits}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    p = build_parser()
+    a = p.parse_args(argv)
+    if why := readout_usage_error(a):
+        p.error(why)
     try:
         task = get_task(a.task).with_source(a.source)
         ckpt = model_path(task, a)
         model, meta = load_checkpoint(ckpt)
+        if why := readout_usage_error(a, model):  # before the data: a usage error costs nothing
+            p.error(why)
         model.to(resolve(a.device))
         if a.holdout:
             split = load_holdout(task)
@@ -145,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.limit:
         split = split.subset(slice(0, a.limit))
     result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on",
-                      quantum=a.quantum == "on")
+                      quantum=a.quantum == "on", readout=Readout(a.shots, a.noise))
     result["checkpoint"] = ckpt.name
     if a.holdout:
         result["split"] = "holdout"
@@ -153,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         result["split"] = "validation"
     if a.report:
         off = "_quantum_off" if model.config.quantum and a.quantum == "off" else ""
+        off += (f"_shots{a.shots}" if a.shots else "") + (f"_noise{a.noise:g}" if a.noise else "")
         stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{off}{'_holdout' if a.holdout else ''}"
         write_report(result, task, split, a.report, stem)
         (a.report / f"{stem}.json").write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
@@ -160,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(public(result), ensure_ascii=False))
     else:
         off = ", quantum branch off" if result.get("quantum_branch") == "off" else ""
+        if "accuracy_exact" in result:
+            read = " ".join(w for w, v in ((f"from {a.shots} shots", a.shots), (f"under noise p={a.noise:g}", a.noise)) if v)
+            off += f", <Z> {read} (exact: {result['accuracy_exact']:.4f})"
         print(f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images{off}")
     return 0
 

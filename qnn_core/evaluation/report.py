@@ -20,6 +20,7 @@ from qnn_core.data import letters
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
 from qnn_core.devices import DeviceError, add_device, resolve
+from qnn_core.evaluation import bottleneck_report
 from qnn_core.evaluation.evaluate import evaluate, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import replace_block
@@ -382,8 +383,14 @@ def main(argv: list[str] | None = None) -> int:
                     (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
             (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos))
             print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
+        if "bottleneck" in task.models:
+            if a.report_only:
+                bottleneck_report.rewrite_cards(task)
+            else:
+                bottleneck_report.measure(task, split, a.device)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     update_readme(results_table(rows))
+    bottleneck_report.update_readme()
     return 0
 
 

@@ -10,6 +10,8 @@ import torch
 
 from qnn_core.data.split import Split
 from qnn_core.devices import module_device
+from qnn_core.inference.quantum_readout import BatchReadout, Readout
+from qnn_core.inference.quantum_state import Circuit
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.models.trunk_cache import logits_from_trunk, trunk_features
 from qnn_core.preprocess.tensor import normalise, to_input
@@ -53,3 +55,37 @@ def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_s
 
 def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
     return float((predict_logits(model, task, split.images).argmax(1).numpy() == split.labels).mean())
+
+
+@torch.no_grad()
+def readout_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, readout: Readout, batch_size: int = 500,
+                   mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """As `served_and_single_logits`, with the hybrid's <Z> read out as `readout` says (shots, noise): the
+    backbone and the classical branch as always, the circuit's output estimated, then the head on both."""
+    if not model.config.quantum:
+        raise ValueError("a classical-only model has no quantum branch to read out")
+    mirror = task.test_time_mirror if mirror is None else mirror
+    circuit = Circuit(model.quantum)
+    estimator = BatchReadout(circuit, readout, inputs=len(images) * (2 if mirror else 1))
+    single = _readout_view_logits(model, task, images, estimator, batch_size)
+    if not mirror:
+        return single, single
+    return (single + _readout_view_logits(model, task, mirrored(images), estimator, batch_size)) / 2, single
+
+
+def _readout_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, estimator: BatchReadout,
+                         batch_size: int) -> torch.Tensor:
+    model.eval()
+    device = module_device(model)
+    if task.input.kind == "photo":  # the same cached trunk activations as single_view_logits
+        trunk = trunk_features(model.backbone, images, task.input, desc=f"{task.name} features")
+        batches = (model.backbone.from_trunk(trunk[i:i + batch_size].to(device)) for i in range(0, len(trunk), batch_size))
+    else:
+        batches = (model.backbone(normalise(to_input(images[i:i + batch_size]), task.input).to(device))
+                   for i in range(0, len(images), batch_size))
+    out = []
+    for features in batches:
+        expvals = estimator.expvals(model.circuit_angles(features).cpu())
+        classical = model.branches_from_features(features)[0]  # the classical features as always (None: bottleneck)
+        out.append(model.fuse(classical, expvals.to(device))[0].cpu())
+    return torch.cat(out) if out else torch.empty(0, task.num_classes)

@@ -20,6 +20,7 @@ import torch
 
 from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, model_path, positive_int
 from qnn_core.devices import DeviceError, add_device, resolve
+from qnn_core.inference.quantum_readout import CircuitInput
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
 from qnn_core.tasks import TaskSpec, get_task
@@ -34,6 +35,7 @@ class Prediction:
     expvals: np.ndarray | None  # the qubits' <Z> for this input (hybrid models; mean over the mirrored pair if any)
     prepared: Prepared
     quantum: bool = True  # whether the quantum branch was on for this prediction
+    circuit_input: CircuitInput | None = None  # what the head and the circuit got (hybrid models), for the quantum view
 
 
 class Predictor:
@@ -70,12 +72,17 @@ class Predictor:
         x = prepared.tensor.to(self.device)
         if self.task.test_time_mirror:  # as evaluate measures it: the image and its mirror image, averaged
             x = torch.cat([x, x.flip(-1)])
-        branches = self.model.branches(x)
-        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k)
+        features = self.model.backbone(x)
+        branches = self.model.branches_from_features(features)
+        # Kept so that the quantum view re-runs only the circuit and the head (shots, noise), never the backbone.
+        classical = None if branches[0] is None else branches[0].cpu().numpy()  # None: a bottleneck head
+        circuit_input = CircuitInput(self.model.circuit_angles(features).cpu().numpy(),
+                                     classical) if self.model_is_hybrid else None
+        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k, circuit_input)
                 for quantum in switches]
 
     def _prediction(self, prepared: Prepared, logits: torch.Tensor, expvals: torch.Tensor | None, quantum: bool,
-                    k: int) -> Prediction:
+                    k: int, circuit_input: CircuitInput | None = None) -> Prediction:
         probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].cpu().numpy()
         order = np.argsort(-probs)[:k]
         return Prediction(
@@ -86,6 +93,7 @@ class Predictor:
             expvals=None if expvals is None else expvals.mean(0).cpu().numpy(),
             prepared=prepared,
             quantum=quantum,
+            circuit_input=circuit_input,
         )
 
     def predict(self, source, quantum: bool = True, k: int = 5) -> Prediction:

@@ -1,6 +1,7 @@
 """Checkpoints: plain tensors + JSON-like metadata, loadable with weights_only=True."""
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
 import warnings
@@ -10,6 +11,7 @@ import torch
 
 from qnn_core.fileio import atomic_write
 from qnn_core.models.hybrid import HybridNet, ModelConfig
+from qnn_core.paths import CHECKPOINT_DIR
 
 
 class CheckpointError(RuntimeError):
@@ -29,7 +31,10 @@ def save_checkpoint(model: HybridNet, meta: dict, path: str | Path) -> None:
 
 
 def frozen_prefix(model: HybridNet) -> str | None:
-    """State-dict prefix of a pretrained backbone's frozen part (not stored), or None."""
+    """State-dict prefix of a frozen part that is not stored (a pretrained trunk; a bottleneck's borrowed
+    backbone), or None."""
+    if model.bottleneck:
+        return "backbone."
     prefix = getattr(model.backbone, "frozen_prefix", None)
     return f"backbone.{prefix}" if prefix else None
 
@@ -38,6 +43,35 @@ def trained_state(model: HybridNet) -> dict:
     """The weights this project trained: everything but a pretrained backbone's frozen part."""
     prefix = frozen_prefix(model)
     return {k: v.detach().cpu() for k, v in model.state_dict().items() if not (prefix and k.startswith(prefix))}
+
+
+def tensors_sha256(state: dict) -> str:
+    """One hash of a set of named tensors (names and values), to know that borrowed weights are the same ones."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def backbone_state(path: str | Path) -> dict:
+    """The backbone weights stored in a checkpoint, under their names inside the backbone."""
+    return {k[len("backbone."):]: v for k, v in _load(path)["state_dict"].items() if k.startswith("backbone.")}
+
+
+def _borrowed_backbone(path: Path, meta: dict) -> dict:
+    """A bottleneck model's backbone: the hybrid checkpoint it was trained on, if that is still the same one."""
+    source = meta["backbone_from"]
+    donor = CHECKPOINT_DIR / source["checkpoint"]
+    retrain = f"retrain it with: python -m qnn_core.train --task {meta.get('task')} --model {meta.get('model_kind')}"
+    try:
+        state = backbone_state(donor)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path} borrows its backbone from {donor.name}, which cannot be read ({err}); "
+                              f"{retrain}") from None
+    if tensors_sha256(state) != source["sha256"]:
+        raise CheckpointError(f"{path} was trained on the backbone of an earlier {donor.name}; {retrain}")
+    return {f"backbone.{k}": v for k, v in state.items()}
 
 
 def read_meta(path: str | Path) -> dict:
@@ -86,8 +120,11 @@ def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:
     if want and want != have:
         raise CheckpointError(f"{path} was trained on backbone weights {want[:12]}, but the installed ones are "
                               f"{str(have)[:12]}")
-    prefix = frozen_prefix(model)
-    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=prefix is None)
+    state = payload["state_dict"]
+    if "backbone_from" in meta:
+        state = {**state, **_borrowed_backbone(Path(path), meta)}
+    prefix = None if "backbone_from" in meta else frozen_prefix(model)
+    missing, unexpected = model.load_state_dict(state, strict=prefix is None)
     if unexpected or any(not k.startswith(prefix) for k in missing):
         raise CheckpointError(f"{path} does not fit its model (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.eval()

@@ -5,7 +5,13 @@
                                            +-> Linear -> pi*tanh -> QuantumLayer +
 
 `quantum=False` builds the classical-only ablation with the same backbone and
-classical branch. The `quantum` argument of `fuse` / `logits_and_expvals` switches the
+classical branch.
+
+`head="bottleneck"` builds the model whose decision must pass through the qubits: a frozen backbone (the
+task's shipped hybrid's), Linear -> 8 angles -> the circuit, and a head that reads only the 8 <Z> values.
+Its classical twin (`quantum=False`) replaces the circuit by a bias-free n -> depth -> n tanh layer with
+exactly the circuit's number of trainable parameters (2 x n x depth), so the two differ only in what does
+the computing, not in how much of it there is. The `quantum` argument of `fuse` / `logits_and_expvals` switches the
 quantum features to zero for one call, to show how much a trained model leans on them;
 it is an argument and never model state, because one loaded model serves many users at once.
 """
@@ -35,6 +41,7 @@ class ModelConfig:
     backbone: str = "resnet"
     backbone_weights: str | None = None  # resnet18 only: the user's local weights file
     tuned_stages: int = 1  # efficientnet_lite0 only: how many of its last stages are fine-tuned (the rest is frozen)
+    head: str = "fused"  # "fused": classical + quantum features; "bottleneck": the qubits' <Z> alone
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -102,12 +109,38 @@ class ResNetBackbone(nn.Module):
         return self.pool_map(self.feature_map(x))
 
 
+class MatchedLayer(nn.Module):
+    """The bottleneck's classical twin of the circuit: n -> depth -> n, bias-free, tanh after each, so its output
+    lies in [-1, 1] like <Z> and it has the circuit's 2 x n x depth trainable parameters."""
+
+    def __init__(self, n: int, depth: int) -> None:
+        super().__init__()
+        self.down = nn.Linear(n, depth, bias=False)
+        self.up = nn.Linear(depth, n, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.up(torch.tanh(self.down(x))))
+
+
+HEADS = ("fused", "bottleneck")
+
+
 class HybridNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        if config.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {config.head!r}")
         self.config = config
         self.backbone = make_backbone(config)
         feat = self.backbone.out_dim
+        if config.head == "bottleneck":
+            self.to_angles = nn.Linear(feat, config.n_qubits)
+            if config.quantum:
+                self.quantum = QuantumLayer(config.n_qubits, config.q_depth)
+            else:
+                self.matched = MatchedLayer(config.n_qubits, config.q_depth)
+            self.head = nn.Linear(config.n_qubits, config.num_classes)
+            return
         self.classical = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True))
         head_in = config.classical_dim
         if config.quantum:
@@ -120,7 +153,17 @@ class HybridNet(nn.Module):
         """Classical features and the qubits' <Z> values (None for the classical-only model)."""
         return self.branches_from_features(self.backbone(x))
 
-    def branches_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    @property
+    def bottleneck(self) -> bool:
+        return self.config.head == "bottleneck"
+
+    def branches_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(classical features, <Z>): a bottleneck has no classical features, and its twin's matched layer
+        plays the classical part (it has no qubits)."""
+        if self.bottleneck:
+            if self.config.quantum:
+                return None, self.quantum_features(features)
+            return self.matched(self.circuit_angles(features)), None
         classical = self.classical(features)
         if not self.config.quantum:
             return classical, None
@@ -131,19 +174,26 @@ class HybridNet(nn.Module):
         and the circuit stay in float32 / complex64: bf16 angles would be off by ~1e-2 rad."""
         if torch.is_autocast_enabled(features.device.type):
             with torch.autocast(features.device.type, enabled=False):
-                return self.quantum(bounded_angles(self.to_angles(features.float())))
-        return self.quantum(bounded_angles(self.to_angles(features)))
+                return self.quantum(self.circuit_angles(features.float()))
+        return self.quantum(self.circuit_angles(features))
+
+    def circuit_angles(self, features: torch.Tensor) -> torch.Tensor:
+        """The angles the encoding writes onto the qubits for backbone features, each in (-pi, pi). One definition,
+        which the circuit and the quantum view (inference/quantum_state.py) both read."""
+        return bounded_angles(self.to_angles(features))
 
     def logits_and_expvals(self, x: torch.Tensor, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""
         return self.fuse(*self.branches(x), quantum=quantum)
 
-    def fuse(self, classical: torch.Tensor, expvals: torch.Tensor | None,
+    def fuse(self, classical: torch.Tensor | None, expvals: torch.Tensor | None,
              quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head on both branches. `expvals` need not be the circuit's exact ones: the quantum view and
+        `evaluate --shots/--noise` pass <Z> estimated from shots or under noise, the classical features unchanged."""
         if expvals is None:
             return self.head(classical), None
         used = expvals if quantum else torch.zeros_like(expvals)
-        return self.head(torch.cat([classical, used], dim=1)), expvals
+        return self.head(used if classical is None else torch.cat([classical, used], dim=1)), expvals
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_expvals(x)[0]

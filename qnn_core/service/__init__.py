@@ -3,17 +3,23 @@
     service = TaskService.get("mnist")            # cached, shared by every browser session
     result = service.classify(image, quantum=True)
     overlay = service.explain(result)
+    state = service.quantum_state(result)          # the quantum view: state, Bloch vectors, entanglement
+    spread = service.shots(result, 100)            # <Z> from 100 shots, 20 seeded re-samplings
+    noisy = service.noise(result, 0.05)            # depolarizing noise p per gate layer
 """
+from qnn_core.inference.quantum_shots import SHOT_CHOICES
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
+from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import ModelSummary, TaskResults, model_summary, task_results
 from qnn_core.service.task_service import Classification, Explanation, TaskService
 from qnn_core.service.verdict import Verdict
 
 __all__ = [
-    "LOW_CONFIDENCE", "MAX_OVERRULE_NATS", "PHONE_DIGITS", "UPLOAD_EXTENSIONS", "CheckpointError", "Classification",
-    "EmptyImageError", "Explanation", "ImageInputError", "ModelSummary", "SequenceInputError", "TaskResults",
-    "TaskService", "Verdict", "format_phone", "model_summary", "task_results",
+    "LOW_CONFIDENCE", "MAX_OVERRULE_NATS", "PHONE_DIGITS", "SHOT_CHOICES", "UPLOAD_EXTENSIONS", "CheckpointError",
+    "Classification", "EmptyImageError", "Explanation", "ImageInputError", "ModelSummary", "NoiseEffect",
+    "QuantumState", "SequenceInputError", "ShotEstimate", "TaskResults", "TaskService", "Verdict", "format_phone",
+    "model_summary", "task_results",
 ]

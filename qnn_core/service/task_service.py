@@ -2,8 +2,9 @@
 
 Streamlit runs each browser session in its own thread, and one loaded model serves them all. So nothing
 here changes a model after loading: the quantum switch is an argument of each call, Grad-CAM hooks a
-per-call view (inference/explain.py), and the only shared mutable state, the service cache and the
-line-analysis cache, is guarded by locks.
+per-call view (inference/explain.py), the quantum views read the circuit's matrices built once in the
+constructor and seed their own random draws per call, and the only shared mutable state, the service cache
+and the line-analysis cache, is guarded by locks.
 """
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ from qnn_core.devices import resolve, serving_spec
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
+from qnn_core.inference.quantum_noise import NOISE_MAX_QUBITS
+from qnn_core.inference.quantum_readout import CircuitInput
+from qnn_core.inference.quantum_state import Circuit
 from qnn_core.models.diagram import circuit_figure
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
 from qnn_core.sequence.words import EDICT_NOTICE, Dictionary, load_words
+from qnn_core.service import quantum_views
+from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import TaskResults, task_results
 from qnn_core.service.verdict import Verdict, verdict
 from qnn_core.tasks import TaskSpec, get_task
@@ -49,6 +55,7 @@ class Classification:
     expvals: np.ndarray | None  # the qubits' <Z> (None for a classical-only model)
     verdict: Verdict
     prepared: Prepared  # the model's input and how it maps back onto the user's image
+    circuit_input: CircuitInput | None = None  # what the head and the circuit got, for the quantum view
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,11 @@ class TaskService:
         self._serving = Serving(self._predictor.checkpoint, job_id, self._predictor.model_is_hybrid, str(where))
         if "animal_share_below" in self._predictor.meta:  # built once here, not by two first callers at once
             imagenet_head(self._predictor.model.backbone.cut, str(where))
+        # The circuit as matrices, read once here (one thread), then only read by the quantum views; each layer's
+        # own unitary too where the noise view is offered, so that its first call costs what the others do.
+        self._circuit = Circuit(self._predictor.model.quantum) if self._serving.hybrid else None
+        if self.offers_noise:
+            self._circuit.layer_unitaries()
         self._lines: OrderedDict[str, LineAnalysis] = OrderedDict()
         self._lines_lock = threading.Lock()
 
@@ -118,6 +130,33 @@ class TaskService:
     def explain(self, result: Classification, image_weight: float = 0.55) -> Explanation:
         """Grad-CAM of the shown class, with the quantum branch as it was for the prediction, on the user's image."""
         return self._explanation(result.prepared, result.index, result.quantum, image_weight)
+
+    # -- the quantum view of one prediction ---------------------------------------------------------------------
+
+    def quantum_state(self, result: Classification) -> QuantumState | None:
+        """The register after the encoding and at the end: basis-state probabilities, Bloch vectors, purity and
+        entropy per qubit. None for a classical-only model, which has no circuit."""
+        return quantum_views.quantum_state(self._circuit, result.circuit_input) if self._has_circuit(result) else None
+
+    def shots(self, result: Classification, shots: int, resamples: int = 20, seed: int = 0) -> ShotEstimate:
+        """The prediction with <Z> estimated from `shots` measurements (0: exact), `resamples` times, seeded."""
+        self._require_circuit(result)
+        return quantum_views.shot_estimate(self._circuit, self._predictor.model, self.task, result.circuit_input,
+                                           shots, resamples, seed)
+
+    def noise(self, result: Classification, p: float) -> NoiseEffect:
+        """The prediction with the circuit under depolarizing noise p per gate layer (up to `noise_max_qubits`)."""
+        self._require_circuit(result)
+        return quantum_views.noise_effect(self._circuit, self._predictor.model, self.task, result.circuit_input, p)
+
+    @property
+    def noise_max_qubits(self) -> int:
+        """The largest circuit whose noise view stays within its time budget."""
+        return NOISE_MAX_QUBITS
+
+    @property
+    def offers_noise(self) -> bool:
+        return self.is_hybrid and self.n_qubits <= NOISE_MAX_QUBITS
 
     # -- a whole line -----------------------------------------------------------------------------------------
 
@@ -190,7 +229,15 @@ class TaskService:
 
     def _classification(self, pred: Prediction, on: Prediction) -> Classification:
         return Classification(pred.label, pred.index, pred.probs, pred.top, pred.quantum, on.probs, pred.expvals,
-                              verdict(self._predictor.model, self._predictor.meta, pred), pred.prepared)
+                              verdict(self._predictor.model, self._predictor.meta, pred), pred.prepared,
+                              pred.circuit_input)
+
+    def _has_circuit(self, result: Classification) -> bool:
+        return self._circuit is not None and result.circuit_input is not None
+
+    def _require_circuit(self, result: Classification) -> None:
+        if not self._has_circuit(result):
+            raise ValueError("this model is classical-only: it has no quantum circuit to measure")
 
     def _explanation(self, prepared: Prepared, index: int, quantum: bool, image_weight: float) -> Explanation:
         heat = gradcam(self._predictor.model, prepared, index, quantum=quantum and self.is_hybrid)

@@ -12,9 +12,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-from qnn_core.cli_args import MODELS, deprecated_alias, positive_int
+from qnn_core.cli_args import MODELS, OneLineParser, deprecated_alias, positive_int
 from qnn_core.devices import add_device
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.tasks import TASKS, get_task
@@ -29,13 +28,6 @@ FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_s
           "download": "download", "threads": "threads", "source": "source", "mix": "mix", "init": "init",
           "augment": "augment", "swa": "swa", "freeze_backbone": "freeze_backbone", "train_limit": "train_limit",
           "views": "views", "device": "device", "amp": "amp"}
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """A usage error is one line on stderr (no usage block to scroll past), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def non_negative_int(text: str) -> int:
@@ -59,7 +51,9 @@ def parser() -> OneLineParser:
     p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--epochs", type=positive_int, help="default: the registry's budget")
     p.add_argument("--model", choices=MODELS, default="hybrid",
-                   help="train the hybrid or its classical-only twin (default %(default)s)")
+                   help="train the hybrid, its classical-only twin, or (handwriting tasks) the quantum-bottleneck "
+                        "model on the shipped hybrid's frozen backbone, or that one's matched classical twin "
+                        "(default %(default)s)")
     deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
     p.add_argument("--checkpoint", help=argparse.SUPPRESS)  # the other commands' flag: refused with a pointer
     p.add_argument("--seed", type=int)
@@ -112,12 +106,14 @@ def parse(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path]:
              **({"tuned_stages": a.tuned_stages} if a.tuned_stages else {}),
              **({"blocks": blocks} if blocks else {})}
     given = {name: getattr(a, dest) for dest, name in FIELDS.items() if getattr(a, dest) is not None}
-    cfg = TrainConfig(task=a.task, quantum=a.model == "hybrid", model=model, **given)
+    if a.model.startswith("bottleneck"):
+        model["head"] = "bottleneck"
+    cfg = TrainConfig(task=a.task, quantum=a.model in ("hybrid", "bottleneck"), model=model, **given)
     try:
         checked = plan(cfg, asked=frozenset(given))
     except ConfigError as err:
         p.error(str(err))
-    return checked, cfg, Path(a.out) if a.out else get_task(a.task).checkpoint(cfg.quantum)
+    return checked, cfg, Path(a.out) if a.out else get_task(a.task).model_checkpoint(a.model)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:

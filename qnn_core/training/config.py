@@ -56,7 +56,7 @@ class TrainConfig:
 # The command-line flag that sets each field, where it is not simply --field-name.
 FLAGS = MappingProxyType({
     "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth",
-    "model.blocks": "--blocks", "model.tuned_stages": "--tuned-stages",
+    "model.blocks": "--blocks", "model.tuned_stages": "--tuned-stages", "model.head": "--model",
     "model.backbone": "--resnet18-weights", "model.backbone_weights": "--resnet18-weights",
 })
 

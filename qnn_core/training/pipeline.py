@@ -34,6 +34,7 @@ class Pipeline(ABC):
     """The data side of a run. Built after the model (and after --init weights are loaded into it)."""
 
     honours: ClassVar[frozenset[str]]
+    epochs: ClassVar[int | None] = None  # the pipeline's own default budget, else the registry's
     # Why a field it does not honour cannot apply, as the second half of a usage error ("{flag} ...").
     refuses: ClassVar[dict[str, str]]
 

@@ -15,6 +15,7 @@ from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, augment_kind_known
 from qnn_core.tasks import TASKS, TaskSpec
+from qnn_core.training.bottleneck import Bottleneck
 from qnn_core.training.config import ConfigError, TrainConfig, asked_for, flag
 from qnn_core.training.features import CachedFeatures
 from qnn_core.training.pipeline import Pipeline
@@ -27,7 +28,7 @@ INIT_MUST_MATCH = {"in_channels": "--task", "num_classes": "--task", "backbone":
                    "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth", "widths": "widths",
                    "blocks": "--blocks", "tuned_stages": "--tuned-stages", "classical_dim": "classical_dim"}
 # The backbone shape a run started with --init takes from its checkpoint unless asked otherwise.
-INHERITED = {Pixels: ("widths", "blocks"), CachedFeatures: ("tuned_stages",)}
+INHERITED = {Pixels: ("widths", "blocks"), CachedFeatures: ("tuned_stages",), Bottleneck: ()}
 DEFAULTS = ModelConfig().to_dict()
 
 
@@ -57,12 +58,15 @@ def plan(cfg: TrainConfig, asked: frozenset[str] = frozenset()) -> Plan:
             raise ConfigError(f"{flag(name)} {why.format(task=task.name)}")
     check_applies(task, cfg, asked)
     model = dict(cfg.model)
+    if pipeline is Bottleneck:  # the backbone's shape is the shipped hybrid's, whose weights it borrows
+        donor = read_init(str(task.checkpoint(True)), "the shipped hybrid, whose backbone a bottleneck borrows")
+        model = {**{k: donor.get(k, DEFAULTS[k]) for k in ("widths", "blocks")}, **model}
     if cfg.init:
         init_config = read_init(cfg.init)
         model = {**{k: init_config.get(k, DEFAULTS[k]) for k in INHERITED[pipeline]}, **model}
         check_init_fits(cfg.init, init_config, model_config(task, replace(cfg, model=model)))
     resolved = pipeline.resolve(replace(cfg, model=model), task)
-    return Plan(task=task, cfg=resolved, pipeline=pipeline, epochs=cfg.epochs or task.epochs)
+    return Plan(task=task, cfg=resolved, pipeline=pipeline, epochs=cfg.epochs or pipeline.epochs or task.epochs)
 
 
 def source_task(cfg: TrainConfig) -> TaskSpec:
@@ -85,6 +89,10 @@ def pick_pipeline(task: TaskSpec, cfg: TrainConfig) -> type[Pipeline]:
         raise ConfigError(f"model field(s) {', '.join(unknown)} are not ModelConfig fields")
     backbone = cfg.model.get("backbone", task.backbone)
     photo = task.input.kind == "photo"
+    if cfg.model.get("head", "fused") == "bottleneck":
+        if photo:
+            raise ConfigError(f"--model bottleneck is for the handwriting tasks; {task.name} has no bottleneck model")
+        return Bottleneck
     if backbone != "resnet" and not photo:
         raise ConfigError(f"{flag('model.backbone')} is for photo tasks; {task.name} trains a resnet on drawings")
     if backbone == "resnet" and photo:
@@ -128,11 +136,11 @@ def check_device(cfg: TrainConfig) -> None:
         raise ConfigError(f"--amp {cfg.amp} is mixed precision for CUDA; this run is on {device} (--device)")
 
 
-def read_init(path: str) -> dict:
+def read_init(path: str, what: str = "--init") -> dict:
     try:
         return read_meta(path)["config"]
     except (CheckpointError, KeyError) as err:
-        raise ConfigError(f"--init: {err}") from None
+        raise ConfigError(f"{what}: {err}") from None
 
 
 def check_init_fits(path: str, init_config: dict, run: ModelConfig) -> None:

@@ -17,6 +17,7 @@ from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
 
 from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, chromium_missing, new_driver, streamlit_server
+from .browser_helpers import digit_strokes as _digit_strokes
 from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
 from .browser_helpers import wait_for as _wait_for
@@ -117,6 +118,28 @@ def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path, tmp_path
         "return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length >= 2"),
         what="the Grad-CAM and model-input images")
     _screenshot(browser, "fashion", tmp_path_factory)
+
+
+def test_shots_slider_shows_how_the_label_spreads(server, browser):
+    """The ⚛️ view's Shots view: moving the slider from exact to 10 shots shows the 20 re-samplings' labels."""
+    browser.get(f"{server}/digits")
+    rect = _wait_for(browser, lambda: browser.execute_script(FIND_CANVAS), what="the drawing canvas", timeout=180)
+    _draw_strokes(browser, rect, _digit_strokes("7"))
+    _wait_for(browser, lambda: _shown_label(browser), what="a predicted label")
+    _wait_for(browser, lambda: browser.execute_script(  # the quantum view arrives after the label
+        "const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Shots');"
+        "if (b) b.click(); return !!b;"), what="the quantum view's Shots button")
+    # The slider is react-aria's: a visually hidden range input that takes the keyboard.
+    thumb = _wait_for(browser, lambda: browser.find_elements(
+        "css selector", "input[type=range][aria-label='Shots per estimate']"), what="the shots slider")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", thumb)
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    ActionChains(browser).send_keys(Keys.END).perform()  # exact -> 1,000 -> 100 -> 10: the last stop
+    spread = _wait_for(browser, lambda: browser.execute_script(
+        "const el = document.querySelector('.qnn-shots'); return el ? el.textContent : null;"),
+        what="the label spread over the re-samplings", timeout=60)
+    assert "Over 20 re-samplings of 10 shots" in spread and "differs from the exact one" in spread, spread
 
 
 @pytest.mark.parametrize("page", ["", "kana", "results", "training"])
