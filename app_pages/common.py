@@ -14,11 +14,11 @@ from qnn_core.service import CheckpointError, Classification, TaskService  # noq
 from qnn_core.tasks import TASKS, TaskSpec  # noqa: E402
 
 
-def service_or_stop(task_name: str) -> TaskService:
+def service_or_stop(task_name: str, model: str = "hybrid") -> TaskService:
     """The task's shared service (loading it once for the server), or a message and the end of the page."""
     try:
         with st.spinner("Loading the model…"):
-            service = TaskService.get(task_name)
+            service = TaskService.get(task_name, model)
     except CheckpointError as err:
         st.error(f"No trained model is available for this task. {err}")
         st.stop()

@@ -58,9 +58,10 @@ def _state_views(view: str, state: QuantumState, key: str, digest: str) -> None:
 def _expvals(task: TaskSpec, service: TaskService, result: Classification, key: str, digest: str) -> None:
     pair = " (the mean over it and its mirror image, which the prediction averages too)" if task.test_time_mirror else ""
     st.caption(f"⟨Z⟩ of each of the {len(result.expvals)} qubits for this input{pair}: +1 means the qubit ends "
-               "in |0⟩, −1 in |1⟩. These are what the head reads beside the classical features.")
+               "in |0⟩, −1 in |1⟩. " + ("They are all the head reads: there are no classical features beside them."
+                                   if service.is_bottleneck else "These are what the head reads beside the classical features."))
     st.plotly_chart(expval_chart(result.expvals), width="stretch", key=f"{key}_z_{digest}")
-    line = service.results().ablation_line
+    line = service.bottleneck_line() or service.results().ablation_line
     if line and service.serving().job_id is None:
         st.markdown(line)
 

@@ -26,7 +26,7 @@ def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] |
     st.title(task.title)
     if intro:
         st.markdown(intro)
-    service = service_or_stop(task_name)
+    service = service_or_stop(task_name, model_ui(task_name))
     if extras:
         extras(task)
     if line_mode is not None:
@@ -42,6 +42,21 @@ def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] |
         _upload(task, service)
     with example_tab:
         _examples(task, service)
+
+
+MODEL_LABELS = {"hybrid": "hybrid (classical + quantum)", "bottleneck": "quantum bottleneck"}
+
+
+def model_ui(task_name: str) -> str:
+    """Which of the task's models serves this page: the hybrid, or the one whose decision passes through the qubits."""
+    offered = TaskService.offered_models(task_name)
+    if len(offered) == 1:
+        return offered[0]
+    choice = st.segmented_control("Model", [MODEL_LABELS[m] for m in offered], default=MODEL_LABELS["hybrid"],
+                                  key=f"{task_name}_model",
+                                  help="The quantum bottleneck's head reads only the 8 qubits' ⟨Z⟩: switch the "
+                                       "quantum branch off and watch the prediction break.")
+    return next((m for m, label in MODEL_LABELS.items() if label == choice), "hybrid")
 
 
 def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:

@@ -96,7 +96,9 @@ def new_job_form() -> None:
         task = c1.selectbox("Task", list(TASKS), format_func=lambda n: TASKS[n].title, key="job_task")
         quantum = c1.toggle("Quantum branch", value=d.quantum, help="Off trains the classical-only twin.",
                            key="job_quantum")
-        qubits = c2.slider("Qubits", 4, 10, d.qubits, help="Ignored when the quantum branch is off.",
+        qubits = c2.slider("Qubits", jobs.LIMITS["qubits"][1], jobs.LIMITS["qubits"][2], d.qubits,
+                           help="Ignored when the quantum branch is off. A full MNIST epoch with 12 qubits costs "
+                                "about 1.1× one with 8 (the fused circuit; benchmarks/RESULTS.md §3).",
                            key="job_qubits")
         depth = c2.slider("Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.",
                           key="job_depth")

@@ -3,7 +3,7 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app, concurrency. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency, data_parallel, quantum_views. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
@@ -31,7 +31,7 @@ from . import report  # noqa: E402
 from .timing import load_average, machine_details  # noqa: E402
 
 SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app", "concurrency",
-            "data_parallel")
+            "data_parallel", "quantum_views")
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
 
@@ -44,9 +44,13 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
     if name == "batch":
         return sections.batch_throughput(budget)
     if name == "quantum_cost":
-        return sections.quantum_cost(budget)
+        from . import qnn
+
+        return qnn.quantum_cost(budget)
     if name == "qnn_scaling":
-        return sections.qnn_scaling(budget, out_dir / "qnn_scaling.png")
+        from . import qnn
+
+        return qnn.qnn_scaling(budget, out_dir / "qnn_scaling.png")
     if name == "simulators":
         from . import simulators
 
@@ -69,6 +73,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .data_parallel import data_parallel
 
         return data_parallel(budget)
+    if name == "quantum_views":
+        from .quantum_views import quantum_views
+
+        return quantum_views(budget)
     raise KeyError(name)
 
 

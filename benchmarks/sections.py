@@ -19,12 +19,11 @@ from PIL import Image
 from qnn_core.data.loaders import load_split
 from qnn_core.inference.explain import gradcam, overlay
 from qnn_core.inference.predict import Predictor
-from qnn_core.models.quantum import QuantumLayer
 from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import REPO_ROOT, TASKS, get_task
 from qnn_core.training.train import TrainConfig, train
 
-from .timing import interleaved, summary_ms, time_calls
+from .timing import summary_ms, time_calls
 
 BATCH_SIZES = (1, 32, 256)
 SCALING_QUBITS = (4, 6, 8, 10, 12)
@@ -45,8 +44,13 @@ class Budget:
     train_repeats: int = 2
     warmup: int = 3
     sim_batch: int = 256
-    sim_repeats: int = 3
+    sim_repeats: int = 10  # the batched routes, alternated (the fused one takes a few ms)
     sim_loop_repeats: int = 2
+    cost_repeats: int = 300  # quantum_cost: single-image predict and batch-1 forward, each model (~2-4 ms a call)
+    train_step_batch: int = 128
+    train_step_repeats: int = 40  # quantum_cost: training steps of each model, alternated
+    epoch_batches: int = 40  # quantum_cost: 12-qubit training steps timed for the epoch estimate (fused)...
+    epoch_batches_tq: int = 5  # ... and gate by gate in TorchQuantum
     session_tasks: tuple[str, ...] = ("mnist", "animals")  # the services that the concurrency section's sessions share
     ddp_batches: int = 40  # optimiser steps per process in the data-parallel section's epoch slice
     ddp_repeats: int = 2
@@ -55,7 +59,8 @@ class Budget:
     def quick(cls) -> Budget:
         return cls(latency_repeats=3, batch_repeats=2, scaling_repeats=1, scaling_batch=16, scaling_qubits=(4, 6),
                    scaling_depths=(1, 2), train_batches=2, train_repeats=1, warmup=1, sim_batch=8, sim_repeats=1,
-                   sim_loop_repeats=1, session_tasks=("mnist",), ddp_batches=2, ddp_repeats=1)
+                   sim_loop_repeats=1, session_tasks=("mnist",), ddp_batches=2, ddp_repeats=1,
+                   cost_repeats=3, train_step_batch=16, train_step_repeats=1, epoch_batches=1, epoch_batches_tq=1)
 
 
 def user_files(task_name: str, n: int = 20) -> list[bytes]:
@@ -114,81 +119,6 @@ def batch_throughput(budget: Budget, task_name: str = "mnist") -> dict:
             rows[str(bs)] = {**s, "images_per_s": round(bs / (s["p50_ms"] / 1000), 1)}
     return {"what": f"{task_name} hybrid checkpoint, forward only, no grad, already-normalised 28x28 tensors "
                     "(every task has the same architecture)", "batches": rows}
-
-
-def quantum_cost(budget: Budget, task_name: str = "mnist") -> dict:
-    """Hybrid vs classical-only, timed in turn: single-image predict, predict + Grad-CAM, batch forward."""
-    task = get_task(task_name)
-    models = {"hybrid": Predictor(task_name), "classical": Predictor(task_name, task.checkpoint(quantum=False))}
-    files = user_files(task_name)
-    result: dict = {"what": f"{task_name} shipped checkpoints (hybrid vs classical-only, same backbone); "
-                            "ratio = hybrid time / classical time (≤ 1.15 is the goal); timed alternately",
-                    "goal_ratio": 1.15}
-
-    def cycle_predict(p: Predictor, cam: bool):
-        it = itertools.cycle(files)
-        return (lambda: predict_with_gradcam(p, next(it))) if cam else (lambda: p.predict(next(it)))
-
-    for key, cam in (("predict", False), ("predict_gradcam", True)):
-        times = interleaved({v: cycle_predict(p, cam) for v, p in models.items()}, budget.latency_repeats, budget.warmup)
-        h, c = summary_ms(times["hybrid"]), summary_ms(times["classical"])
-        result[key] = {"hybrid": h, "classical": c, "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3)}
-    x_all = test_batch(task_name, max(BATCH_SIZES))
-    with torch.no_grad():
-        for bs in BATCH_SIZES:
-            x = x_all[:bs]
-            times = interleaved({v: (lambda m=p.model: m(x)) for v, p in models.items()}, budget.batch_repeats,
-                                budget.warmup)
-            h, c = summary_ms(times["hybrid"]), summary_ms(times["classical"])
-            result[f"batch_{bs}"] = {
-                "hybrid_images_per_s": round(bs / (h["p50_ms"] / 1000), 1),
-                "classical_images_per_s": round(bs / (c["p50_ms"] / 1000), 1),
-                "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3)}
-    return result
-
-
-def qnn_scaling(budget: Budget, png: Path | None = None) -> dict:
-    """QuantumLayer alone, gate by gate in TorchQuantum: forward + backward for a batch, qubits x depth."""
-    torch.manual_seed(0)
-    rows = []
-    for n in budget.scaling_qubits:
-        for depth in budget.scaling_depths:
-            layer = QuantumLayer(n, depth).train()
-            angles = (torch.rand(budget.scaling_batch, n) * 2 - 1).mul_(torch.pi).requires_grad_()
-
-            def step():
-                layer.zero_grad(set_to_none=True)
-                layer.forward_circuit(angles).sum().backward()
-
-            s = summary_ms(time_calls(step, budget.scaling_repeats, warmup=1))
-            rows.append({"qubits": n, "depth": depth, **s})
-    if png:
-        plot_scaling(rows, budget.scaling_batch, png)
-    return {"what": f"QuantumLayer.forward_circuit + backward, batch {budget.scaling_batch}, RY encoding, depth x "
-                    "(RX, RY per wire + CNOT ring), <Z> on every wire", "batch": budget.scaling_batch, "rows": rows,
-            "plot": png.name if png else None}
-
-
-def plot_scaling(rows: list[dict], batch: int, png: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for n in sorted({r["qubits"] for r in rows}):
-        pts = [(r["depth"], r["p50_ms"]) for r in rows if r["qubits"] == n]
-        ax.plot(*zip(*pts), marker="o", label=f"{n} qubits")
-    ax.set_yscale("log")
-    ax.set_xlabel("circuit depth (trainable layers)")
-    ax.set_ylabel("forward + backward, ms (median, log scale)")
-    ax.set_title(f"TorchQuantum QNN layer, batch {batch}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
 
 
 def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = None) -> dict:

@@ -341,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-only", action="store_true",
                    help="measure nothing; re-write the model cards and the README table from the committed evaluations")
     deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
+    p.add_argument("--bottleneck-only", action="store_true",
+                   help="measure only the quantum-bottleneck models and their twins (after retraining them)")
     add_device(p, default="cpu")
     return p
 
@@ -356,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.tasks:
         task = get_task(name)
         split = None if a.report_only else load_split(task, "test")
-        for quantum in (True, False):
+        for quantum in () if a.bottleneck_only else (True, False):
             ckpt = task.checkpoint(quantum)
             if not ckpt.is_file():
                 print(f"skip {ckpt.name}: not trained", file=sys.stderr)
@@ -389,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 bottleneck_report.measure(task, split, a.device)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
-    update_readme(results_table(rows))
+    if not a.bottleneck_only:
+        update_readme(results_table(rows))
     bottleneck_report.update_readme()
     return 0
 

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", choices=MODELS[:2], default="hybrid",
                    help="train the hybrid or its classical-only twin (default %(default)s)")
     deprecated_alias(s, "--no-quantum", "model", "--model classical", const="classical")
-    s.add_argument("--qubits", type=int, default=d.qubits, help="4..10 (default %(default)s)")
+    s.add_argument("--qubits", type=int, default=d.qubits, help="4..12 (default %(default)s)")
     s.add_argument("--depth", type=int, default=d.depth, help="circuit depth 1..6 (default %(default)s)")
     s.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
     s.add_argument("--lr", type=float, default=d.lr, help="default %(default)s")

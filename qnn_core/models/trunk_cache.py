@@ -42,7 +42,7 @@ def extract(backbone, images: np.ndarray, spec: InputSpec, batch_size: int = 50,
             quiet: bool = False) -> np.ndarray:
     """The backbone trunk's activations for every image, float16, with a progress bar."""
     backbone.eval()
-    device = next(backbone.parameters()).device
+    device = next(iter(backbone.parameters()), torch.empty(0)).device  # a parameter-free stand-in runs on the CPU
     out, t0 = [], time.time()
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", file=sys.stderr, disable=quiet):
         out.append(backbone.trunk_features(upsample(images[i:i + batch_size], spec).to(device)).half().cpu().numpy())

@@ -23,6 +23,7 @@ from qnn_core import jobs
 from qnn_core.data.compose import compose_line
 from qnn_core.data.loaders import load_split
 from qnn_core.devices import resolve, serving_spec
+from qnn_core.evaluation import bottleneck_report
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
@@ -96,23 +97,47 @@ class TaskService:
         self._lines_lock = threading.Lock()
 
     @classmethod
-    def get(cls, task_name: str) -> TaskService:
-        """The service for the model a task serves now: the shipped one, or the job model chosen on Training.
+    def get(cls, task_name: str, model: str = "hybrid") -> TaskService:
+        """The service for the model a task serves now: the shipped hybrid or the job model chosen on Training
+        (`model="hybrid"`), or the task's shipped model of another kind (`"bottleneck"`, ...).
 
         Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is
         seen by the next call of every session, and a rewritten checkpoint is reloaded.
         """
         task = get_task(task_name)
-        path = Path(jobs.active_checkpoint(task.name))
-        key = (task.name, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+        hybrid = model == "hybrid"
+        path = Path(jobs.active_checkpoint(task.name)) if hybrid else task.model_checkpoint(model)
+        key = (task.name, model, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
         with cls._cache_lock:
             service = cls._cache.get(key)
             if service is None:
-                service = cls(task, path, jobs.active_job_id(task.name))
-                for old in [k for k in cls._cache if k[0] == task.name]:
+                service = cls(task, path, jobs.active_job_id(task.name) if hybrid else None)
+                for old in [k for k in cls._cache if k[:2] == (task.name, model)]:
                     del cls._cache[old]
                 cls._cache[key] = service
             return service
+
+    @staticmethod
+    def offered_models(task_name: str) -> tuple[str, ...]:
+        """The kinds of model a page can offer for a task: the hybrid, and the quantum bottleneck where it ships."""
+        task = get_task(task_name)
+        return ("hybrid",) + tuple(m for m in ("bottleneck",) if m in task.models and task.model_checkpoint(m).is_file())
+
+    def bottleneck_line(self) -> str | None:
+        """For a bottleneck model: its test accuracy with the qubits on and off, and its matched twin's."""
+        if not self._predictor.model.bottleneck:
+            return None
+        on, twin = bottleneck_report.load_result(self.task, "bottleneck"), bottleneck_report.load_result(
+            self.task, "bottleneck-twin")
+        if not on:
+            return None
+        text = (f"On the {on['n']:,} test images this model reads **{on['accuracy']:.2%}** with its qubits on and "
+                f"**{on['accuracy_quantum_off']:.2%}** with them off (chance is {1 / self.task.num_classes:.0%}): "
+                "its head reads nothing but the qubits.")
+        if twin:
+            text += (f" Its classical twin, the circuit replaced by a layer with the same "
+                     f"{2 * self.n_qubits * self.q_depth} parameters, reads {twin['accuracy']:.2%}.")
+        return text
 
     # -- one character or one photo -------------------------------------------------------------------------
 
@@ -216,6 +241,11 @@ class TaskService:
     @property
     def is_hybrid(self) -> bool:
         return self._serving.hybrid
+
+    @property
+    def is_bottleneck(self) -> bool:
+        """The head reads the qubits' <Z> alone (no classical features beside them)."""
+        return bool(self._predictor.model.bottleneck)
 
     @property
     def n_qubits(self) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from qnn_core.cli_args import MODELS, OneLineParser, deprecated_alias, positive_int
 from qnn_core.devices import add_device
 from qnn_core.models.hybrid import ModelConfig
+from qnn_core.models.quantum import CIRCUIT_PATHS
 from qnn_core.tasks import TASKS, get_task
 from qnn_core.training.config import ConfigError, TrainConfig
 from qnn_core.training.distributed import launched_by_torchrun, record
@@ -27,7 +28,7 @@ FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_s
           "depth": "q_depth", "subset": "subset", "max_batches": "max_batches", "data_root": "data_root",
           "download": "download", "threads": "threads", "source": "source", "mix": "mix", "init": "init",
           "augment": "augment", "swa": "swa", "freeze_backbone": "freeze_backbone", "train_limit": "train_limit",
-          "views": "views", "device": "device", "amp": "amp"}
+          "views": "views", "device": "device", "amp": "amp", "circuit_path": "circuit_path"}
 
 
 def non_negative_int(text: str) -> int:
@@ -87,6 +88,9 @@ def parser() -> OneLineParser:
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--blocks", help="resnet backbone: residual blocks per stage, e.g. 1,2,2 (default: the model's)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
+    p.add_argument("--circuit-path", choices=CIRCUIT_PATHS,
+                   help="how training simulates the circuit: fused (default; exact, differentiable, fast) or tq "
+                        "(TorchQuantum gate by gate, the definition, for teaching)")
     add_device(p, amp=True)
     p.set_defaults(device=None, amp=None)  # unset: the config's own defaults (auto, off), not an asked-for value
     return p

@@ -47,6 +47,7 @@ class TrainConfig:
     swa: bool = False
     device: str = "auto"  # devices.resolve: auto is CUDA when present
     amp: str = "off"  # "bf16": mixed precision for the backbone on CUDA (the circuit stays complex64)
+    circuit_path: str = "fused"  # models.quantum.CIRCUIT_PATHS: "tq" runs TorchQuantum gate by gate (teaching)
 
     def record(self) -> dict[str, Any]:
         """The config as the checkpoint's `train_config` records it (the model fields live in its `config`)."""

@@ -42,7 +42,10 @@ INIT_META_KEYS = ("history", "epochs", "best_epoch", "train_config", "train_size
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
     torch.manual_seed(cfg.seed)  # seeds the backbone and the circuit's initial parameters alike
-    return HybridNet(model_config(task, cfg))
+    model = HybridNet(model_config(task, cfg))
+    if cfg.quantum:  # how the circuit is simulated; both paths compute the same circuit (tests/models)
+        model.quantum.circuit_path = cfg.circuit_path
+    return model
 
 
 def library_versions() -> dict:

@@ -26,7 +26,8 @@ from qnn_core.training.config import TrainConfig
 # Fields every pipeline honours; whether --download, --source and --mix apply is the task's business (plan.py).
 COMMON = frozenset({"epochs", "quantum", "seed", "lr", "batch_size", "weight_decay", "label_smoothing", "n_qubits",
                     "q_depth", "subset", "max_batches", "data_root", "download", "threads", "source", "mix", "init",
-                    "swa", "train_limit", "model.classical_dim", "model.dropout", "device", "amp"})
+                    "swa", "train_limit", "model.classical_dim", "model.dropout", "device", "amp",
+                    "circuit_path"})
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import ModelConfig
+from qnn_core.models.quantum import CIRCUIT_PATHS
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, augment_kind_known
 from qnn_core.tasks import TASKS, TaskSpec
 from qnn_core.training.bottleneck import Bottleneck
@@ -115,6 +116,10 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
         raise ConfigError(f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
                           f"+{' +'.join(EXTRAS)}")
     check_device(cfg)
+    if cfg.circuit_path not in CIRCUIT_PATHS:
+        raise ConfigError(f"--circuit-path {cfg.circuit_path!r}: one of {', '.join(CIRCUIT_PATHS)}")
+    if "circuit_path" in asked and not cfg.quantum:
+        raise ConfigError("--circuit-path chooses how the circuit is simulated; a classical model has no circuit")
     if cfg.views is not None and cfg.views < 0:
         raise ConfigError(f"--views wants 0 or more, not {cfg.views}")
     if "model.tuned_stages" in asked:

@@ -38,6 +38,10 @@ def test_quick_run_measures_every_section(quick_results):
     assert s["memory"]["peak_rss_mb"] > 100 and len(s["memory"]["models"]) >= 2
     assert s["app"]["label_shown"] == s["app"]["label_true"]
     assert s["concurrency"]["memory"]["ratio_3_to_1"] > 0 and set(s["concurrency"]["gradcam"]) == {"mnist", "animals"}
+    qv = s["quantum_views"]
+    assert set(qv["served"]) == {"mnist", "fashion"} and qv["served"]["fashion"]["views"] == 2
+    assert min(r[k]["p50_ms"] for r in qv["served"].values() for k in ("state", "shots", "noise")) > 0
+    assert qv["noise_max_qubits"] == 8 and "noise_2" in qv["scaling"][0] and "noise_2" not in qv["scaling"][-1]
     ddp = s["data_parallel"]
     assert set(ddp["ratio_to_one_thread"]) == {"1 process x 1 thread", "1 process x 2 threads", "2 DDP processes x 1 thread"}
     assert ddp["ratio_to_one_thread"]["1 process x 1 thread"] == 1.0 and min(ddp["median_images_per_s"].values()) > 0

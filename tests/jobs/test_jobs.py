@@ -188,8 +188,8 @@ def test_reused_pid_is_not_mistaken_for_the_worker(runs):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(qubits=3), "Number of qubits must be between 4 and 10"),
-    (dict(qubits=11), "Number of qubits must be between 4 and 10"),
+    (dict(qubits=3), "Number of qubits must be between 4 and 12"),
+    (dict(qubits=13), "Number of qubits must be between 4 and 12"),
     (dict(depth=0), "Circuit depth must be between 1 and 6"),
     (dict(depth=7), "Circuit depth must be between 1 and 6"),
     (dict(epochs=0), "Epochs must be between 1 and 50"),
@@ -209,9 +209,9 @@ def test_bad_parameters_are_rejected_before_anything_starts(runs, change, messag
 
 
 def test_cli_rejects_bad_parameters_without_a_traceback(runs):
-    r = subprocess.run([sys.executable, "-m", "qnn_core.jobs", "submit", "--task", "mnist", "--qubits", "11"],
+    r = subprocess.run([sys.executable, "-m", "qnn_core.jobs", "submit", "--task", "mnist", "--qubits", "13"],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "Number of qubits must be between 4 and 10 (got 11)" in r.stderr
+    assert r.returncode == 2 and "Number of qubits must be between 4 and 12 (got 13)" in r.stderr
     assert "Traceback" not in r.stderr and jobs.list_jobs() == []
 
 

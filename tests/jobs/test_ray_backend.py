@@ -214,7 +214,7 @@ def test_the_checkpoint_arrives_through_ray_not_a_shared_path(submitted, ray_env
 def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
     before = len(ray_backend.client(os.environ["RAY_ADDRESS"]).list_jobs())
     messages = []
-    for bad in (dict(qubits=11), dict(device="gpu"), dict(processes=0)):
+    for bad in (dict(qubits=13), dict(device="gpu"), dict(processes=0)):
         with pytest.raises(ValueError) as on_ray:
             jobs.submit(JobParams(**{**TINY, **bad}))
         with monkeypatch.context() as m:
@@ -223,7 +223,7 @@ def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
                 jobs.submit(JobParams(**{**TINY, **bad}))
         assert str(on_ray.value) == str(on_local.value)
         messages.append(str(on_ray.value))
-    assert messages[:2] == ["Number of qubits must be between 4 and 10 (got 11).",
+    assert messages[:2] == ["Number of qubits must be between 4 and 12 (got 13).",
                             "Device must be one of auto, cpu, cuda, cuda:N, mps (got 'gpu')."]
     assert len(jobs.list_jobs(check=False)) == 4  # nothing recorded ...
     assert len(ray_backend.client(os.environ["RAY_ADDRESS"]).list_jobs()) == before  # ... nor submitted

@@ -116,3 +116,16 @@ def test_home_quotes_the_served_accuracy_and_the_whole_training() -> None:
     fashion = model_summary("fashion", True)
     assert fashion.accuracy == load_eval(get_task("fashion"), True)["accuracy"]  # as served, mirrored pair averaged
     assert fashion.epochs == 28 and 130 < fashion.train_minutes < 145  # five chained runs, not the last one
+
+
+def test_a_page_can_serve_the_quantum_bottleneck_and_its_qubits_carry_the_decision():
+    assert TaskService.offered_models("mnist") == ("hybrid", "bottleneck")
+    assert TaskService.offered_models("animals") == ("hybrid",)
+    service = TaskService.get("mnist", "bottleneck")
+    assert service is TaskService.get("mnist", "bottleneck") and service is not TaskService.get("mnist")
+    assert service.is_bottleneck and service.is_hybrid and not TaskService.get("mnist").is_bottleneck
+    on, off = service.classify(draw_digit_one()), service.classify(draw_digit_one(), quantum=False)
+    assert on.label == "1"
+    blank = service.classify(draw_digit_one(width=40), quantum=False)
+    assert np.allclose(off.probs, blank.probs)  # qubits off: every input gets the head's bias alone
+    assert "with them off" in service.bottleneck_line() and TaskService.get("mnist").bottleneck_line() is None

@@ -46,6 +46,7 @@ REFUSED = [  # (arguments, what the one line says)
     (["--task", "letters", "--source", "nope"], "letters has no such data set; one of emnist"),
     (["--task", "nope"], "invalid choice: 'nope'"),
     (["--task", "mnist", "--device", "gpu"], "Device must be one of auto, cpu, cuda, cuda:N, mps"),
+    (["--task", "mnist", "--model", "classical", "--circuit-path", "tq"], "a classical model has no circuit"),
     *([] if torch.cuda.is_available() else [
         (["--task", "mnist", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU"),
         (["--task", "mnist", "--amp", "bf16"], "--amp bf16 is mixed precision for CUDA; this run is on cpu"),
@@ -136,3 +137,12 @@ def test_cached_features_honour_init_and_swa_and_leave_the_config_alone(tmp_path
     if meta["best_epoch"] == "swa":  # the average's BatchNorm statistics were recomputed on the training views
         start_buffers = dict(start.named_buffers())
         assert any(not torch.equal(b, start_buffers[n]) for n, b in kept.named_buffers() if "running_mean" in n)
+
+
+@pytest.mark.parametrize("path", ["tq", "fused"])
+def test_circuit_path_chooses_how_training_simulates_the_circuit(path):
+    from qnn_core.training.loop import build_model
+
+    cfg, _ = parse_args(["--task", "mnist", "--circuit-path", path])
+    assert build_model(get_task("mnist"), cfg).quantum.circuit_path == path
+    assert cfg.record()["circuit_path"] == path  # the card says which path trained it
