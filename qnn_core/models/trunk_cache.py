@@ -42,13 +42,19 @@ def extract(backbone, images: np.ndarray, spec: InputSpec, batch_size: int = 50,
             quiet: bool = False) -> np.ndarray:
     """The backbone trunk's activations for every image, float16, with a progress bar."""
     backbone.eval()
-    device = next(iter(backbone.parameters()), torch.empty(0)).device  # a parameter-free stand-in runs on the CPU
+    device = _device(backbone)
     out, t0 = [], time.time()
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", file=sys.stderr, disable=quiet):
         out.append(backbone.trunk_features(upsample(images[i:i + batch_size], spec).to(device)).half().cpu().numpy())
     if not quiet:
         print(f"{desc}: {len(images)} images in {time.time() - t0:.0f} s", file=sys.stderr)
     return np.concatenate(out)
+
+
+def _device(backbone) -> torch.device:
+    """Where the backbone's weights are: its inputs go there. The CPU for a stand-in that has none."""
+    params = backbone.parameters() if isinstance(backbone, torch.nn.Module) else iter(())
+    return next(iter(params), torch.empty(0)).device
 
 
 CHUNK = 500  # images per cache file: an interrupted extraction keeps what it finished
