@@ -75,13 +75,8 @@ def add_quantum_readout(p: argparse.ArgumentParser) -> None:
 
 
 def shot_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of shots (0: exact), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 (exact) or more shots, got {value}")
-    return value
+    return whole_number(text, 0, "expected a whole number of shots (0: exact), got {text!r}",
+                        "expected 0 (exact) or more shots, got {value}")
 
 
 def probability(text: str) -> float:
@@ -106,12 +101,18 @@ def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:
 
 
 def positive_int(text: str) -> int:
+    return whole_number(text, 1, "expected a whole number, got {text!r}", "expected a number of at least 1, got {value}")
+
+
+def whole_number(text: str, low: int, not_whole: str, too_small: str) -> int:
+    """`text` as an int of at least `low`, for argparse `type=`; the two messages say what a flag expects
+    ({text!r}: what was typed, {value}: the number, when it is one)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+        raise argparse.ArgumentTypeError(not_whole.format(text=text)) from None
+    if value < low:
+        raise argparse.ArgumentTypeError(too_small.format(value=value))
     return value
 
 
