@@ -10,12 +10,11 @@ import json
 
 from qnn_core.data.split import Split
 from qnn_core.evaluation.evaluate import evaluate, public
-from qnn_core.evaluation.readme import replace_block
+from qnn_core.evaluation.readme import percent_cell, replace_block
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
-from qnn_core.paths import CHECKPOINT_DIR
+from qnn_core.paths import CHECKPOINT_DIR, EVAL_DIR
 from qnn_core.tasks import TASKS, TaskSpec
 
-EVAL_DIR = CHECKPOINT_DIR / "eval"
 KINDS = ("bottleneck", "bottleneck-twin")
 
 
@@ -89,8 +88,7 @@ def table() -> str:
         if "bottleneck" not in task.models:
             continue
         b, t = load_result(task, "bottleneck"), load_result(task, "bottleneck-twin")
-        fmt = lambda r, k="accuracy": f"{r[k]:.2%}" if r and k in r else "–"  # noqa: E731
-        rows.append(f"| {task.title} | {fmt(b)} | {fmt(b, 'accuracy_quantum_off')} | {fmt(t)} |")
+        rows.append(f"| {task.title} | {percent_cell(b)} | {percent_cell(b, 'accuracy_quantum_off')} | {percent_cell(t)} |")
     return "\n".join(rows)
 
 

@@ -10,6 +10,11 @@ from qnn_core.tasks import REPO_ROOT
 README = REPO_ROOT / "README.md"
 
 
+def percent_cell(result: dict | None, key: str = "accuracy") -> str:
+    """A table cell: the result's `key` as a percentage, or a dash where there is no such result."""
+    return f"{result[key]:.2%}" if result and key in result else "–"
+
+
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 

@@ -23,14 +23,14 @@ from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report
 from qnn_core.evaluation.evaluate import evaluate, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
-from qnn_core.evaluation.readme import replace_block
+from qnn_core.evaluation.readme import percent_cell, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models import lineage
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.models.hybrid import ModelConfig
+from qnn_core.paths import EVAL_DIR
 from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
-EVAL_DIR = CHECKPOINT_DIR / "eval"
 README = REPO_ROOT / "README.md"
 HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
 
@@ -271,11 +271,10 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     out = ["| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
            "|---|---|---|---|---|---|---|"]
     for task, h, c in rows:
-        fmt = lambda r, k="accuracy": f"{r[k]:.2%}" if r and k in r else "–"  # noqa: E731
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
         n = (h or c or {}).get("n")
-        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {fmt(h)} | {target_text(task, h)} | "
-                   f"{fmt(h, 'accuracy_quantum_off')} | {fmt(c)} | {diff} |")
+        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {percent_cell(h)} | {target_text(task, h)} | "
+                   f"{percent_cell(h, 'accuracy_quantum_off')} | {percent_cell(c)} | {diff} |")
     pairs = [(h, c) for _, h, c in rows if h and c]
     if pairs:
         gap = max(abs(h["accuracy"] - c["accuracy"]) for h, c in pairs) * 100
