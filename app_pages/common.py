@@ -30,12 +30,11 @@ def service_or_stop(task_name: str, model: str = "hybrid") -> TaskService:
 
 
 def unsure_note(task: TaskSpec, result: Classification) -> None:
-    """The "I'm not sure / none of these?" verdict, beside the label."""
+    """The "I'm not sure" verdict, beside the label: "This doesn't look like a digit", and why."""
     if not result.verdict.unsure:
         return
-    classes = f"{', '.join(task.classes[:-1])} or {task.classes[-1]}"
-    st.warning(f"**None of these?** {result.verdict.reason} The image may show something other than a {classes}, "
-               "or show it too small or unclear: take the guess above with caution.", icon="🤔")
+    st.warning(f"**{result.verdict.headline}.** {result.verdict.reason} It may be something else, or too small or "
+               "unclear: take the guess above with caution.", icon="🤔")
 
 
 def accuracy_text(accuracy: float | None) -> str:

@@ -95,6 +95,8 @@ class TaskSpec:
     # its icon. A task without such a file gets the generic handwriting or photo page.
     page: str = ""
     icon: str = ""
+    # What one input of the task is, for the verdict "This doesn't look like a digit" (with its article).
+    noun: str = "a character"
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -143,6 +145,7 @@ _MNIST_FILES = dict(
 TASKS: dict[str, TaskSpec] = {
     "mnist": TaskSpec(
         name="mnist",
+        noun="a digit",
         page="digits",
         icon="🔢",
         target=0.995,
@@ -154,6 +157,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "fashion": TaskSpec(
         name="fashion",
+        noun="a garment",
         page="fashion",
         icon="👕",
         target=0.935,
@@ -171,6 +175,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "kmnist": TaskSpec(
         name="kmnist",
+        noun="a kana",
         page="kana",
         icon="🈁",
         target=0.98,
@@ -186,6 +191,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "letters": TaskSpec(
         name="letters",
+        noun="a letter",
         page="letters",
         icon="🔤",
         target=0.90,
@@ -208,6 +214,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "animals": TaskSpec(
         name="animals",
+        noun="an animal",
         page="animals",
         icon="🐈",
         target=0.90,

@@ -1,9 +1,11 @@
 """Does the quantum branch help? Hybrid vs classical-only, several seeds, same backbone and budget.
 
-    python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--epochs 1] [--subset 20000]
-                                [--threads 1] [--limit N] [--out benchmarks/ablation.json] [--readme] [--report-only]
+    python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--variants ...] [--epochs 1]
+                                [--subset 20000] [--threads 1] [--jobs 1] [--limit N] [--out benchmarks/ablation.json] [--readme] [--report-only]
 
-For every task and seed it trains the hybrid and the classical-only model with the same budget
+For every task and seed it trains the hybrid, the classical-only model and three fairer controls (the
+circuit replaced by a parameter-matched classical layer, frozen at its random initialisation, or without
+its CNOT ring; see VARIANT_CONFIG) with the same budget
 (a fixed subset of the train split, the same epochs, seed, optimiser and augmentation) and measures
 each on the official test split; each hybrid is measured a second time with its quantum features
 set to zero (how much the trained head leans on them). Results go to a JSON file after every run,
@@ -15,15 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
-from qnn_core.cli_args import add_limit
+from qnn_core.cli_args import add_limit, positive_int
 from qnn_core.data.loaders import load_split
 from qnn_core.devices import add_device, resolve
 from qnn_core.evaluation.evaluate import evaluate
@@ -37,7 +42,22 @@ from qnn_core.training.train import TrainConfig, train
 DEFAULT_JSON = REPO_ROOT / "benchmarks" / "ablation.json"
 README = REPO_ROOT / "README.md"
 BLOCK_START, BLOCK_END = markers("ablation")
-VARIANTS = ("hybrid", "classical")
+# What each variant changes, as TrainConfig arguments. The last three are the fairer controls (Bowles, Ahmed and
+# Schuld 2024): matched capacity without a circuit, a circuit without trainable power, one without entanglement.
+VARIANT_CONFIG = {
+    "hybrid": {"quantum": True, "model": {}},
+    "classical": {"quantum": False, "model": {}},
+    "matched": {"quantum": False, "model": {"matched": True}},
+    "frozen": {"quantum": True, "model": {"circuit_trainable": False}},
+    "no-entangle": {"quantum": True, "model": {"entangle": False}},
+}
+VARIANTS = tuple(VARIANT_CONFIG)
+CONTROLS = {
+    "classical": "classical-only (no quantum branch)",
+    "matched": "circuit replaced by its parameter-matched classical layer (bias-free 8→3→8 tanh, 48 weights)",
+    "frozen": "circuit's trainable layers frozen at their random initialisation",
+    "no-entangle": "circuit without the CNOT ring (no entanglement)",
+}
 
 
 def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device: str = "cpu") -> dict:
@@ -56,9 +76,9 @@ def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device:
 
 def run_one(task: str, variant: str, seed: int, budget: dict, work_dir: Path, device: str = "cpu") -> dict:
     """Train one model with the ablation's budget and measure it on the official test split."""
-    cfg = TrainConfig(task=task, quantum=variant == "hybrid", seed=seed, epochs=budget["epochs"],
-                      subset=budget["subset"], max_batches=budget.get("max_batches"), threads=budget["threads"],
-                      device=device)
+    cfg = TrainConfig(task=task, seed=seed, epochs=budget["epochs"], subset=budget["subset"],
+                      max_batches=budget.get("max_batches"), threads=budget["threads"], device=device,
+                      **VARIANT_CONFIG[variant])
     out = work_dir / f"{task}_{variant}_seed{seed}.pt"
     t0 = time.time()
     meta = train(cfg, out, quiet=True)
@@ -69,6 +89,20 @@ def run_one(task: str, variant: str, seed: int, budget: dict, work_dir: Path, de
             "best_epoch": meta.get("best_epoch"), "train_size": meta["train_size"],
             "train_images_per_s": float(np.median([h["images_per_s"] for h in meta["history"]])),
             "train_time_s": round(train_s, 1), "eval_time_s": round(time.time() - t1, 1)}
+
+
+def run_all(todo: list[tuple[str, str, int]], budget: dict, work_dir: Path, device: str, jobs: int) -> Iterator[dict]:
+    """Each run's result as it finishes; with jobs > 1, that many runs train at once in their own processes
+    (each on `budget['threads']` threads), and only this process writes the results."""
+    if jobs <= 1:
+        for t, v, s in todo:
+            print(f"{t} {v} seed {s} ...", file=sys.stderr, flush=True)
+            yield run_one(t, v, s, budget, work_dir, device)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, t, v, s, budget, work_dir, device) for t, v, s in todo]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -84,7 +118,7 @@ def t_quantile_975(dof: int) -> float:
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Per task: accuracies as mean ± std over seeds, and the paired (same-seed) hybrid − classical difference."""
+    """Per task: accuracies as mean ± std over seeds, and the paired (same-seed) hybrid − control differences."""
     out = {}
     for task in dict.fromkeys(r["task"] for r in runs):
         by = {(r["variant"], r["seed"]): r for r in runs if r["task"] == task}
@@ -94,38 +128,49 @@ def summarise(runs: list[dict]) -> dict:
             if accs:
                 m, sd = mean_std([a * 100 for a in accs])
                 s[variant] = {"mean": m, "std": sd, "n": len(accs)}
-        offs = [r["test_accuracy_quantum_off"] * 100 for (v, _), r in sorted(by.items())
-                if v == "hybrid" and "test_accuracy_quantum_off" in r]
-        if offs:
-            m, sd = mean_std(offs)
-            s["hybrid_quantum_off"] = {"mean": m, "std": sd, "n": len(offs)}
+        for variant in VARIANTS:
+            offs = [r["test_accuracy_quantum_off"] * 100 for (v, _), r in sorted(by.items())
+                    if v == variant and "test_accuracy_quantum_off" in r]
+            if offs:
+                m, sd = mean_std(offs)
+                s[f"{variant}_quantum_off"] = {"mean": m, "std": sd, "n": len(offs)}
+        if "hybrid_quantum_off" in s:
             drops = [(r["test_accuracy"] - r["test_accuracy_quantum_off"]) * 100
                      for (v, _), r in sorted(by.items()) if v == "hybrid"]
             m, sd = mean_std(drops)
             s["quantum_off_drop"] = {"mean": m, "std": sd, "n": len(drops)}
-        seeds = sorted(seed for (v, seed) in by if v == "hybrid" and ("classical", seed) in by)
-        if seeds:
-            diffs = [(by[("hybrid", k)]["test_accuracy"] - by[("classical", k)]["test_accuracy"]) * 100 for k in seeds]
-            m, sd = mean_std(diffs)
-            d = {"mean": m, "std": sd, "n": len(diffs), "per_seed": diffs}
-            if len(diffs) > 1:
-                half = t_quantile_975(len(diffs) - 1) * sd / math.sqrt(len(diffs))
-                d["ci95"] = [m - half, m + half]
-            s["difference"] = d
+        for control in CONTROLS:
+            d = paired_difference(by, control)
+            if d:
+                s["difference" if control == "classical" else f"difference_{control}"] = d
         out[task] = s
     return out
 
 
-def verdict(s: dict) -> str:
+def paired_difference(by: dict, control: str) -> dict | None:
+    """Hybrid − control in points over the seeds both were run with, and its 95% t interval."""
+    seeds = sorted(seed for (v, seed) in by if v == "hybrid" and (control, seed) in by)
+    if not seeds:
+        return None
+    diffs = [(by[("hybrid", k)]["test_accuracy"] - by[(control, k)]["test_accuracy"]) * 100 for k in seeds]
+    m, sd = mean_std(diffs)
+    d = {"mean": m, "std": sd, "n": len(diffs), "per_seed": diffs}
+    if len(diffs) > 1:
+        half = t_quantile_975(len(diffs) - 1) * sd / math.sqrt(len(diffs))
+        d["ci95"] = [m - half, m + half]
+    return d
+
+
+def verdict(s: dict, key: str = "difference", gain: str = "the quantum branch adds") -> str:
     """The plain-words sentence for one task, from the paired differences' 95% interval."""
-    d = s.get("difference")
+    d = s.get(key)
     if not d:
         return "not measured yet"
     if "ci95" not in d:
         return f"one seed only: {d['mean']:+.2f} points, no spread to judge it by"
     lo, hi = d["ci95"]
     if lo > 0:
-        return f"the quantum branch adds {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
+        return f"{gain} {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
     if hi < 0:
         return f"the hybrid is worse by {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
     return (f"no measurable difference: {d['mean']:+.2f} ± {d['std']:.2f} points, "
@@ -142,7 +187,7 @@ def table(data: dict) -> str:
     rows = ["| task | hybrid (%) | classical-only (%) | hybrid − classical (pts, paired) | hybrid, quantum off at inference (%) | seeds |",
             "|---|---|---|---|---|---|"]
     for task, s in summary.items():
-        n = min(s.get(v, {}).get("n", 0) for v in VARIANTS)
+        n = min(s.get(v, {}).get("n", 0) for v in VARIANTS[:2])
         rows.append(f"| {s['title']} | {_pm(s.get('hybrid'))} | {_pm(s.get('classical'))} | "
                     f"{_pm(s.get('difference'), '+')} | {_pm(s.get('hybrid_quantum_off'))} | {n} |")
     b = data["budget"]
@@ -152,7 +197,39 @@ def table(data: dict) -> str:
                     f"inference changes its accuracy by {0.0 - s['quantum_off_drop']['mean']:+.2f} ± "
                     f"{s['quantum_off_drop']['std']:.2f} points." if "quantum_off_drop" in s else
                     f"- **{s['title']}**: {verdict(s)}." for s in summary.values()]
-    return "\n".join(rows)
+    controls = controls_table(summary)
+    return "\n".join(rows + ([""] + controls if controls else []))
+
+
+# What the hybrid's advantage over each fairer control would mean, for the verdict sentence.
+CONTROL_GAIN = {"matched": "the circuit beats a classical layer of the same size by",
+                "frozen": "training the circuit's layers adds",
+                "no-entangle": "entanglement adds"}
+
+
+def controls_table(summary: dict) -> list[str]:
+    """The fairer controls: each against the hybrid of the same seeds, paired, with one sentence per task."""
+    rows: list[str] = []
+    if not any(f"difference_{c}" in s for s in summary.values() for c in CONTROL_GAIN):
+        return rows
+    rows += ["**Fairer controls.** The same budget and seeds, changing only the quantum branch:", "",
+             "| task | control | control (%) | hybrid − control (pts, paired) | 95% interval | control, quantum off (%) | seeds |",
+             "|---|---|---|---|---|---|---|"]
+    for s in summary.values():
+        for control in CONTROL_GAIN:
+            d = s.get(f"difference_{control}")
+            if control not in s or not d:
+                continue
+            ci = f"{d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}" if "ci95" in d else "–"
+            rows.append(f"| {s['title']} | {CONTROLS[control]} | {_pm(s[control])} | {_pm(d, '+')} | {ci} | "
+                        f"{_pm(s.get(f'{control}_quantum_off'))} | {d['n']} |")
+    rows.append("")
+    for s in summary.values():
+        said = [f"against the {CONTROLS[c].split(' (')[0]}: {verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
+                for c in CONTROL_GAIN if f"difference_{c}" in s]
+        if said:
+            rows.append(f"- **{s['title']}**: " + "; ".join(said) + ".")
+    return rows
 
 
 def shipped_reference(summary: dict) -> str:
@@ -253,6 +330,8 @@ def task_summary(task: str, path: str | Path = DEFAULT_JSON) -> dict | None:
 def command_line(a: argparse.Namespace) -> str:
     parts = ["python -m qnn_core.ablation", "--tasks", *a.tasks, "--seeds", *map(str, a.seeds),
              "--epochs", str(a.epochs), "--subset", str(a.subset), "--threads", str(a.threads)]
+    if list(a.variants) != list(VARIANTS):
+        parts += ["--variants", *a.variants]
     if a.max_batches:
         parts += ["--max-batches", str(a.max_batches)]
     if a.limit:
@@ -268,9 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qnn_core.ablation", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=["mnist", "fashion", "kmnist"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
+                   help="which models to train per task and seed (default all: hybrid, classical-only and the "
+                        "three fairer controls)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--subset", type=int, default=20000, help="train on the first N images of the train split")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="train this many models at once, each in its own process (results are the same)")
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
     add_limit(p, "test images", "--test-limit")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
@@ -298,17 +382,15 @@ def main(argv: list[str] | None = None) -> int:
     data.setdefault("runs", [])
     work = a.work_dir or REPO_ROOT / "runs" / "ablation"
     done = {(r["task"], r["variant"], r["seed"]) for r in data["runs"]}
-    todo = [(t, v, s) for s in a.seeds for t in a.tasks for v in VARIANTS if (t, v, s) not in done]
+    todo = [(t, v, s) for s in a.seeds for t in a.tasks for v in a.variants if (t, v, s) not in done]
     if a.report_only:
         todo = []
-    for i, (t, v, s) in enumerate(todo, 1):
-        print(f"[{i}/{len(todo)}] {t} {v} seed {s} ...", file=sys.stderr, flush=True)
-        r = run_one(t, v, s, budget, work, a.device)
+    for i, r in enumerate(run_all(todo, budget, work, a.device, a.jobs), 1):
         data["runs"].append(r)
         data["summary"] = summarise(data["runs"])
         write_json_atomic(data, a.out)
-        print(f"    test {r['test_accuracy']:.4f}  train {r['train_time_s']:.0f} s  eval {r['eval_time_s']:.0f} s",
-              file=sys.stderr, flush=True)
+        print(f"[{i}/{len(todo)}] {r['task']} {r['variant']} seed {r['seed']}: test {r['test_accuracy']:.4f}  "
+              f"train {r['train_time_s']:.0f} s  eval {r['eval_time_s']:.0f} s", file=sys.stderr, flush=True)
     data["summary"] = summarise(data["runs"])
     write_json_atomic(data, a.out)
     md = a.out.with_name(a.out.stem.upper() + ".md") if a.out.stem.islower() else a.out.with_suffix(".md")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from qnn_core.data.split import Split
+from qnn_core.evaluation import unsure_report
 from qnn_core.evaluation.evaluate import evaluate, public
 from qnn_core.evaluation.readme import percent_cell, replace_block
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
@@ -78,6 +79,7 @@ def card(task: TaskSpec, kind: str, meta: dict, result: dict) -> str:
               "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|"]
     lines += [f"| {e['epoch']} | {e['loss']:.4f} | {e['train_acc']:.2%} | {e['val_acc']:.2%} | {e['epoch_time_s']:.0f} |"
               for e in h]
+    lines += unsure_report.card_section(task, kind)
     return "\n".join(lines) + "\n"
 
 

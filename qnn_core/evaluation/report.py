@@ -20,7 +20,7 @@ from qnn_core.data import letters
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
 from qnn_core.devices import DeviceError, add_device, resolve
-from qnn_core.evaluation import bottleneck_report
+from qnn_core.evaluation import bottleneck_report, unsure_report
 from qnn_core.evaluation.evaluate import evaluate, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import percent_cell, replace_block
@@ -245,6 +245,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     lines += ["", "## Most confused pairs (true → predicted, count)", ""]
     lines += [f"- {a} → {b}: {n}" for a, b, n in top_confusions(result, names, k=5 if task.num_classes <= 10 else 10)]
     lines += photo_section(task, meta, photos)
+    lines += unsure_report.card_section(task, variant(cfg["quantum"]))
     lines += ["", "## Training history", ""]
     if init:
         lines += ["Each later run starts from the weights the run before it kept, and keeps its own only where they "
@@ -393,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.bottleneck_only:
         update_readme(results_table(rows))
     bottleneck_report.update_readme()
+    unsure_report.update_readme()
     return 0
 
 

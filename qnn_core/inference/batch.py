@@ -62,19 +62,26 @@ def readout_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, readout
                    mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """As `served_and_single_logits`, with the hybrid's <Z> read out as `readout` says (shots, noise): the
     backbone and the classical branch as always, the circuit's output estimated, then the head on both."""
+    inputs = branch_inputs(model, task, images, batch_size, mirror)
+    estimator = BatchReadout(Circuit(model.quantum), readout, inputs=sum(len(a) for a, _ in inputs))
+    return head_logits(model, inputs, estimator, batch_size)
+
+
+BranchInput = tuple[torch.Tensor, "torch.Tensor | None"]  # one view's (angles, classical features), on the CPU
+
+
+@torch.no_grad()
+def branch_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
+                  mirror: bool | None = None) -> list[BranchInput]:
+    """What the backbone feeds the circuit and the head, per view (the images, and their mirror images where the
+    task averages the pair): computed once, so many readouts (shots, noise levels) re-run only circuit and head."""
     if not model.config.quantum:
         raise ValueError("a classical-only model has no quantum branch to read out")
     mirror = task.test_time_mirror if mirror is None else mirror
-    circuit = Circuit(model.quantum)
-    estimator = BatchReadout(circuit, readout, inputs=len(images) * (2 if mirror else 1))
-    single = _readout_view_logits(model, task, images, estimator, batch_size)
-    if not mirror:
-        return single, single
-    return (single + _readout_view_logits(model, task, mirrored(images), estimator, batch_size)) / 2, single
+    return [_view_inputs(model, task, view, batch_size) for view in ([images, mirrored(images)] if mirror else [images])]
 
 
-def _readout_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, estimator: BatchReadout,
-                         batch_size: int) -> torch.Tensor:
+def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int) -> BranchInput:
     model.eval()
     device = module_device(model)
     if task.input.kind == "photo":  # the same cached trunk activations as single_view_logits
@@ -83,9 +90,27 @@ def _readout_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, e
     else:
         batches = (model.backbone(normalise(to_input(images[i:i + batch_size]), task.input).to(device))
                    for i in range(0, len(images), batch_size))
-    out = []
+    angles, classical = [], []
     for features in batches:
-        expvals = estimator.expvals(model.circuit_angles(features).cpu())
-        classical = model.branches_from_features(features)[0]  # the classical features as always (None: bottleneck)
-        out.append(model.fuse(classical, expvals.to(device))[0].cpu())
-    return torch.cat(out) if out else torch.empty(0, task.num_classes)
+        angles.append(model.circuit_angles(features).cpu())
+        classical.append(model.branches_from_features(features)[0])  # as always (None: a bottleneck has none)
+    if not angles:
+        return torch.empty(0, model.config.n_qubits), None
+    return torch.cat(angles), None if classical[0] is None else torch.cat(classical).cpu()
+
+
+@torch.no_grad()
+def head_logits(model: HybridNet, inputs: list[BranchInput], estimator: BatchReadout,
+                batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """(served, single-view) logits: each view's <Z> read out by `estimator`, the head on them and the
+    classical features, and the views averaged."""
+    device = module_device(model)
+    views = []
+    for angles, classical in inputs:
+        out = []
+        for i in range(0, len(angles), batch_size):
+            expvals = estimator.expvals(angles[i:i + batch_size]).to(device)
+            part = None if classical is None else classical[i:i + batch_size].to(device)
+            out.append(model.fuse(part, expvals)[0].cpu())
+        views.append(torch.cat(out) if out else torch.empty(0, model.head.out_features))
+    return sum(views) / len(views), views[0]

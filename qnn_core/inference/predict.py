@@ -1,15 +1,9 @@
-"""Classify user images with a task's shipped (or given) checkpoint.
-
-    python -m qnn_core.predict --task mnist FILE [FILE ...] [--model classical | --checkpoint PATH] [--quantum off]
-                               [--top K]
-
-One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...]}.
-A bad file gets a one-line error on stderr and the exit status is non-zero.
+"""Classify user images with a task's shipped (or given) checkpoint: the Predictor that the CLIs (predict.py,
+read.py), the sequence reader and the service all call, and the CLIs' shared loop over files.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, model_path, positive_int
-from qnn_core.devices import DeviceError, add_device, resolve
+from qnn_core.cli_args import model_path
+from qnn_core.devices import DeviceError, resolve
 from qnn_core.inference.quantum_readout import CircuitInput
+from qnn_core.inference.unsure import UnsureRule
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
 from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
 from qnn_core.tasks import TaskSpec, get_task
@@ -36,6 +31,9 @@ class Prediction:
     prepared: Prepared
     quantum: bool = True  # whether the quantum branch was on for this prediction
     circuit_input: CircuitInput | None = None  # what the head and the circuit got (hybrid models), for the quantum view
+    logits: np.ndarray | None = None  # (num_classes,) as served (the views' mean), for the unsure score
+    features: np.ndarray | None = None  # the backbone's pooled features (the views' mean), for the unsure score
+    unsure: bool = False  # the checkpoint's calibrated rule (inference/unsure.py) finds this input unlike its classes
 
 
 class Predictor:
@@ -57,6 +55,7 @@ class Predictor:
         self.model.requires_grad_(False).eval().to(self.device)
         if self.model_is_hybrid:
             self.model.quantum.layer_unitary()  # cached now, never built by two threads at once
+        self.unsure_rule = UnsureRule.from_meta(self.meta)  # None: no calibrated "I'm not sure" for this model
 
     @property
     def model_is_hybrid(self) -> bool:
@@ -78,13 +77,18 @@ class Predictor:
         classical = None if branches[0] is None else branches[0].cpu().numpy()  # None: a bottleneck head
         circuit_input = CircuitInput(self.model.circuit_angles(features).cpu().numpy(),
                                      classical) if self.model_is_hybrid else None
-        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k, circuit_input)
-                for quantum in switches]
+        mean_features = features.mean(0).cpu().numpy()
+        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k, circuit_input,
+                                 mean_features) for quantum in switches]
 
     def _prediction(self, prepared: Prepared, logits: torch.Tensor, expvals: torch.Tensor | None, quantum: bool,
-                    k: int, circuit_input: CircuitInput | None = None) -> Prediction:
+                    k: int, circuit_input: CircuitInput | None = None,
+                    features: np.ndarray | None = None) -> Prediction:
+        served = logits.float().mean(0).cpu().numpy()
         probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].cpu().numpy()
         order = np.argsort(-probs)[:k]
+        unsure = self.unsure_rule is not None and bool(self.unsure_rule.is_unsure(served[None], None if features is None
+                                                                                   else features[None])[0])
         return Prediction(
             index=int(order[0]),
             label=self.task.label(int(order[0])),
@@ -94,34 +98,14 @@ class Predictor:
             prepared=prepared,
             quantum=quantum,
             circuit_input=circuit_input,
+            logits=served,
+            features=features,
+            unsure=unsure,
         )
 
     def predict(self, source, quantum: bool = True, k: int = 5) -> Prediction:
         """source: a path, bytes, a file object or a PIL image. Raises ImageInputError for bad input."""
         return self.predict_prepared(prepare(source, self.task), quantum=quantum, k=k)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0])
-    p.add_argument("--task", required=True)
-    p.add_argument("files", nargs="+")
-    add_model(p, no_quantum_alias=False)  # predict's old --no-quantum switched the branch off: an alias of --quantum
-    add_quantum_switch(p)
-    deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
-    p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")
-    add_device(p)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-
-    def handle(predictor: Predictor, f: str) -> None:
-        pred = predictor.predict(f, quantum=a.quantum == "on", k=a.top)
-        top = [[label, round(prob, 4)] for label, prob in pred.top]
-        print(json.dumps({"file": f, "label": pred.label, "top": top}, ensure_ascii=False), flush=True)
-
-    return run_over_files(a, handle)
 
 
 def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], None],
@@ -146,5 +130,3 @@ def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], Non
     return status
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,10 @@
                                            +-> Linear -> pi*tanh -> QuantumLayer +
 
 `quantum=False` builds the classical-only ablation with the same backbone and
-classical branch.
+classical branch. The fairer ablation's controls change only the quantum branch: `matched=True` puts the
+circuit's parameter-matched classical stand-in (MatchedLayer, below) where the circuit was, so the head still
+gets 8 extra features from the same Linear -> angles; `entangle=False` drops the CNOT ring; and
+`circuit_trainable=False` leaves the trainable layers at their random initialisation.
 
 `head="bottleneck"` builds the model whose decision must pass through the qubits: a frozen backbone (the
 task's shipped hybrid's), Linear -> 8 angles -> the circuit, and a head that reads only the 8 <Z> values.
@@ -42,6 +45,10 @@ class ModelConfig:
     backbone_weights: str | None = None  # resnet18 only: the user's local weights file
     tuned_stages: int = 1  # efficientnet_lite0 only: how many of its last stages are fine-tuned (the rest is frozen)
     head: str = "fused"  # "fused": classical + quantum features; "bottleneck": the qubits' <Z> alone
+    # The fairer ablation's controls (evaluation/ablation.py), fused head only:
+    entangle: bool = True  # False: the circuit without its CNOT ring
+    circuit_trainable: bool = True  # False: the trainable layers stay at their random initialisation
+    matched: bool = False  # classical-only model with the circuit's parameter-matched stand-in in its place
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -130,24 +137,36 @@ class HybridNet(nn.Module):
         super().__init__()
         if config.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {config.head!r}")
+        if config.matched and (config.quantum or config.head != "fused"):
+            raise ValueError("matched=True is the classical-only model's stand-in for the circuit (quantum=False, "
+                             "head='fused'); the bottleneck's twin has its own")
         self.config = config
         self.backbone = make_backbone(config)
         feat = self.backbone.out_dim
         if config.head == "bottleneck":
             self.to_angles = nn.Linear(feat, config.n_qubits)
             if config.quantum:
-                self.quantum = QuantumLayer(config.n_qubits, config.q_depth)
+                self.quantum = self._circuit(config)
             else:
                 self.matched = MatchedLayer(config.n_qubits, config.q_depth)
             self.head = nn.Linear(config.n_qubits, config.num_classes)
             return
         self.classical = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True))
         head_in = config.classical_dim
-        if config.quantum:
+        if config.quantum or config.matched:
             self.to_angles = nn.Linear(feat, config.n_qubits)
-            self.quantum = QuantumLayer(config.n_qubits, config.q_depth)
             head_in += config.n_qubits
+        if config.quantum:
+            self.quantum = self._circuit(config)
+        elif config.matched:
+            self.matched = MatchedLayer(config.n_qubits, config.q_depth)
         self.head = nn.Linear(head_in, config.num_classes)
+
+    @staticmethod
+    def _circuit(config: ModelConfig) -> QuantumLayer:
+        layer = QuantumLayer(config.n_qubits, config.q_depth, entangle=config.entangle)
+        # Frozen parameters are saved with the model like any others, so a loaded control is the trained one.
+        return layer.requires_grad_(config.circuit_trainable)
 
     def branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Classical features and the qubits' <Z> values (None for the classical-only model)."""
@@ -165,6 +184,8 @@ class HybridNet(nn.Module):
                 return None, self.quantum_features(features)
             return self.matched(self.circuit_angles(features)), None
         classical = self.classical(features)
+        if self.config.matched:
+            return torch.cat([classical, self.matched(self.circuit_angles(features))], dim=1), None
         if not self.config.quantum:
             return classical, None
         return classical, self.quantum_features(features)

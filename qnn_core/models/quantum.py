@@ -50,7 +50,7 @@ class _UnitaryCache(NamedTuple):
 class QuantumLayer(tq.QuantumModule):
     """n-qubit circuit: RY(angle_i) on wire i, then `depth` x [RX, RY on every wire + CNOT ring]."""
 
-    def __init__(self, n_qubits: int = 8, depth: int = 3, circuit_path: str = "fused") -> None:
+    def __init__(self, n_qubits: int = 8, depth: int = 3, circuit_path: str = "fused", entangle: bool = True) -> None:
         super().__init__()
         if not 2 <= n_qubits <= 12:
             raise ValueError(f"n_qubits must be in 2..12, got {n_qubits}")
@@ -58,6 +58,7 @@ class QuantumLayer(tq.QuantumModule):
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.n_qubits = n_qubits
         self.depth = depth
+        self.entangle = entangle  # False: the ablation's control without entangling power (no CNOT ring)
         self.circuit_path = circuit_path
         self.encoder = tq.GeneralEncoder(
             [{"input_idx": [w], "func": "ry", "wires": [w]} for w in range(n_qubits)]
@@ -87,8 +88,10 @@ class QuantumLayer(tq.QuantumModule):
         self._circuit_path = value
 
     def ring(self) -> list[tuple[int, int]]:
-        """The entangling pairs, in the order applied."""
+        """The entangling pairs, in the order applied (none when built with entangle=False)."""
         n = self.n_qubits
+        if not self.entangle:
+            return []
         return [(w, (w + 1) % n) for w in range(n)] if n > 2 else [(0, 1)]
 
     def trainable_layers(self, qdev: tq.QuantumDevice) -> None:
@@ -194,7 +197,7 @@ class QuantumLayer(tq.QuantumModule):
         return fused.readout(c.w, c.z2, fused.encoded_state(self.plan(angles.device), angles))
 
     def extra_repr(self) -> str:
-        return (f"n_qubits={self.n_qubits}, depth={self.depth}, encoding=RY, entangler=CNOT ring, readout=<Z>, "
+        return (f"n_qubits={self.n_qubits}, depth={self.depth}, encoding=RY, entangler={'CNOT ring' if self.entangle else 'none'}, readout=<Z>, "
                 f"circuit_path={self._circuit_path}")
 
 

@@ -6,8 +6,10 @@
 
 One JSON object per file:
     {"file", "text", "raw_text", "count", "expected", "count_ok", "notes",
-     "chars": [{"label", "prob", "box": [x, y, w, h], "top": [[label, prob], ...], "low_confidence"}, ...],
-     "low_confidence": [positions, 0-based]}
+     "chars": [{"label", "prob", "box": [x, y, w, h], "top": [[label, prob], ...], "low_confidence", "unsure"}, ...],
+     "low_confidence": [positions, 0-based], "unsure", "unsure_reason"}
+where a character is `low_confidence` when read with a low probability or when the model is unsure it is a
+character at all ("unsure": its calibrated verdict), and the line's "unsure_reason" names such characters;
 plus "phone" (formatted, or null when the count is off) with --phone, and for a task with a word list
 (kmnist) "word": {"kana", "romaji", "english", "score", "cost"} or null, and "alternatives".
 Notes about the count also go to stderr as warnings. A bad file gets a one-line error on stderr and a
@@ -25,11 +27,22 @@ from qnn_core.inference.predict import Predictor, run_over_files
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import PHONE_DIGITS, LineReading, format_phone, read_line
 from qnn_core.sequence.words import WordListError, WordMatch
+from qnn_core.tasks import get_task
 
 
 def _word(m: WordMatch) -> dict:
     return {"kana": m.word.kana, "romaji": m.word.romaji, "english": m.word.english,
             "score": round(m.mean_prob, 4), "cost": round(m.cost, 3), "accepted": m.accepted}
+
+
+def unsure_fields(reading: LineReading) -> dict:
+    """The line's "I'm not sure": whether any character is unlike every class, and which, in a sentence."""
+    doubtful = [i + 1 for i, c in enumerate(reading.chars) if c.unsure]
+    if not doubtful:
+        return {"unsure": False, "unsure_reason": ""}
+    which = f"character{'s' if len(doubtful) > 1 else ''} {', '.join(map(str, doubtful))}"
+    verb = "don't" if len(doubtful) > 1 else "doesn't"
+    return {"unsure": True, "unsure_reason": f"{which} of the line {verb} look like {get_task(reading.task).noun}"}
 
 
 def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
@@ -42,9 +55,11 @@ def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
         "count_ok": reading.count_ok,
         "notes": reading.notes,
         "chars": [{"label": c.label, "prob": round(c.prob, 4), "box": list(c.box),
-                   "top": [[label, round(p, 4)] for label, p in c.top[:top]], "low_confidence": c.low_confidence}
+                   "top": [[label, round(p, 4)] for label, p in c.top[:top]], "low_confidence": c.low_confidence,
+                   "unsure": c.unsure}
                   for c in reading.chars],
         "low_confidence": reading.low_confidence,
+        **unsure_fields(reading),
     }
     if phone:
         out["phone"] = format_phone(reading.text) if reading.count_ok else None

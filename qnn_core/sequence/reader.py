@@ -62,10 +62,12 @@ class CharReading:
     top: list[tuple[str, float]]  # best classes first
     box: tuple[int, int, int, int]  # (x, y, w, h) in the user's image
     prepared: Prepared  # the model input for this character; placement maps back to the user's image
+    unsure: bool = False  # the model's calibrated "I'm not sure" (inference/unsure.py): not like any class
 
     @property
     def low_confidence(self) -> bool:
-        return self.prob < LOW_CONFIDENCE
+        """A character to check: read with a low probability, or one the model is not sure is a character at all."""
+        return self.prob < LOW_CONFIDENCE or self.unsure
 
 
 @dataclass
@@ -112,20 +114,25 @@ def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image: 
 
 @torch.no_grad()
 def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Image, quantum: bool = True
-                        ) -> tuple[np.ndarray, list[Prepared | None]]:
-    """Class probabilities (K, C) of every candidate, in one forward pass."""
+                        ) -> tuple[np.ndarray, list[Prepared | None], np.ndarray]:
+    """Class probabilities (K, C) of every candidate, in one forward pass, and whether the model's calibrated
+    rule is unsure of each (K,)."""
     prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, image, predictor) for c in cands.items]
     probs = np.full((len(prepared), predictor.task.num_classes), np.exp(UNREADABLE_LOGP))
+    unsure = np.zeros(len(prepared), bool)
     ok = [i for i, p in enumerate(prepared) if p is not None]
     if ok:
         batch = torch.cat([prepared[i].tensor for i in ok]).to(predictor.device)
-        logits, _ = predictor.model.logits_and_expvals(batch, quantum=quantum)
+        features = predictor.model.backbone(batch)
+        logits, _ = predictor.model.fuse(*predictor.model.branches_from_features(features), quantum=quantum)
         probs[ok] = torch.softmax(logits.double(), 1).cpu().numpy()
-    return probs, prepared
+        if predictor.unsure_rule is not None:
+            unsure[ok] = predictor.unsure_rule.is_unsure(logits.float().cpu().numpy(), features.cpu().numpy())
+    return probs, prepared, unsure
 
 
 def _chars(path: LatticePath, cands: Candidates, probs: np.ndarray, prepared: list[Prepared | None],
-           classes: tuple[str, ...]) -> list[CharReading]:
+           classes: tuple[str, ...], unsure: np.ndarray | None = None) -> list[CharReading]:
     out = []
     for k, cls in zip(path.candidates, path.classes):
         p = probs[k]
@@ -134,7 +141,8 @@ def _chars(path: LatticePath, cands: Candidates, probs: np.ndarray, prepared: li
         if prep is None:  # never chosen in practice: such candidates score UNREADABLE_LOGP
             raise SequenceInputError("a segment is too small to read: write the characters larger")
         out.append(CharReading(classes[cls], int(cls), float(p[cls]), p,
-                               [(classes[int(i)], float(p[i])) for i in order], xywh(cands.items[k].box), prep))
+                               [(classes[int(i)], float(p[i])) for i in order], xywh(cands.items[k].box), prep,
+                               bool(unsure is not None and unsure[k])))
     return out
 
 
@@ -162,6 +170,7 @@ class LineAnalysis:
     probs: np.ndarray  # (K, C) class probabilities of every candidate character
     prepared: list[Prepared | None]
     words: Dictionary | None
+    unsure: np.ndarray | None = None  # (K,) the calibrated "I'm not sure" of every candidate
 
     def lattice(self) -> Lattice:
         return self.candidates.lattice(np.log(np.maximum(self.probs, np.exp(UNREADABLE_LOGP))))
@@ -175,10 +184,10 @@ def analyse_line(predictor: Predictor, source, dictionary: Dictionary | bool = T
     image = open_image(source)
     ink = ink_map(image)
     cands = candidates(layout_line(ink, params), params)
-    probs, prepared = classify_candidates(predictor, cands, image, quantum)
+    probs, prepared, unsure = classify_candidates(predictor, cands, image, quantum)
     if dictionary is True:
         dictionary = Dictionary(load_words(task.words), task.classes) if task.words else False
-    return LineAnalysis(task.name, task.classes, ink, cands, probs, prepared, dictionary or None)
+    return LineAnalysis(task.name, task.classes, ink, cands, probs, prepared, dictionary or None, unsure)
 
 
 def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bool = True) -> LineReading:
@@ -195,12 +204,12 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
         want = f"{expect} characters" if expect else "at least two characters"
         raise SequenceInputError(f"found only one character; write the whole line ({want}) side by side")
 
-    raw_chars = _chars(path, cands, probs, prepared, classes)
+    raw_chars = _chars(path, cands, probs, prepared, classes, analysis.unsure)
     raw_text = "".join(c.label for c in raw_chars)
     word = next((m for m in matches[:1] if m.accepted), None)
     chars, text = raw_chars, raw_text
     if word is not None:
-        chars = _chars(word.path, cands, probs, prepared, classes)
+        chars = _chars(word.path, cands, probs, prepared, classes, analysis.unsure)
         text = word.word.kana
         if text != raw_text:
             notes.append(f"read {raw_text!r}, corrected to the dictionary word {text!r}")
@@ -208,7 +217,10 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
         notes.append(f"no dictionary word fits well; showing the raw reading (closest: {matches[0].word.kana!r})")
     low = [i + 1 for i, c in enumerate(chars) if c.low_confidence]
     if low:
-        notes.append(f"check character{'s' if len(low) > 1 else ''} {', '.join(map(str, low))}: read with low confidence")
+        doubtful = [i + 1 for i, c in enumerate(chars) if c.unsure]
+        why = "read with low confidence" + (f"; {', '.join(map(str, doubtful))} may not be a character at all"
+                                            if doubtful else "")
+        notes.append(f"check character{'s' if len(low) > 1 else ''} {', '.join(map(str, low))}: {why}")
     ink = analysis.ink
     return LineReading(analysis.task_name, text, chars, raw_text, raw_chars, expect, count_ok, notes, word, matches,
                        cands.layout.line_height, (ink.shape[1], ink.shape[0]))

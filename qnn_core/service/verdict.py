@@ -1,7 +1,9 @@
-"""The "I'm not sure / none of these?" verdict that rides along with every classification.
+"""The "I'm not sure" verdict that rides along with every classification, on every task.
 
-The thresholds are calibrated on validation data and stored in the checkpoint's metadata (see
-evaluation/ood_calibration.py); a model without them simply never says it is unsure.
+A handwriting model's rule (inference/unsure.py: a score and its threshold) is calibrated on validation data
+against other tasks' images and scribbles (evaluation/unsure_calibration.py); a photo model has its two checks,
+top probability and the backbone's own "any animal" share (evaluation/ood_calibration.py). Both live in the
+checkpoint's metadata and are folded into one verdict here; a model without them never says it is unsure.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 
 from qnn_core.inference.ood import photo_animal_share
 from qnn_core.inference.predict import Prediction
+from qnn_core.inference.unsure import UnsureRule
 from qnn_core.models.hybrid import HybridNet
 
 
@@ -16,6 +19,7 @@ from qnn_core.models.hybrid import HybridNet
 class Verdict:
     unsure: bool
     reasons: tuple[str, ...] = ()
+    noun: str = "a character"  # the task's (tasks.py), for the headline
 
     @property
     def reason(self) -> str:
@@ -23,9 +27,34 @@ class Verdict:
         text = " and ".join(self.reasons)
         return f"{text[0].upper()}{text[1:]}." if text else ""
 
+    @property
+    def message(self) -> str:
+        """Headline and reason together, as the CLIs' `unsure_reason` gives them; "" when the model is sure."""
+        return f"{self.headline}: {self.reason[0].lower()}{self.reason[1:]}" if self.unsure else ""
 
-def verdict(model: HybridNet, meta: dict, prediction: Prediction) -> Verdict:
+    @property
+    def headline(self) -> str:
+        """"This doesn't look like a digit", or "" when the model is sure."""
+        return f"This doesn't look like {self.noun}" if self.unsure else ""
+
+
+# Why the calibrated score finds an input unusual, per score (inference/unsure.py), in a user's words.
+SCORE_WORDS = {
+    "mahalanobis": "what the network sees in it lies further from every {things} it learned than for all but {share} "
+                   "of the validation {things}",
+    "msp": "its top probability is lower than for all but {share} of the validation {things}",
+    "energy": "the network's evidence for any class is weaker than for all but {share} of the validation {things}",
+}
+PLURAL = {"a digit": "digits", "a garment": "garments", "a kana": "kana", "a letter": "letters", "an animal": "animals"}
+
+
+def verdict(model: HybridNet, meta: dict, prediction: Prediction, noun: str = "a character",
+            rule: UnsureRule | None = None) -> Verdict:
+    """The verdict on one prediction; `rule` is the Predictor's parsed copy of meta["unsure"] (parsed once)."""
     reasons = []
+    if prediction.unsure and rule is not None:
+        things = PLURAL.get(noun, noun.split(" ", 1)[-1] + "s")
+        reasons.append(SCORE_WORDS[rule.score].format(things=things, share=f"{rule.flags_share:.0%}"))
     threshold = meta.get("unsure_below")
     if threshold is not None and prediction.top[0][1] < threshold:
         reasons.append(f"the top probability is below {threshold:.0%}, which only about 5% of correctly classified "
@@ -36,4 +65,4 @@ def verdict(model: HybridNet, meta: dict, prediction: Prediction) -> Verdict:
         if share < share_below:
             reasons.append(f"the backbone's own ImageNet classifier gives “any animal” only {share:.0%} "
                            f"(below {share_below:.0%}, which about 5% of validation images fall under)")
-    return Verdict(bool(reasons), tuple(reasons))
+    return Verdict(bool(reasons), tuple(reasons), noun)

@@ -20,7 +20,8 @@ BN_BATCH = 500
 
 
 class Pixels(Pipeline):
-    honours = COMMON | {"augment", "model.widths", "model.blocks"}
+    honours = COMMON | {"augment", "model.widths", "model.blocks", "model.entangle", "model.circuit_trainable",
+                        "model.matched"}
     refuses = {
         "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",
         "views": "is for cached features of a pretrained backbone; {task} augments its pixels every batch "

@@ -18,7 +18,7 @@ def test_example_photo_is_classified_and_explained():
     assert _label(at) == "cat"
     assert any("Grad-CAM" in c and "451×300" in c for img in at.image for c in img.captions)
     assert len(at.get("plotly_chart")) >= 2  # probabilities and the qubits' <Z>
-    assert not at.warning  # a clear cat photo: no "none of these?"
+    assert not at.warning  # a clear cat photo: no "This doesn't look like an animal"
     at.slider(key="animals_example_result_opacity").set_value(0.9).run()
     at.toggle(key="animals_example_result_quantum").set_value(False).run()
     assert not at.exception and any("quantum branch off" in m.value for m in at.markdown)
@@ -28,7 +28,7 @@ def test_non_animal_gets_none_of_these():
     at = AppTest.from_file(PAGE, default_timeout=180).run()
     at.radio(key="animals_example").set_value("A cup of coffee (CC0, scikit-image): not an animal").run()
     assert not at.exception
-    assert any("None of these?" in w.value for w in at.warning)
+    assert any("This doesn't look like an animal." in w.value for w in at.warning)
 
 
 def test_upload_and_bad_upload():

@@ -9,8 +9,8 @@ import re
 import pytest
 from conftest import ROOT, draw_digit_one
 
+from qnn_core import predict
 from qnn_core.evaluation import ablation, evaluate, ood_calibration, photo_eval, report
-from qnn_core.inference import predict
 from qnn_core.jobs import cli as jobs_cli
 from qnn_core.sequence import eval as sequence_eval
 from qnn_core.sequence import read, tune

@@ -21,16 +21,51 @@ def test_tiny_ablation_writes_every_run_and_a_summary(tiny_run):
     out, _ = tiny_run
     data = json.loads(out.read_text())
     assert {(r["task"], r["variant"], r["seed"]) for r in data["runs"]} == {
-        ("mnist", v, s) for v in ("hybrid", "classical") for s in (0, 1)}
+        ("mnist", v, s) for v in ablation.VARIANTS for s in (0, 1)}
     for r in data["runs"]:
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["test_size"] == 200
-        assert ("test_accuracy_quantum_off" in r) == (r["variant"] == "hybrid")
+        # every model with a circuit is measured with it switched off too; the matched layer is no circuit
+        assert ("test_accuracy_quantum_off" in r) == (r["variant"] in ("hybrid", "frozen", "no-entangle"))
     s = data["summary"]["mnist"]
-    assert s["hybrid"]["n"] == s["classical"]["n"] == 2
+    assert all(s[v]["n"] == 2 for v in ablation.VARIANTS)
     assert len(s["difference"]["per_seed"]) == 2 and "ci95" in s["difference"]
+    for control in ("matched", "frozen", "no-entangle"):
+        d = s[f"difference_{control}"]
+        assert "ci95" in d and d["per_seed"] == pytest.approx(
+            [(by_seed(data, "hybrid", k) - by_seed(data, control, k)) * 100 for k in (0, 1)])
     assert data["budget"]["subset"] == 256 and "--subset 256" in data["command"]
     md = (out.parent / "ABLATION.md").read_text()
     assert "reduced-budget" in md and data["command"] in md and "Digits (MNIST)" in md
+    assert "Fairer controls" in md and "parameter-matched classical layer" in md and "CNOT ring" in md
+
+
+def by_seed(data: dict, variant: str, seed: int) -> float:
+    return next(r["test_accuracy"] for r in data["runs"] if r["variant"] == variant and r["seed"] == seed)
+
+
+def test_the_controls_change_only_the_quantum_branch(tiny_run):
+    """Each control's checkpoint is the model it claims to be: matched capacity, frozen or unentangled circuit."""
+    import torch
+
+    from qnn_core.models.checkpoint import load_checkpoint
+
+    work = tiny_run[0].parent / "work"
+    hybrid, _ = load_checkpoint(work / "mnist_hybrid_seed0.pt")
+    matched, _ = load_checkpoint(work / "mnist_matched_seed0.pt")
+    frozen, _ = load_checkpoint(work / "mnist_frozen_seed0.pt")
+    unentangled, _ = load_checkpoint(work / "mnist_no-entangle_seed0.pt")
+    circuit = sum(p.numel() for p in hybrid.quantum.parameters())
+    assert sum(p.numel() for p in matched.matched.parameters()) == circuit == 48
+    assert not hasattr(matched, "quantum") and matched.head.in_features == hybrid.head.in_features
+    assert unentangled.quantum.ring() == [] and hybrid.quantum.ring()
+    assert not any(p.requires_grad for p in frozen.quantum.parameters())
+    # frozen at the random initialisation: the seed's fresh model has the very same circuit angles
+    torch.manual_seed(0)
+    from qnn_core.models.hybrid import HybridNet
+
+    fresh_angles = [p for n, p in HybridNet(frozen.config).state_dict().items() if n.startswith("quantum.")]
+    assert fresh_angles and all(torch.equal(a, b) for a, b in zip(
+        fresh_angles, [p for n, p in frozen.state_dict().items() if n.startswith("quantum.")]))
 
 
 def test_resume_skips_finished_runs_and_refuses_another_budget(tiny_run, capsys):

@@ -61,3 +61,12 @@ def test_bad_checkpoints(tmp_path):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="could not be read"):
         load_checkpoint(junk)
+
+
+def test_the_matched_stand_in_is_only_for_a_classical_fused_model():
+    with pytest.raises(ValueError, match="matched=True"):
+        HybridNet(ModelConfig(quantum=True, matched=True))
+    with pytest.raises(ValueError, match="matched=True"):
+        HybridNet(ModelConfig(quantum=False, matched=True, head="bottleneck"))
+    model = HybridNet(ModelConfig(quantum=False, matched=True))
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -106,3 +106,34 @@ def test_eval_fast_path_gives_the_circuits_input_gradients():
 def test_rejects_wrong_width():
     with pytest.raises(ValueError):
         QuantumLayer(8, 3)(torch.zeros(2, 7))
+
+
+def _one_qubit_z(x: float, rx: np.ndarray, ry: np.ndarray) -> float:
+    """<Z> of one wire alone: RY(x)|0>, then RX(a), RY(b) per layer (what every wire is without the ring)."""
+    def ry_m(t):
+        return np.array([[np.cos(t / 2), -np.sin(t / 2)], [np.sin(t / 2), np.cos(t / 2)]], complex)
+
+    def rx_m(t):
+        return np.array([[np.cos(t / 2), -1j * np.sin(t / 2)], [-1j * np.sin(t / 2), np.cos(t / 2)]])
+
+    psi = ry_m(x) @ np.array([1, 0], complex)
+    for a, b in zip(rx, ry):
+        psi = ry_m(b) @ rx_m(a) @ psi
+    return float(abs(psi[0]) ** 2 - abs(psi[1]) ** 2)
+
+
+def test_without_the_ring_every_wire_is_its_own_one_qubit_circuit():
+    """The ablation's no-entanglement control: each <Z_w> depends on wire w alone, on every evaluation path."""
+    torch.manual_seed(3)
+    layer = QuantumLayer(5, depth=3, entangle=False)
+    angles = torch.rand(4, 5) * 2 * np.pi - np.pi
+    theta = layer.theta().detach().numpy()  # (2, depth, n): RX then RY angles
+    want = np.array([[_one_qubit_z(float(angles[b, w]), theta[0, :, w], theta[1, :, w]) for w in range(5)]
+                     for b in range(4)])
+    layer.train()
+    for path in ("tq", "fused"):
+        layer.circuit_path = path
+        np.testing.assert_allclose(layer(angles).detach().numpy(), want, atol=1e-5)
+    layer.eval()
+    np.testing.assert_allclose(layer(angles).detach().numpy(), want, atol=1e-5)
+    assert "entangler=none" in repr(layer) and QuantumLayer(5).ring()
