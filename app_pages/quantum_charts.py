@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from qnn_core.service import NoiseEffect, QuantumState, ShotEstimate
+from qnn_core.service import NoiseEffect, QuantumState, ReadoutCurves, ShotEstimate
 
 QUBIT_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
                  "#BAB0AC", "#EECA3B", "#1F77B4", "#D62728")
@@ -122,3 +122,21 @@ def noise_chart(effect: NoiseEffect) -> go.Figure:
     fig.update_layout(barmode="group", yaxis=dict(range=[-1.05, 1.05], title="⟨Z⟩"),
                       legend=dict(orientation="h", y=-0.2))
     return _margins(fig, 300)
+
+
+def readout_curves_chart(curves: ReadoutCurves) -> go.Figure:
+    """Test accuracy against shots (log axis) and against noise, one line per model; bottlenecks dashed."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("⟨Z⟩ from N shots per image", "depolarizing noise p per gate layer"))
+    for i, (name, r) in enumerate(curves.lines):
+        color = QUBIT_COLOURS[i // 2 % len(QUBIT_COLOURS)]
+        dash = "dash" if r["model"] == "bottleneck" else "solid"
+        fig.add_trace(go.Scatter(x=list(curves.shots), y=[r["shots"][str(n)]["mean"] * 100 for n in curves.shots],
+                                 name=name, legendgroup=name, mode="lines+markers", line={"color": color, "dash": dash}),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=list(curves.noise), y=[r["noise"][f"{p:g}"] * 100 for p in curves.noise],
+                                 name=name, legendgroup=name, showlegend=False, mode="lines+markers",
+                                 line={"color": color, "dash": dash}), row=1, col=2)
+    fig.update_xaxes(type="log", title_text="shots", row=1, col=1)
+    fig.update_xaxes(title_text="p", row=1, col=2)
+    fig.update_yaxes(title_text="test accuracy (%)", row=1, col=1)
+    return _margins(fig, 420)

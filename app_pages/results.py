@@ -2,7 +2,8 @@
 import streamlit as st
 
 from app_pages.common import confusion_chart
-from qnn_core.service import task_results
+from app_pages.quantum_charts import readout_curves_chart
+from qnn_core.service import readout_curves, task_results
 from qnn_core.tasks import TASKS
 
 
@@ -47,12 +48,25 @@ def task_tab(task) -> None:
             st.image(str(r.errors_grid), width="stretch")
 
 
+def curves_section() -> None:
+    """Accuracy when the qubits are read out as hardware would give them: few shots, noise."""
+    curves = readout_curves()
+    if curves is None:
+        return
+    st.subheader("Shots and noise: what a real quantum computer would cost each model")
+    st.plotly_chart(readout_curves_chart(curves), width="stretch", key="readout_curves")
+    st.markdown(curves.explanation)
+    st.caption(f"Measured on the official test splits by `{curves.command}` (benchmarks/readout_curves.json); "
+               "shots averaged over 3 sampling seeds. Solid: hybrid; dashed: quantum bottleneck.")
+
+
 def main() -> None:
     st.title("📊 Model results")
     st.caption("Every number here is read from the committed evaluation outputs (`python -m qnn_core.report`), "
                "measured on each data set's official test split.")
     tasks = list(TASKS.values())
     summary_table(tasks)
+    curves_section()
     for tab, task in zip(st.tabs([t.title for t in tasks]), tasks):
         with tab:
             task_tab(task)

@@ -13,13 +13,20 @@ from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageI
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
-from qnn_core.service.results import ModelSummary, TaskResults, model_summary, task_results
+from qnn_core.service.results import (
+    ModelSummary,
+    ReadoutCurves,
+    TaskResults,
+    model_summary,
+    readout_curves,
+    task_results,
+)
 from qnn_core.service.task_service import Classification, Explanation, TaskService
 from qnn_core.service.verdict import Verdict
 
 __all__ = [
     "LOW_CONFIDENCE", "MAX_OVERRULE_NATS", "PHONE_DIGITS", "SHOT_CHOICES", "UPLOAD_EXTENSIONS", "CheckpointError",
     "Classification", "EmptyImageError", "Explanation", "ImageInputError", "ModelSummary", "NoiseEffect",
-    "QuantumState", "SequenceInputError", "ShotEstimate", "TaskResults", "TaskService", "Verdict", "format_phone",
-    "model_summary", "task_results",
+    "QuantumState", "ReadoutCurves", "SequenceInputError", "ShotEstimate", "TaskResults", "TaskService", "Verdict", "format_phone",
+    "model_summary", "readout_curves", "task_results",
 ]

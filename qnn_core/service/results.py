@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from qnn_core.evaluation.ablation import task_summary
+from qnn_core.evaluation.ablation import CONTROL_GAIN, CONTROLS, task_summary
+from qnn_core.evaluation.ablation import verdict as ablation_verdict
+from qnn_core.evaluation.readout_curves import MODEL_WORDS, load_curves, plain_words
 from qnn_core.evaluation.report import EVAL_DIR, load_eval
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.lineage import training_totals
@@ -89,4 +91,29 @@ def _ablation_line(task_name: str) -> str | None:
         d = s["quantum_off_drop"]
         multi += (f"; switching the quantum branch off changes the hybrids' accuracy by {0.0 - d['mean']:+.2f} ± "
                   f"{d['std']:.2f} points")
+    controls = [f"against the {CONTROLS[c].split(' (')[0]}, {ablation_verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
+                for c in CONTROL_GAIN if f"difference_{c}" in s]
+    if controls:
+        multi += ". **Fairer controls**, same budget and seeds: " + "; ".join(controls)
     return f"{text}\n\n{multi}."
+
+
+@dataclass(frozen=True)
+class ReadoutCurves:
+    """Test accuracy against shots and noise per model (benchmarks/readout_curves.json), and why, in words."""
+
+    shots: tuple[int, ...]
+    noise: tuple[float, ...]
+    lines: tuple[tuple[str, dict], ...]  # (legend name, its measured row)
+    explanation: str
+    command: str
+
+
+@cache
+def readout_curves() -> ReadoutCurves | None:
+    """The committed curves, or None before `python -m qnn_core.readout_curves` has been run."""
+    data = load_curves()
+    if not data:
+        return None
+    lines = tuple((f"{get_task(r['task']).title}, {MODEL_WORDS[r['model']]}", r) for r in data["results"])
+    return ReadoutCurves(tuple(data["shots"]), tuple(data["noise"]), lines, plain_words(data), data["command"])

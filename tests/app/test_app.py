@@ -3,7 +3,7 @@ import io
 
 import pytest
 from conftest import ROOT, mnist_on_canvas
-from PIL import Image
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from qnn_core.data.loaders import load_split
@@ -68,8 +68,40 @@ def test_task_page_upload_predicts_and_explains(name):
     at = _upload(_app(TASK_PAGES[name]).run(), name, _png(img))
     assert not at.exception
     assert _shown_label(at) == task.label(3)
+    if name != "mnist":  # a real test character: no "This doesn't look like ..." (the enlarged, off-centre
+        assert not at.warning  # digit above happens to be one of the few such renderings the rule flags)
     assert _gradcam_shown(at)
     assert len(at.get("plotly_chart")) >= 2  # probabilities and the qubits' <Z>
+
+
+def _cross_hatch() -> Image.Image:
+    """A grid of strokes: ink like a character's, the shape of none of them."""
+    img = Image.new("RGB", (280, 280), "white")
+    d = ImageDraw.Draw(img)
+    for i in range(4):
+        d.line([(50 + 60 * i, 40), (50 + 60 * i, 240)], fill="black", width=14)
+        d.line([(40, 50 + 60 * i), (240, 50 + 60 * i)], fill="black", width=14)
+    return img
+
+
+def _two_bars() -> Image.Image:
+    """Two horizontal strokes, which the Letters page used to read as "z" at 63%."""
+    img = Image.new("RGB", (280, 280), "white")
+    d = ImageDraw.Draw(img)
+    for y in (110, 170):
+        d.line([(60, y), (220, y)], fill="black", width=16)
+    return img
+
+
+@pytest.mark.parametrize("name", list(TASK_PAGES))
+def test_task_page_says_when_a_drawing_is_none_of_its_classes(name):
+    at = _upload(_app(TASK_PAGES[name]).run(), name, _png(_cross_hatch()), "grid.png")
+    assert not at.exception
+    headline = f"This doesn't look like {get_task(name).noun}."
+    assert any(headline in w.value for w in at.warning), [w.value for w in at.warning]
+    if name == "letters":
+        at = _upload(at, name, _png(_two_bars()), "bars.png")
+        assert any(headline in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("name", list(TASK_PAGES))

@@ -50,3 +50,26 @@ def test_the_summary_table_lists_every_task():
     assert list(table["task"]) == [t.title for t in TASKS.values()]
     for task, hybrid in zip(TASKS.values(), table["hybrid"]):
         assert hybrid == task_results(task.name).hybrid["accuracy"]
+
+
+def test_the_shots_and_noise_curves_are_shown_from_the_committed_json():
+    from qnn_core.evaluation import readout_curves
+    from qnn_core.service import readout_curves as served
+
+    data = readout_curves.load_curves()
+    assert data is not None, "benchmarks/readout_curves.json is committed"
+    # every task's hybrid and every bottleneck, on whole test splits, and the committed report made from them
+    assert {(r["task"], r["model"]) for r in data["results"]} == {
+        (t.name, k) for t in TASKS.values() for k in readout_curves.CURVE_MODELS if k in t.models}
+    assert "--limit" not in data["command"]
+    for r in data["results"]:  # exact readout is the served model: the committed evaluations' accuracy
+        if r["model"] == "hybrid":
+            assert r["exact"] == task_results(r["task"]).hybrid["accuracy"], r["task"]
+        assert r["shots"]["1000"]["mean"] > r["shots"]["10"]["mean"] - 0.01 and r["test_size"] >= 520
+    md = (ROOT / "benchmarks" / "readout_curves.md").read_text()
+    assert md == readout_curves.markdown(data)
+    at = _page()
+    assert any(s.value.startswith("Shots and noise") for s in at.subheader)
+    assert served().explanation in [m.value for m in at.markdown]
+    chart = [c for c in at.get("plotly_chart") if "readout_curves" in str(c.proto.id)]
+    assert chart
