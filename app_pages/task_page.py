@@ -152,7 +152,11 @@ def show_prediction(task: TaskSpec, service: TaskService, source, key: str, empt
     explanation = service.explain(result)
     c1, c2 = st.columns(2)
     with c1:
-        st.image(explanation.overlay, caption=f"Grad-CAM for “{result.label}” on your image", width="stretch")
+        caption = f"Grad-CAM for “{result.label}” on your image"
+        if not explanation.heat.any():
+            caption += ": no pixel moves this answer (with the qubits off the head sees only zeros)" \
+                if service.is_bottleneck and not result.quantum else ": no pixel moves this answer"
+        st.image(explanation.overlay, caption=caption, width="stretch")
     with c2:
         size = task.input.size
         st.image(explanation.model_input, caption=f"What the model sees ({size}×{size})", width="stretch")

@@ -4,6 +4,7 @@
     python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
     python -m qnn_core.evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
     python -m qnn_core.evaluate --task mnist --shots 100 --noise 0.02   # <Z> from 100 shots, under noise
+    python -m qnn_core.evaluate --task mnist --proxy [--split val]   # the images re-made as people's pictures
 
 With --json prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
 and for hybrid models the accuracy with the quantum branch switched off. With --shots / --noise, `accuracy` is
@@ -21,6 +22,7 @@ import numpy as np
 
 from qnn_core import cli_args
 from qnn_core.cli_args import add_json, add_limit, add_model, add_quantum_readout, add_quantum_switch, model_path
+from qnn_core.data import proxies
 from qnn_core.data.loaders import Split, load_holdout, load_split, load_train_val
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.inference.batch import predict_logits, readout_logits, served_and_single_logits
@@ -72,6 +74,7 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None
 
 
 ERROR_GRID_IMAGES = 30
+PROXY_SEED = 0
 
 
 def write_report(result: dict, task: TaskSpec, split: Split, out_dir: Path, stem: str) -> list[Path]:
@@ -135,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measure on the task's held-out real set instead (letters: UJI Pen Characters; never tuned on)")
     p.add_argument("--split", choices=("test", "val"), default="test",
                    help="val: the validation images held out of train, where recipes (and mirroring) are chosen")
+    p.add_argument("--proxy", action="store_true",
+                   help="re-make the split's images as people's pictures of them (canvas, pen on paper, phone photo; "
+                        "data/proxies.py, seeded) and measure on those; with --split val, the proxy to choose on")
     p.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
                    help="average with the mirror images' logits: the registry's choice (auto), or force it")
     add_json(p, "the full result, one object,")
@@ -181,9 +187,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if a.limit:
         split = split.subset(slice(0, a.limit))
+    if a.proxy:
+        if task.input.kind == "photo" or a.holdout:
+            p.error("--proxy re-makes drawings of a handwriting task's test or validation split")
+        split = Split(proxies.proxy(split.images, task, seed=PROXY_SEED), split.labels)
     result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on",
                       quantum=a.quantum == "on", readout=Readout(a.shots, a.noise))
     result["checkpoint"] = ckpt.name
+    if a.proxy:  # accuracy per rendering style (the images take the styles in turn)
+        preds, styles = result["_predictions"], proxies.STYLES
+        result["proxy"] = {"seed": PROXY_SEED, **{style: float((preds[k::len(styles)] == split.labels[k::len(styles)]).mean())
+                                                 for k, style in enumerate(styles)}}
     if a.holdout:
         result["split"] = "holdout"
     elif a.split == "val":

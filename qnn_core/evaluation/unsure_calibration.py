@@ -5,8 +5,9 @@
 Positives are the task's own images; negatives are what a person might draw on the task's page instead:
 the other handwriting tasks' images (kana and letters on the Digits page, and so on), scribbles and
 near-blank drawings (data/scribbles.py). Choosing happens on validation only: the three scores of
-inference/unsure.py are compared by their AUROC on the validation positives against negatives made from the
-other tasks' *training* images and one seed of scribbles, and the better one gets the threshold that flags
+inference/unsure.py are compared by their AUROC on the validation positives (the validation images, and the
+same images re-made as people's pictures, data/proxies.py) against negatives made from the other tasks'
+*training* images and one seed of scribbles, and the better one gets the threshold that flags
 VAL_FALSE_ALARMS of the validation positives. Then it is measured once on the *test* splits (the task's own
 for false alarms, the other tasks' for detection, another seed of scribbles) and, for letters, on the UJI
 holdout; the rule goes into the checkpoint's meta, the measurements into checkpoints/eval/*_unsure.json.
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from qnn_core.data import scribbles
+from qnn_core.data import proxies, scribbles
 from qnn_core.data.loaders import load_holdout, load_split, load_train_val
 from qnn_core.data.split import Split
 from qnn_core.fileio import write_json_atomic
@@ -120,7 +121,11 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
     task = get_task(task_name)
     kinds = kinds or tuple(k for k in task.models if task.model_checkpoint(k).is_file())
     fit = sample(_split(task.name, "train"), FIT_IMAGES, seed=1)
-    images = {"fit": fit.images, "val": _val(task.name).images, "test": _split(task.name, "test").images}
+    val, test = _val(task.name).images, _split(task.name, "test").images
+    # People's pictures are not the data set's images: the threshold must let their drawings through too, so the
+    # validation positives include validation images re-made as canvas, pen and photo pictures (data/proxies.py).
+    images = {"fit": fit.images, "val": val, "val_proxy": proxies.proxy(val, task, seed=SEEDS["val"]), "test": test,
+              "test_proxy": proxies.proxy(test[:NEGATIVES["test"]], task, seed=SEEDS["test"])}
     negatives = {stage: negative_sets(task, stage) for stage in ("val", "test")}
     holdout = load_holdout(task) if task.data.kind == "strokes" else None  # letters: UJI, measured only
     records, features_by_backbone = [], {}
@@ -137,18 +142,22 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
         out = {name: logits_and_features(model, views) for name, views in feats.items()}
         gaussian = Gaussian.fit(out["fit"][1], fit.labels, task.num_classes)
         val_negs = {n.split(":", 1)[1]: v for n, v in out.items() if n.startswith("val:")}
+        val_pos = tuple(np.concatenate([a, b]) for a, b in zip(out["val"], out["val_proxy"]))
         compared = {}
         for score in SCORES:
             probe = UnsureRule(score, 0.0, gaussian if score == "mahalanobis" else None)
-            p = probe.scores(*out["val"])
+            p = probe.scores(*val_pos)
             compared[score] = auroc(p, np.concatenate([probe.scores(*v) for v in val_negs.values()]))
         best = max(compared, key=compared.get)
         probe = UnsureRule(best, 0.0, gaussian if best == "mahalanobis" else None)
-        threshold = float(np.quantile(probe.scores(*out["val"]), 1 - VAL_FALSE_ALARMS))
+        threshold = float(np.quantile(probe.scores(*val_pos), 1 - VAL_FALSE_ALARMS))
         rule = UnsureRule(best, threshold, probe.gaussian, VAL_FALSE_ALARMS)
         record = {"task": task.name, "model": kind, "checkpoint": path.name, "score": best,
                   "threshold": round(threshold, 6), "val_auroc_by_score": compared,
-                  "val": measure(rule, out["val"], val_negs),
+                  "val": measure(rule, val_pos, val_negs),
+                  "val_data_set_false_alarms": float(rule.is_unsure(*out["val"]).mean()),
+                  "test_proxy_false_alarms": float(rule.is_unsure(*out["test_proxy"]).mean()),
+                  "test_proxy_images": len(out["test_proxy"][0]),
                   "test": measure(rule, out["test"], {n.split(":", 1)[1]: v for n, v in out.items()
                                                        if n.startswith("test:")}),
                   "val_false_alarm_target": VAL_FALSE_ALARMS, "fit_images": len(fit)}

@@ -51,6 +51,8 @@ def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: boo
     """
     if model.training:
         raise ValueError("Grad-CAM needs a model in eval mode (a shared model is never switched by a caller)")
+    if model.bottleneck and not quantum:  # the head sees only zeros: the answer depends on no pixel at all
+        return np.zeros(prepared.pixels.shape[:2], np.float32)
     view = CamView(model, quantum)
     with torch.enable_grad(), GradCAM(model=view, target_layers=[view.at]) as cam:
         heat = cam(input_tensor=prepared.tensor.to(view.device_anchor.device),

@@ -259,3 +259,21 @@ def test_letters_word_upload_reads_each_letter():
     assert len(at.dataframe[0].value) == 4  # one row per segmented letter
     assert not any("EDICT" in c.value for c in at.caption)  # no dictionary, no dictionary notice
     assert any("4 letters found" in c for img in at.image for c in img.captions)
+
+
+def test_model_selector_serves_the_quantum_bottleneck_whose_off_switch_breaks_it():
+    test = load_split(get_task("mnist"), "test")
+    at = _app("app_pages/digits.py").run()
+    at.button_group(key="mnist_model").set_value("quantum bottleneck").run()
+    at = _upload(at, "mnist", _png(Image.fromarray(test.images[0])))
+    assert not at.exception
+    assert _shown_label(at) == "7"
+    assert any("with its qubits on and" in m.value and "its head reads nothing but the qubits" in m.value
+               for m in at.markdown)
+    at.toggle(key="mnist_upload_result_quantum").set_value(False).run()
+    assert not at.exception and any("quantum branch off" in m.value for m in at.markdown)
+    assert any("no pixel moves this answer" in c for img in at.image for c in img.captions)
+    # with the qubits off the head sees zeros: every image gets one answer, whatever it shows
+    off = _shown_label(at)
+    at = _upload(at, "mnist", _png(Image.fromarray(test.images[1])))
+    assert _shown_label(at) == off

@@ -25,6 +25,7 @@ COMMANDS = {
     "photo_eval": ("qnn_core.photo_eval", []),
     "ood": ("qnn_core.ood", []),
     "ablation": ("qnn_core.ablation", []),
+    "readout_curves": ("qnn_core.readout_curves", []),
     "sequence_eval": ("qnn_core.sequence_eval", []),
     "sequence_tune": ("qnn_core.sequence_tune", []),
     "jobs": ("qnn_core.jobs.cli", []),
