@@ -121,8 +121,9 @@ def test_committed_ablation_is_complete_and_its_reports_are_generated_from_it():
     assert {r["task"] for r in data["runs"]} >= tasks
     for t in tasks:
         s = data["summary"][t]
-        assert s["hybrid"]["n"] == s["classical"]["n"] == 3, t
+        assert all(s[v]["n"] == 3 for v in ablation.VARIANTS), t  # the fairer controls too
         assert s["hybrid_quantum_off"]["n"] == 3
+        assert all("ci95" in s[f"difference_{c}"] for c in ("matched", "frozen", "no-entangle"))
     assert not data["budget"].get("max_batches") and not data["budget"].get("test_limit")
     assert all(r["test_size"] == 10_000 for r in data["runs"])
     assert (ROOT / "benchmarks" / "ABLATION.md").read_text() == ablation.markdown(data)
