@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     def handle(predictor: Predictor, f: str) -> None:
         pred = predictor.predict(f, quantum=a.quantum == "on", k=a.top)
         top = [[label, round(prob, 4)] for label, prob in pred.top]
-        said = verdict(predictor.model, predictor.meta, pred, predictor.task.noun, predictor.unsure_rule)
+        said = verdict(predictor, pred)
         print(json.dumps({"file": f, "label": pred.label, "top": top, "unsure": said.unsure,
                           "unsure_reason": said.message}, ensure_ascii=False), flush=True)
 

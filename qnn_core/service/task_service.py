@@ -259,8 +259,7 @@ class TaskService:
 
     def _classification(self, pred: Prediction, on: Prediction) -> Classification:
         return Classification(pred.label, pred.index, pred.probs, pred.top, pred.quantum, on.probs, pred.expvals,
-                              verdict(self._predictor.model, self._predictor.meta, pred, self.task.noun,
-                                      self._predictor.unsure_rule), pred.prepared,
+                              verdict(self._predictor, pred), pred.prepared,
                               pred.circuit_input)
 
     def _has_circuit(self, result: Classification) -> bool:

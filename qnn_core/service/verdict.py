@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qnn_core.inference.ood import photo_animal_share
-from qnn_core.inference.predict import Prediction
-from qnn_core.inference.unsure import UnsureRule
-from qnn_core.models.hybrid import HybridNet
+from qnn_core.inference.predict import Prediction, Predictor
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,9 @@ SCORE_WORDS = {
 PLURAL = {"a digit": "digits", "a garment": "garments", "a kana": "kana", "a letter": "letters", "an animal": "animals"}
 
 
-def verdict(model: HybridNet, meta: dict, prediction: Prediction, noun: str = "a character",
-            rule: UnsureRule | None = None) -> Verdict:
-    """The verdict on one prediction; `rule` is the Predictor's parsed copy of meta["unsure"] (parsed once)."""
+def verdict(predictor: Predictor, prediction: Prediction) -> Verdict:
+    """The verdict on one of `predictor`'s predictions: its checkpoint's rule and thresholds, its task's noun."""
+    meta, rule, noun = predictor.meta, predictor.unsure_rule, predictor.task.noun
     reasons = []
     if prediction.unsure and rule is not None:
         things = PLURAL.get(noun, noun.split(" ", 1)[-1] + "s")
@@ -61,7 +59,7 @@ def verdict(model: HybridNet, meta: dict, prediction: Prediction, noun: str = "a
                        "validation images fall under")
     share_below = meta.get("animal_share_below")
     if share_below is not None:
-        share = photo_animal_share(model, prediction.prepared)
+        share = photo_animal_share(predictor.model, prediction.prepared)
         if share < share_below:
             reasons.append(f"the backbone's own ImageNet classifier gives “any animal” only {share:.0%} "
                            f"(below {share_below:.0%}, which about 5% of validation images fall under)")

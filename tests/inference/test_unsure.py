@@ -77,10 +77,10 @@ def test_predictor_and_verdict_follow_the_checkpoints_rule(calibrated):
     sure, unsure = never.predict(draw_digit_one()), always.predict(draw_digit_one())
     assert not sure.unsure and unsure.unsure
     assert unsure.features.shape == (128,) and unsure.logits.shape == (10,)
-    said = verdict(always.model, always.meta, unsure, "a digit", always.unsure_rule)
+    said = verdict(always, unsure)
     assert said.unsure and said.headline == "This doesn't look like a digit"
     assert said.message.startswith("This doesn't look like a digit: the network's evidence")
-    assert verdict(never.model, never.meta, sure, "a digit", never.unsure_rule).message == ""
+    assert verdict(never, sure).message == ""
 
 
 def test_predict_cli_json_carries_the_verdict(calibrated, tmp_path, capsys):
