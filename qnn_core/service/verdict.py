@@ -38,7 +38,7 @@ class Verdict:
 
 # Why the calibrated score finds an input unusual, per score (inference/unsure.py), in a user's words.
 SCORE_WORDS = {
-    "mahalanobis": "what the network sees in it lies further from every {things} it learned than for all but {share} "
+    "mahalanobis": "what the network sees in it lies further from all the {things} it learned than for all but {share} "
                    "of the validation {things}",
     "msp": "its top probability is lower than for all but {share} of the validation {things}",
     "energy": "the network's evidence for any class is weaker than for all but {share} of the validation {things}",
