@@ -11,6 +11,14 @@ need=()
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-color-emoji)  # emoji and kana in browser screenshots
 [ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need+=(fonts-ipafont-gothic)
+# Handwriting-style fonts for synthetic letters (qnn_core/data/font_letters.py lists each file and its licence).
+for font in truetype/fifthhorseman/dkg.ttf:fonts-dkg-handwriting truetype/breip/Breip.ttf:fonts-breip \
+            opentype/bwht/BecauseWeLearn-Regular.otf:fonts-bwht truetype/humor-sans/Humor-Sans.ttf:fonts-humor-sans \
+            opentype/comic-neue/ComicNeue-Regular.otf:fonts-comic-neue \
+            opentype/kaushanscript/KaushanScript-Regular.otf:fonts-kaushanscript \
+            opentype/dancingscript/DancingScript-Regular.otf:fonts-dancingscript; do
+  [ -e "/usr/share/fonts/${font%%:*}" ] || need+=("${font##*:}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

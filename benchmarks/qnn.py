@@ -122,7 +122,10 @@ class TrainStep:
         idx = self.order[start:start + self.batch]
         self.step_no += 1
         task = self.data.task
-        x = normalise(augment(self.cfg.augment or task.augment, self.data.images[idx], self.gen), task.input)
+        images = self.data.images[idx]
+        # "+render" swaps in renderings made once before training (data/rendered.py); the swap costs the same
+        # whatever the renderings are, so the images stand in for their own.
+        x = normalise(augment(self.cfg.augment or task.augment, images, self.gen, rendered=images), task.input)
         loss = F.cross_entropy(self.model(x).float(), self.data.labels[idx], label_smoothing=self.cfg.label_smoothing)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

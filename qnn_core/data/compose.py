@@ -4,7 +4,9 @@ Used by the sequence evaluation and the tests: characters are scaled (different
 sizes), spaced (uneven gaps, measured between the ink of neighbours, in units
 of the line's median character height), jittered vertically, and the strip is
 rendered as a PNG or JPEG file in one of three looks: light ink on dark, dark
-ink on light (coloured pen, off-white paper), or strokes on a transparent canvas.
+ink on light (coloured pen, off-white paper), or strokes on a transparent canvas;
+or, as a proxy of people's own pictures, re-made like a canvas, a pen on paper or
+a phone photo (proxies.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from qnn_core.data import proxies
 
 POLARITIES = ("light-on-dark", "dark-on-light", "transparent")
 
@@ -33,7 +37,7 @@ class ComposedLine:
     ink: np.ndarray  # float (H, W), ink bright: what was drawn
     boxes: list[tuple[int, int, int, int]]  # (x, y, w, h) of each character's ink
     labels: list[int]
-    polarity: str
+    polarity: str  # the look, or the proxy style
 
 
 def _glyph(cell: np.ndarray, size: float) -> np.ndarray:
@@ -96,9 +100,14 @@ def render(ink: np.ndarray, polarity: str, rng: np.random.Generator, jpeg: bool 
 
 
 def compose_line(cells: list[np.ndarray], labels: list[int], rng: np.random.Generator,
-                 style: LineStyle = LineStyle(), polarity: str | None = None) -> ComposedLine:
-    """A whole line from data-set cells, rendered in a random (or the given) look."""
+                 style: LineStyle = LineStyle(), polarity: str | None = None, proxy: str | None = None) -> ComposedLine:
+    """A whole line from data-set cells, rendered in a random (or the given) look, or as a picture in one of
+    proxies.STYLES (its boxes then describe the ink before the re-making)."""
     ink, boxes = compose_ink(cells, rng, style)
+    if proxy is not None:
+        buf = io.BytesIO()
+        proxies.render(np.round(ink * 255).astype(np.uint8), proxy, rng).save(buf, format="PNG")
+        return ComposedLine(buf.getvalue(), ink, boxes, list(labels), proxy)
     polarity = polarity or POLARITIES[int(rng.integers(len(POLARITIES)))]
     jpeg = polarity != "transparent" and rng.random() < style.jpeg
     return ComposedLine(render(ink, polarity, rng, jpeg), ink, boxes, list(labels), polarity)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qnn_core.data import font_letters
 from qnn_core.data.split import DataNotFoundError, Split, orient
 from qnn_core.data.strokes import Strokes, StyleRange, random_style, render_input
 from qnn_core.data.synthetic_letters import LETTERS, Distortion, distort, generate
@@ -38,6 +39,7 @@ WRITERS = {"train": TRAIN_WRITERS, "val": VAL_WRITERS, "test": TEST_WRITERS}
 
 # Training recipe (what the shipped checkpoints used; see the model cards).
 N_SYNTHETIC = 20_800  # synthetic letters, balanced over the 26 classes, half upper case
+FONT_SHARE = 0.5  # of them made from handwriting-style outline fonts (font_letters.py), the rest Hershey
 SYNTHETIC_CHUNK = 2_600  # made and cached in chunks, each balanced and seeded on its own
 REAL_COPIES = 6  # each train writer's letter drawn this many times (copy 0 undistorted)
 VAL_COPIES = 3  # each validation letter drawn this many times, with different canvases
@@ -119,14 +121,19 @@ def _cached(name: str, build) -> Split:
     return split
 
 
-def synthetic(task: TaskSpec, n: int | None = None, seed: int | None = None) -> Split:
-    """n synthetic letters, made (and cached) in chunks of SYNTHETIC_CHUNK, each from its own seed."""
+def synthetic(task: TaskSpec, n: int | None = None, seed: int | None = None, fonts: int | None = None) -> Split:
+    """n synthetic letters, `fonts` of them from outline fonts and the rest Hershey, made (and cached) in chunks of
+    SYNTHETIC_CHUNK, each from its own seed."""
     n, seed = n or N_SYNTHETIC, SEEDS["synthetic"] if seed is None else seed
+    fonts = round(n * FONT_SHARE) if fonts is None else fonts
     chunks = []
-    for k in range(-(-n // SYNTHETIC_CHUNK)):
-        size = min(SYNTHETIC_CHUNK, n - k * SYNTHETIC_CHUNK)
-        chunk_seed = seed * 100_000 + k
-        chunks.append(_cached(f"synthetic-n{size}-s{chunk_seed}", lambda: Split(*generate(size, task, chunk_seed))))
+    for kind, count, make in (("synthetic", n - fonts, generate), ("fonts", fonts, font_letters.generate)):
+        for k in range(-(-count // SYNTHETIC_CHUNK)):
+            size = min(SYNTHETIC_CHUNK, count - k * SYNTHETIC_CHUNK)
+            chunk_seed = seed * 100_000 + k
+            tag = "" if kind == "synthetic" else f"-{len(font_letters.available())}f"  # the fonts a run had
+            chunks.append(_cached(f"{kind}-n{size}-s{chunk_seed}{tag}",
+                                  lambda: Split(*make(size, task, chunk_seed))))
     return Split(np.concatenate([c.images for c in chunks]), np.concatenate([c.labels for c in chunks]))
 
 

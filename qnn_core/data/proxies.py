@@ -22,20 +22,23 @@ STYLES = ("canvas", "pen", "photo")
 
 
 def _ink_layer(image: np.ndarray, rng: np.random.Generator, thicken: int) -> tuple[Image.Image, int]:
-    """The image's ink (bright on dark) enlarged to a random size, strokes thickened by `thicken` pixels."""
+    """The image's ink (bright on dark) enlarged to a random height, strokes thickened by `thicken` pixels.
+    A cell becomes a square, a line of characters keeps its shape."""
     side = int(rng.integers(90, 230))
-    ink = Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC)
+    h, w = image.shape
+    ink = Image.fromarray(image).resize((max(1, round(w * side / h)), side), Image.Resampling.BICUBIC)
     if thicken > 1:
         ink = ink.filter(ImageFilter.MaxFilter(thicken | 1))
     return ink, side
 
 
-def _frame(ink: Image.Image, side: int, rng: np.random.Generator) -> tuple[Image.Image, int]:
+def _frame(ink: Image.Image, side: int, rng: np.random.Generator) -> Image.Image:
     """The ink placed off-centre on a larger frame (what is around a drawing in a user's picture)."""
     size = int(rng.integers(side + 20, side + 200))
-    frame = Image.new("L", (size, size), 0)
-    frame.paste(ink, (int(rng.integers(0, size - side + 1)), int(rng.integers(0, size - side + 1))))
-    return frame, size
+    pad = size - side
+    frame = Image.new("L", (ink.size[0] + pad, ink.size[1] + pad), 0)
+    frame.paste(ink, (int(rng.integers(0, pad + 1)), int(rng.integers(0, pad + 1))))
+    return frame
 
 
 def _on_paper(ink: Image.Image, rng: np.random.Generator, ink_level: int, lighting: float) -> Image.Image:
@@ -50,19 +53,19 @@ def _on_paper(ink: Image.Image, rng: np.random.Generator, ink_level: int, lighti
 
 
 def render(image: np.ndarray, style: str, rng: np.random.Generator) -> Image.Image:
-    """One data-set image (uint8, ink bright) as a user's picture of it, in one of STYLES."""
+    """One data-set image, or a line of them (uint8, ink bright), as a user's picture of it, in one of STYLES."""
     if style == "canvas":  # thick strokes, flat colours, either polarity
         ink, side = _ink_layer(image, rng, int(rng.integers(1, max(3, int(0.09 * 230)))))
-        frame, _ = _frame(ink, side, rng)
+        frame = _frame(ink, side, rng)
         pic = _on_paper(frame, rng, int(rng.integers(0, 60)), 0.0)
     elif style == "pen":  # thin grey ink on unevenly lit paper, softened
         ink, side = _ink_layer(image, rng, 1)
-        frame, _ = _frame(ink, side, rng)
+        frame = _frame(ink, side, rng)
         pic = _on_paper(frame, rng, int(rng.integers(20, 110)), rng.uniform(0.0, 0.12))
         pic = pic.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
     elif style == "photo":  # a phone's picture of the paper: tilted, blurred, noisy, JPEG-compressed
         ink, side = _ink_layer(image, rng, int(rng.integers(1, 6)))
-        frame, _ = _frame(ink, side, rng)
+        frame = _frame(ink, side, rng)
         frame = frame.rotate(rng.uniform(-12, 12), resample=Image.Resampling.BICUBIC)  # the page, tilted
         pic = _on_paper(frame, rng, int(rng.integers(20, 100)), rng.uniform(0.05, 0.2))
         pic = pic.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 2.5)))

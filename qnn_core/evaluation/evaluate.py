@@ -149,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def proxy_split(split: Split, task: TaskSpec) -> Split:
+    """The split's images re-made as people's pictures (data/proxies.py), seeded, labels unchanged."""
+    return Split(proxies.proxy(split.images, task, seed=PROXY_SEED), split.labels)
+
+
+def proxy_styles(result: dict, split: Split) -> dict:
+    """Accuracy per rendering style of an evaluation on a proxy split (its images take the styles in turn)."""
+    preds, styles = result["_predictions"], proxies.STYLES
+    return {"seed": PROXY_SEED, **{style: float((preds[k::len(styles)] == split.labels[k::len(styles)]).mean())
+                                   for k, style in enumerate(styles)}}
+
+
 def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -> str | None:
     """Why --shots / --noise cannot apply to this run (None when they can): before loading, and with the model."""
     if not (a.shots or a.noise):
@@ -190,14 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.proxy:
         if task.input.kind == "photo" or a.holdout:
             p.error("--proxy re-makes drawings of a handwriting task's test or validation split")
-        split = Split(proxies.proxy(split.images, task, seed=PROXY_SEED), split.labels)
+        split = proxy_split(split, task)
     result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on",
                       quantum=a.quantum == "on", readout=Readout(a.shots, a.noise))
     result["checkpoint"] = ckpt.name
-    if a.proxy:  # accuracy per rendering style (the images take the styles in turn)
-        preds, styles = result["_predictions"], proxies.STYLES
-        result["proxy"] = {"seed": PROXY_SEED, **{style: float((preds[k::len(styles)] == split.labels[k::len(styles)]).mean())
-                                                 for k, style in enumerate(styles)}}
+    if a.proxy:
+        result["proxy"] = proxy_styles(result, split)
     if a.holdout:
         result["split"] = "holdout"
     elif a.split == "val":

@@ -16,19 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from qnn_core.cli_args import deprecated_alias
-from qnn_core.data import letters
+from qnn_core.data import font_letters, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
-from qnn_core.data.loaders import DataNotFoundError, load_holdout, load_split, load_train_val
+from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_split, load_train_val
+from qnn_core.data.proxies import STYLES
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report, unsure_report
-from qnn_core.evaluation.evaluate import evaluate, public, write_report
+from qnn_core.evaluation.evaluate import evaluate, proxy_split, proxy_styles, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import percent_cell, replace_block
+from qnn_core.fileio import write_json_atomic
 from qnn_core.inference.predict import Predictor
 from qnn_core.models import lineage
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.paths import EVAL_DIR
+from qnn_core.preprocess.augment import renders
 from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
 
 README = REPO_ROOT / "README.md"
@@ -56,6 +59,39 @@ def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str
     return [(names[i], names[j], int(conf[i, j])) for i, j in order if conf[i, j] > 0]
 
 
+def proxy_path(task: TaskSpec, quantum: bool, split: str) -> Path:
+    """`evaluate --proxy` of a shipped model: split "test" (measured) or "val" (the one to choose on)."""
+    return EVAL_DIR / f"{task.name}_{variant(quantum)}_proxy_{split}.json"
+
+
+def takes_drawings(task: TaskSpec) -> bool:
+    """The handwriting tasks, whose users draw or photograph their own characters: they get the proxy."""
+    return task.input.kind == "ink" and task.augment.startswith("handwriting")
+
+
+def measure_proxies(model, task: TaskSpec, quantum: bool, splits: dict[str, Split]) -> dict[str, dict]:
+    """The model on the proxy splits (the same re-made images for every model of the task), written as JSON."""
+    out = {}
+    for name, split in splits.items():
+        result = evaluate(model, task, split)
+        result.update(proxy=proxy_styles(result, split), checkpoint=task.checkpoint(quantum).name,
+                      split="validation" if name == "val" else "test",
+                      command=f"python -m qnn_core.evaluate --task {task.name}"
+                              f"{'' if quantum else ' --model classical'} --proxy"
+                              f"{' --split val' if name == 'val' else ''} --json")
+        out[name] = public(result)
+        write_json_atomic(out[name], proxy_path(task, quantum, name))
+    return out
+
+
+def proxy_row(proxy: dict[str, dict]) -> str:
+    test, val = proxy["test"], proxy.get("val")
+    styles = ", ".join(f"{style} {test['proxy'][style]:.2%}" for style in STYLES)
+    return (f"| the same images re-made as people's pictures (a canvas, a pen on paper, a phone photo; "
+            f"`evaluate --proxy`) | {test['accuracy']:.2%} ({styles})"
+            + (f"; validation {val['accuracy']:.2%}" if val else "") + " |")
+
+
 def holdout_path(task: TaskSpec, quantum: bool) -> Path:
     return EVAL_DIR / f"{task.name}_{variant(quantum)}_holdout.json"
 
@@ -64,8 +100,12 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     """What a letters model was trained, chosen and tested on (letters.py), in the card's words."""
     n_test_writers, n_val, n_train = len(letters.TEST_WRITERS), len(letters.VAL_WRITERS), len(letters.TRAIN_WRITERS)
     real = n_train * 52 * letters.REAL_COPIES
-    mix = {"mixed": f"{letters.N_SYNTHETIC:,} synthetic letters + {real:,} drawings of real letters",
-           "synthetic": f"{letters.N_SYNTHETIC:,} synthetic letters", "real": f"{real:,} drawings of real letters"}
+    in_fonts = round(letters.N_SYNTHETIC * letters.FONT_SHARE)
+    synthetic = (f"{letters.N_SYNTHETIC:,} synthetic letters ({letters.N_SYNTHETIC - in_fonts:,} Hershey, "
+                 f"{in_fonts:,} in handwriting fonts)")
+    mix = {"mixed": f"{synthetic} + {real:,} drawings of real letters",
+           "synthetic": synthetic, "real": f"{real:,} drawings of real letters"}
+    fonts = "; ".join(f"{package} ({licence})" for package, licence in sorted(set(font_letters.FONTS.values())))
     stages = [m for _, m in training_runs(task, meta)]
     trained = "; then ".join(f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
                              f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})" for m in stages)
@@ -81,7 +121,9 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     rows += [
         f"| validation accuracy (chooses the kept epoch and the recipe) | {meta['val_accuracy']:.2%} "
         f"({meta['val_size']:,} drawings: the {n_val} validation writers' letters, {letters.VAL_COPIES} canvases each) |",
-        f"| trained on | {trained}. Synthetic: Hershey vector-font letters, distorted (synthetic_letters.py). Real: "
+        f"| trained on | {trained}. Synthetic: Hershey vector-font letters, distorted (synthetic_letters.py), and "
+        f"letters in {len(font_letters.FONTS)} handwriting-style fonts from Debian packages, slanted, turned and "
+        f"re-weighted (font_letters.py; the packages and their font licences: {fonts}). Real: "
         f"the {n_train} train writers' {n_train * 52:,} Chars74K letters, each drawn {letters.REAL_COPIES} times on "
         f"random canvases. Every image goes through the canvas renderer and the app's preprocessing "
         f"(strokes.py); sha256 of the stroke file `{meta['train_data_sha256']}` |",
@@ -102,7 +144,12 @@ def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
 
 def augment_text(task: TaskSpec, train_config: dict) -> str:
     if task.input.kind != "photo":
-        return f"{train_config.get('augment') or task.augment} (preprocess/augment.py)"
+        kind = train_config.get("augment") or task.augment
+        if renders(kind):
+            return (f"{kind} (preprocess/augment.py): half of every batch swapped for the images re-made as a canvas, "
+                    f"a pen on paper or a phone photo would give them, {rendered.VIEWS} renderings per image "
+                    "(data/rendered.py)")
+        return f"{kind} (preprocess/augment.py)"
     views = train_config.get("views")
     if views:
         return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (training/features.py)"
@@ -186,7 +233,7 @@ def train_commands(task: TaskSpec, runs: list[tuple[str, dict]], flag: str) -> s
 
 
 def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None,
-               photos: list[dict] | None = None) -> str:
+               photos: list[dict] | None = None, proxy: dict[str, dict] | None = None) -> str:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
     stages = training_runs(task, meta)
@@ -209,7 +256,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         f"| backbone | {backbone_text(cfg, meta, n_params)} |",
     ]
     if task.data.kind == "strokes":
-        lines += _stroke_data_rows(task, meta, result, holdout)
+        lines += _stroke_data_rows(task, meta, result, holdout) + ([proxy_row(proxy)] if proxy else [])
     else:
         lines.append(f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |")
         if "accuracy_quantum_off" in result:
@@ -220,6 +267,8 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
                          f"(registry `test_time_mirror`); one view only: test {result['accuracy_single_view']:.2%}"
                          + (f"; chosen on validation, where it gives {val['accuracy']:.2%} against "
                             f"{val['accuracy_single_view']:.2%}" if val else "") + " |")
+        if proxy:
+            lines.append(proxy_row(proxy))
         lines += [
             f"| validation accuracy (chooses the kept epoch) | {meta['val_accuracy']:.2%} ({meta['val_size']:,} images held out of train) |",
             f"| trained on | {meta['train_size']:,} images of the official train split, sha256 of the files `{meta['train_data_sha256']}` |",
@@ -290,6 +339,14 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         if task.data.kind == "strokes" and (h or c):
             out += ["", _stroke_note(task, h, c)]
+    pictures = [f"{task.title} hybrid {r['accuracy']:.2%}" + (f", classical-only {c['accuracy']:.2%}" if c else "")
+                for task, *_ in rows if takes_drawings(task)
+                for r, c in [(_read_json(proxy_path(task, True, "test")), _read_json(proxy_path(task, False, "test")))]
+                if r]
+    if pictures:
+        out += ["", "People's own pictures: the same test images re-made the way a canvas, a pen on paper and a "
+                    "phone photo would give them (thick or thin strokes, off-centre, any size, blur, uneven light, "
+                    "JPEG, either polarity; `evaluate --proxy`, per style in the cards): " + "; ".join(pictures) + "."]
     return "\n".join(out)
 
 
@@ -358,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.tasks:
         task = get_task(name)
         split = None if a.report_only else load_split(task, "test")
+        proxy_splits = None
         for quantum in () if a.bottleneck_only else (True, False):
             ckpt = task.checkpoint(quantum)
             if not ckpt.is_file():
@@ -371,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = load_eval(task, quantum)
                 holdout = _read_json(holdout_path(task, quantum))
                 photos = _read_json(EVAL_DIR / f"{stem}_photos.json")
+                proxy = {s: r for s in ("test", "val") if (r := _read_json(proxy_path(task, quantum, s)))} or None
             else:
                 result = evaluate(model, task, split)
                 result["checkpoint"] = ckpt.name
@@ -383,7 +442,11 @@ def main(argv: list[str] | None = None) -> int:
                 photos = holdout_photos(task, ckpt, a.device)
                 if photos:
                     (EVAL_DIR / f"{stem}_photos.json").write_text(json.dumps(photos, indent=1) + "\n")
-            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos))
+                if takes_drawings(task) and proxy_splits is None:  # made once, for both models of the task
+                    proxy_splits = {"test": proxy_split(split, task), "val": proxy_split(load_train_val(task)[1], task)}
+                proxy = measure_proxies(model, task, quantum, proxy_splits) if takes_drawings(task) else None
+            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos,
+                                                                  proxy))
             print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
         if "bottleneck" in task.models:
             if a.report_only:

@@ -5,7 +5,9 @@ jitter, because a canvas stroke is often much thicker than an MNIST pen line.
 Garments: mirror images and small shifts (Fashion-MNIST items are upright).
 Two optional extras, added to a kind with "+": "elastic" (smooth local warps, the classic
 handwriting augmentation: other writers bend strokes differently) and "erase" (a random
-rectangle blanked, so no single part of a garment is relied on).
+rectangle blanked, so no single part of a garment is relied on). A third, "render", swaps a share of
+the images for renderings of them as a user's picture (data/rendered.py), which the pipeline prepares once
+and passes in; the other augmentations then apply on top of either.
 """
 from __future__ import annotations
 
@@ -93,19 +95,37 @@ def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float
     return x.masked_fill(box.unsqueeze(1), 0.0)
 
 
+def swap_in(x: torch.Tensor, rendered: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
+    """A share `p` of the images replaced by their renderings (same shape)."""
+    on = torch.rand(x.shape[0], generator=g).view(-1, *([1] * (x.dim() - 1))) < p
+    return torch.where(on, rendered, x)
+
+
 AUGMENTATIONS = {"handwriting": handwriting, "garment": garment}
 EXTRAS = {"elastic": elastic, "erase": erase}
+RENDER = "render"  # the extra whose images the pipeline supplies (`rendered` below)
 
 
 def augment_kind_known(kind: str) -> bool:
     base, *extras = kind.split("+")
-    return base in AUGMENTATIONS and all(e in EXTRAS for e in extras)
+    return base in AUGMENTATIONS and all(e in EXTRAS or e == RENDER for e in extras)
 
 
-def augment(kind: str, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """x: float (N, C, H, W) in [0, 1], ink bright. kind: a base kind, then optional "+extra"s."""
+def renders(kind: str) -> bool:
+    """Whether an augmentation kind needs the training images' renderings."""
+    return RENDER in kind.split("+")[1:]
+
+
+def augment(kind: str, x: torch.Tensor, g: torch.Generator, rendered: torch.Tensor | None = None) -> torch.Tensor:
+    """x: float (N, C, H, W) in [0, 1], ink bright. kind: a base kind, then optional "+extra"s; with "+render",
+    `rendered` holds a rendering of each image, swapped in before anything else."""
     base, *extras = kind.split("+")
+    if RENDER in extras:
+        if rendered is None:
+            raise ValueError(f"augmentation {kind!r} needs the images' renderings (data/rendered.py)")
+        x = swap_in(x, rendered, g)
     x = AUGMENTATIONS[base](x, g)
     for extra in extras:
-        x = EXTRAS[extra](x, g)
+        if extra != RENDER:
+            x = EXTRAS[extra](x, g)
     return x

@@ -27,6 +27,7 @@ UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff") 
 FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 FULL_SCALES = tuple(float(2**bits - 1) for bits in (8, 10, 12, 14, 16))  # high-bit-depth greyscale, see eight_bit
 INK_THRESHOLD = 0.2  # fraction of full contrast that counts as ink
+UNEVEN_PAPER = 0.04  # a fitted paper brightness that varies more than this across the image is taken out
 MIN_INK_PIXELS = 12  # fewer ink pixels than this is an empty canvas or a lone dot
 MIN_INK_EXTENT = 0.04  # ...and so is ink spanning less than this fraction of the image
 WORK_MAX_SIDE = 1024  # larger images are shrunk first: a 28x28 input loses nothing, overlays stay cheap
@@ -123,11 +124,48 @@ def ink_map(img: Image.Image) -> np.ndarray:
     grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
-    ink = background - grey if background > 0.5 else grey - background
+    dark_ink = background > 0.5
+    ink = background - grey if dark_ink else grey - background
+    surface = uneven_background(grey, ink, dark_ink)
+    if surface is not None:
+        ink = surface - grey if dark_ink else grey - surface
     peak = float(ink.max())
     if peak < 0.08:
         raise EmptyImageError("the image is blank: no strokes or object found")
     return np.clip(ink / peak, 0.0, 1.0)
+
+
+def uneven_background(grey: np.ndarray, ink: np.ndarray, dark_ink: bool) -> np.ndarray | None:
+    """The paper's brightness under uneven light (a lamp or a window to one side of a photo), as a smooth
+    quadratic surface fitted to the pixels that are not ink; None where the paper is even, which keeps a canvas
+    drawing's ink exactly as its single background level gives it.
+
+    Without it, the darker side of the paper counts as faint ink: the crop then takes in the shadow and
+    shrinks the character within it.
+    """
+    h, w = grey.shape
+    step = max(1, int(np.sqrt(h * w / 4000)))  # a few thousand pixels decide a six-term fit
+    g, k = grey[::step, ::step], ink[::step, ::step]
+    ys, xs = np.indices(g.shape, dtype=np.float32) * step / max(h, w)
+    basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], -1).reshape(-1, 6)
+    paper = (k < 0.5 * max(float(k.max()), 1e-6)).reshape(-1)
+    for _ in range(3):  # refit on what is not ink under the last fit
+        if paper.sum() < 12:
+            return None
+        a = basis[paper].astype(np.float64)  # normal equations: lstsq's LAPACK threads cost far more here
+        try:
+            coef = np.linalg.solve(a.T @ a, a.T @ g.reshape(-1)[paper])
+        except np.linalg.LinAlgError:  # the paper seen along one line only: nothing to fit a surface to
+            return None
+        fit = basis @ coef
+        resid = fit - g.reshape(-1) if dark_ink else g.reshape(-1) - fit
+        paper = resid < max(0.05, 0.3 * float(resid.max()))
+    if float(fit.max() - fit.min()) < UNEVEN_PAPER:
+        return None
+    x = np.arange(w, dtype=np.float32)[None, :] / max(h, w)
+    y = np.arange(h, dtype=np.float32)[:, None] / max(h, w)
+    c = coef.astype(np.float32)
+    return c[0] + c[1] * x + c[3] * x * x + y * (c[2] + c[4] * x) + c[5] * y * y
 
 
 @dataclass

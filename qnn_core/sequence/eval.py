@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from qnn_core.cli_args import add_json, add_model, model_path, positive_int
+from qnn_core.data import proxies
 from qnn_core.data.compose import LineStyle, compose_line
 from qnn_core.data.loaders import load_split
 from qnn_core.data.split import Split, validation_split
@@ -87,8 +88,8 @@ def _pick(split: Split, rng: np.random.Generator, labels: list[int], by_class: l
 
 
 def _analyse(predictor: Predictor, split: Split, labels: list[int], rng: np.random.Generator,
-             by_class: list[np.ndarray], style: LineStyle) -> tuple[LineAnalysis, str]:
-    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style)
+             by_class: list[np.ndarray], style: LineStyle, proxy: str | None = None) -> tuple[LineAnalysis, str]:
+    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy)
     return analyse_line(predictor, line.image), line.polarity
 
 
@@ -100,14 +101,17 @@ def _read(analysis: LineAnalysis, expect: int | None = None, use_dictionary: boo
         return "", None
 
 
-def eval_digits(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle) -> dict:
+def eval_digits(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle,
+                proxy: bool = False) -> dict:
+    """Phone numbers; with `proxy`, every line re-made as a picture, the proxy styles taken in turn."""
     by_class = [np.flatnonzero(split.labels == c) for c in range(10)]
     truths, phone, free, looks, flagged = [], [], [], [], []
     wrong_flagged = wrong = right_flagged = right_n = 0
-    for _ in range(n):
+    for i in range(n):
         labels = [int(c) for c in rng.integers(0, 10, PHONE)]
         truth = "".join(predictor.task.classes[c] for c in labels)
-        analysis, look = _analyse(predictor, split, labels, rng, by_class, style)
+        look = proxies.STYLES[i % len(proxies.STYLES)] if proxy else None
+        analysis, look = _analyse(predictor, split, labels, rng, by_class, style, look)
         text, reading = _read(analysis, PHONE)
         truths.append(truth), phone.append(text), looks.append(look), free.append(_read(analysis)[0])
         flagged.append(reading is not None and not reading.count_ok)
@@ -127,15 +131,18 @@ def eval_digits(predictor: Predictor, split: Split, n: int, rng: np.random.Gener
     }
 
 
-def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle) -> dict:
+def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle,
+               proxy: bool = False) -> dict:
+    """Dictionary words and non-words; with `proxy`, every line re-made as a picture, styles taken in turn."""
     task = predictor.task
     words = Dictionary(load_words(task.words), task.classes)
     by_class = [np.flatnonzero(split.labels == c) for c in range(task.num_classes)]
     index = {c: i for i, c in enumerate(task.classes)}
     truths, with_dict, raw, forced, looks = [], [], [], [], []
-    for _ in range(n):
+    for i in range(n):
         word = words.words[int(rng.integers(len(words.words)))].kana
-        analysis, look = _analyse(predictor, split, [index[ch] for ch in word], rng, by_class, style)
+        look = proxies.STYLES[i % len(proxies.STYLES)] if proxy else None
+        analysis, look = _analyse(predictor, split, [index[ch] for ch in word], rng, by_class, style, look)
         text, reading = _read(analysis)
         truths.append(word), with_dict.append(text), looks.append(look)
         raw.append(reading.raw_text if reading is not None else "")
@@ -147,7 +154,8 @@ def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Genera
         text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, length))
         if text in words:
             continue
-        analysis, look = _analyse(predictor, split, [index[ch] for ch in text], rng, by_class, style)
+        look = proxies.STYLES[len(non_truth) % len(proxies.STYLES)] if proxy else None
+        analysis, look = _analyse(predictor, split, [index[ch] for ch in text], rng, by_class, style, look)
         read, reading = _read(analysis)
         non_truth.append(text), non_text.append(read), non_looks.append(look)
         non_forced += reading is not None and reading.word is not None
@@ -161,7 +169,7 @@ def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Genera
 
 
 def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | Path | None = None,
-        device: str = "cpu") -> dict:
+        device: str = "cpu", proxy: bool = False) -> dict:
     torch.set_num_threads(1)
     predictor = Predictor(task, checkpoint, device)
     if split_name == "val":
@@ -172,10 +180,10 @@ def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint:
     style = LineStyle()
     start = time.time()
     if task.words:
-        result = eval_words(predictor, split, n, rng, style)
+        result = eval_words(predictor, split, n, rng, style, proxy)
     else:
-        result = eval_digits(predictor, split, n, rng, style)
-    return {"task": task.name, "split": split_name, "n_lines": n, "seed": seed,
+        result = eval_digits(predictor, split, n, rng, style, proxy)
+    return {"task": task.name, "split": split_name, "n_lines": n, "seed": seed, "proxy": proxy,
             "checkpoint": predictor.checkpoint.name, "checkpoint_test_accuracy": predictor.meta.get("test_accuracy"),
             "composition": asdict(style), **result, "seconds": round(time.time() - start, 1)}
 
@@ -189,16 +197,19 @@ def readme_table(results: list[dict]) -> str:
     rows = ["| lines (official test images) | reading | whole line (95% CI) | characters |", "|---|---|---|---|"]
     for r in results:
         n, ck = r["n_lines"], r["checkpoint"]
+        pictures = ", re-made as people's pictures (canvas, pen, phone photo)" if r.get("proxy") else ""
         if r["task"] == "mnist":
-            rows.append(f"| {n} × 10 random digits, `{ck}` | `--phone` (exactly 10) | {pct(r['phone_expect_10'])} |")
+            rows.append(f"| {n} × 10 random digits{pictures}, `{ck}` | `--phone` (exactly 10) | {pct(r['phone_expect_10'])} |")
             rows.append(f"| same lines | no expected count | {pct(r['no_expected_count'])} |")
         else:
-            rows.append(f"| {n} dictionary words, `{ck}` | with the dictionary | {pct(r['words_with_dictionary'])} |")
+            rows.append(f"| {n} dictionary words{pictures}, `{ck}` | with the dictionary | {pct(r['words_with_dictionary'])} |")
             rows.append(f"| same lines | without the dictionary | {pct(r['words_without_dictionary'])} |")
             nw = r["non_words"]
             rows.append(f"| {n} random kana strings that are not words | with the dictionary | {pct(nw)} |")
     notes = []
     for r in results:
+        if r.get("proxy"):
+            continue
         if r["task"] == "mnist":
             f = r["low_confidence_flags"]
             notes.append(f"Digits: {f['wrong_digits_flagged']} of {f['wrong_digits']} misread digits were flagged "
@@ -208,8 +219,9 @@ def readme_table(results: list[dict]) -> str:
             notes.append(f"Kana: on the non-words the dictionary replaced the reading by a word in "
                          f"{r['non_words']['dictionary_word_forced']:.1%} of lines (threshold "
                          f"{r['dictionary']['max_overrule_nats']} nats).")
-    cmds = " and ".join(f"`python -m qnn_core.sequence_eval --task {r['task']} --json --n {r['n_lines']} --seed "
-                        f"{r['seed']} --out benchmarks/sequence_eval_{r['task']}.json`" for r in results)
+    cmds = " and ".join(f"`python -m qnn_core.sequence_eval --task {r['task']}{' --proxy' * bool(r.get('proxy'))} "
+                        f"--json --n {r['n_lines']} --seed {r['seed']} --out benchmarks/"
+                        f"sequence_eval_{r['task']}{'_proxy' * bool(r.get('proxy'))}.json`" for r in results)
     return "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by " \
         "`python -m qnn_core.sequence_eval --report-only`."
 
@@ -227,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, default=500, help="lines to compose (and as many non-words for kmnist)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=["test", "val"], default="test", help="val: for tuning only")
+    p.add_argument("--proxy", action="store_true",
+                   help="re-make every line as people's pictures (a canvas, a pen on paper, a phone photo; "
+                        "data/proxies.py), the styles in turn")
     add_json(p, "the full result, one object,")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     p.add_argument("--readme", action="store_true",
@@ -251,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--task is required (or --report-only)")
     try:
         task = get_task(a.task)
-        result = run(task, a.n, a.seed, a.split, model_path(task, a), a.device)
+        result = run(task, a.n, a.seed, a.split, model_path(task, a), a.device, a.proxy)
     except (KeyError, CheckpointError, FileNotFoundError, DeviceError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2

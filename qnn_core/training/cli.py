@@ -1,6 +1,7 @@
 """`python -m qnn_core.train`: train a task's hybrid (or classical-only) model on its real data.
 
     python -m qnn_core.train --task mnist [--epochs N] [--model classical] [--seed S] [--out PATH]
+    python -m qnn_core.train --resume checkpoints/mnist_hybrid.resume.pt [--threads N]
 
 A flag the run cannot honour (a pixel augmentation on cached features, --mix on a task without stroke
 data, ...) is a one-line usage error with exit status 2, before anything is loaded: never silently dropped.
@@ -11,9 +12,10 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from qnn_core.cli_args import MODELS, OneLineParser, deprecated_alias, positive_int
+from qnn_core.cli_args import MODELS, OneLineParser, deprecated_alias, positive_int, whole_number
 from qnn_core.devices import add_device
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.models.quantum import CIRCUIT_PATHS
@@ -21,7 +23,8 @@ from qnn_core.tasks import TASKS, get_task
 from qnn_core.training.config import ConfigError, TrainConfig
 from qnn_core.training.distributed import launched_by_torchrun, record
 from qnn_core.training.loop import run
-from qnn_core.training.plan import MIXES, Plan, plan
+from qnn_core.training.plan import MIXES, Plan, plan, resumed_plan
+from qnn_core.training.resume import config_from_record, load_resume
 
 # argparse destination -> TrainConfig field, for the flags whose value goes straight into the config.
 FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_size", "qubits": "n_qubits",
@@ -32,9 +35,8 @@ FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_s
 
 
 def non_negative_int(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    raise argparse.ArgumentTypeError(f"expected 0 or a whole number above it, got {text!r}")
+    return whole_number(text, 0, "expected 0 or a whole number above it, got {text!r}",
+                        "expected 0 or a whole number above it, got {value}")
 
 
 def parse_blocks(text: str) -> tuple[int, ...] | None:
@@ -49,7 +51,7 @@ def parse_blocks(text: str) -> tuple[int, ...] | None:
 def parser() -> OneLineParser:
     p = OneLineParser(prog="python -m qnn_core.train",
                       description="Train a task's hybrid (or classical-only) model on its real data.")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", choices=list(TASKS), help="required unless --resume")
     p.add_argument("--epochs", type=positive_int, help="default: the registry's budget")
     p.add_argument("--model", choices=MODELS, default="hybrid",
                    help="train the hybrid, its classical-only twin, or (handwriting tasks) the quantum-bottleneck "
@@ -87,7 +89,10 @@ def parser() -> OneLineParser:
     p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--blocks", help="resnet backbone: residual blocks per stage, e.g. 1,2,2 (default: the model's)")
-    p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path)")
+    p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path); its resume file "
+                                 "<stem>.resume.pt is written beside it after every epoch")
+    p.add_argument("--resume", metavar="FILE", help="go on with a stopped run from its resume file, exactly as it "
+                                                    "would have gone on (only --threads may be added)")
     p.add_argument("--circuit-path", choices=CIRCUIT_PATHS,
                    help="how training simulates the circuit: fused (default; exact, differentiable, fast) or tq "
                         "(TorchQuantum gate by gate, the definition, for teaching)")
@@ -98,8 +103,17 @@ def parser() -> OneLineParser:
 
 def parse(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path]:
     """(the checked plan, the config as asked, the output path); a usage error exits with status 2."""
+    return parse_run(argv)[:3]
+
+
+def parse_run(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path, dict | None]:
+    """parse(), and the contents of the resume file a run goes on from (None for a new run)."""
     p = parser()
     a = p.parse_args(argv)
+    if a.resume:
+        return parse_resume(p, a)
+    if a.task is None:
+        p.error("the following arguments are required: --task (or --resume FILE)")
     if a.checkpoint:
         p.error("--checkpoint names a model to load; to train from a checkpoint's weights use --init PATH, "
                 "and --out PATH for where the trained one goes")
@@ -117,7 +131,26 @@ def parse(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path]:
         checked = plan(cfg, asked=frozenset(given))
     except ConfigError as err:
         p.error(str(err))
-    return checked, cfg, Path(a.out) if a.out else get_task(a.task).model_checkpoint(a.model)
+    return checked, cfg, Path(a.out) if a.out else get_task(a.task).model_checkpoint(a.model), None
+
+
+def parse_resume(p: OneLineParser, a: argparse.Namespace) -> tuple[Plan, TrainConfig, Path, dict]:
+    """The plan, config and output of the run a resume file continues, and the file's contents."""
+    defaults = vars(p.parse_args(["--task", "mnist"]))
+    typed = sorted(k for k, v in vars(a).items() if k not in ("resume", "threads") and v != defaults[k]
+                   and not (k == "task" and v is None))
+    if typed:
+        p.error(f"--resume goes on with the run exactly as it was asked, so --{typed[0].replace('_', '-')} cannot "
+                "be given with it (start a new run, or one that starts from its checkpoint with --init)")
+    try:
+        state = load_resume(a.resume, world_size=int(os.environ.get("WORLD_SIZE", "1")))
+        cfg = config_from_record(state["config"])
+        if a.threads:
+            cfg = replace(cfg, threads=a.threads)
+        checked = resumed_plan(cfg, state["epochs"])
+    except ConfigError as err:
+        p.error(str(err))
+    return checked, cfg, Path(state["out"]), state
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
@@ -133,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    checked, _, out = parse(argv)
-    meta = run(checked, out)
+    checked, _, out, state = parse_run(argv)
+    meta = run(checked, out, resume=state)
     if int(os.environ.get("RANK", "0")):  # under torchrun only rank 0 speaks for the run
         return 0
     print(json.dumps({k: meta.get(k) for k in ("task", "quantum", "val_accuracy", "test_accuracy", "train_time_s")}))

@@ -2,9 +2,10 @@
 
 AdamW with a one-cycle schedule (or, with --swa, a constant lr and the weights averaged after every epoch);
 after each epoch the validation accuracy decides whether the weights are kept, and kept weights are written
-at once, atomically. --init starts from a checkpoint's weights, which are the ones to beat. At the end the
-official test accuracy of the kept weights is recorded, never used to choose. Validation comes from the
-train split (data.split.validation_split).
+at once, atomically; then the resume file (resume.py) is written, from which --resume goes on. --init
+starts from a checkpoint's weights, which are the ones to beat. At the end the official test accuracy of
+the kept weights is recorded, never used to choose. Validation comes from the train split
+(data.split.validation_split).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,7 @@ from qnn_core.training import distributed
 from qnn_core.training.config import TrainConfig
 from qnn_core.training.pipeline import Pipeline, load_splits
 from qnn_core.training.plan import Plan, model_config, plan
+from qnn_core.training.resume import restore_rng, resume_path, rng_states, save_resume
 
 ProgressFn = Callable[[dict], None]
 # What a continued run keeps of the run it started from (the model card lists every run of a chain).
@@ -62,25 +65,29 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     return run(plan(cfg), out, progress, quiet)
 
 
-def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
-    """One process's part of the run (all of it, unless torchrun started several: see distributed.py)."""
+def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False,
+        resume: dict | None = None) -> dict:
+    """One process's part of the run (all of it, unless torchrun started several: see distributed.py);
+    `resume`, a resume file's contents (resume.load_resume), goes on from its epoch."""
     if p.cfg.threads:
         torch.set_num_threads(p.cfg.threads)
     ctx, device = distributed.start(resolve(p.cfg.device))
     try:
-        return _run(p, out, ctx, device, progress if ctx.main else None, quiet or not ctx.main)
+        return _run(p, out, ctx, device, progress if ctx.main else None, quiet or not ctx.main, resume)
     finally:
         ctx.close()
 
 
 def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.device, progress: ProgressFn | None,
-         quiet: bool) -> dict:
+         quiet: bool, resume: dict | None) -> dict:
     cfg, task = p.cfg, p.task
     train_split, val_split = load_splits(cfg, task)
-    init = load_checkpoint(cfg.init) if cfg.init else None  # before the model: building one draws random numbers
+    init = load_checkpoint(cfg.init) if cfg.init and not resume else None  # before the model: it draws random numbers
     model = build_model(task, cfg)
     if init:  # before the pipeline, which may pool features through the starting weights
         model.load_state_dict(init[0].state_dict())
+    if resume:
+        model.load_state_dict(resume["model"])
     model.to(device)
     if ctx.distributed:  # the same initial weights everywhere (DDP broadcasts rank 0's), dropout per rank
         torch.manual_seed(cfg.seed + ctx.rank)
@@ -103,19 +110,27 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
             "versions": library_versions(), "history": [], "val_accuracy": 0.0,
             "device": describe(device), "global_batch_size": cfg.batch_size * ctx.world_size,
             **({"distributed": ctx.record()} if ctx.distributed else {})}
-    start = time.time()
+    start, first_epoch, best = time.time(), 1, -1.0
+    if resume:  # everything as it stood at the end of the resume file's epoch
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        if cfg.swa:
+            averaged.load_state_dict(resume["averaged"])
+        restore_rng(ctx, resume["rng"], g)
+        meta, best, first_epoch = resume["meta"], resume["best"], resume["epoch"] + 1
+        meta.setdefault("resumed_after_epochs", []).append(resume["epoch"])
+        start -= resume["elapsed_s"]
 
     def keep(weights: HybridNet, epoch: int | str, val_acc: float, val_logits: torch.Tensor) -> None:
         meta.update(val_accuracy=val_acc, best_epoch=epoch, **pipe.kept_record(val_logits))
         save_checkpoint(weights, {**meta, "train_time_s": round(time.time() - start, 1)}, out)
 
-    best = -1.0
     if init and ctx.main:  # fine-tuning: the starting weights are the ones to beat on validation
         logits = pipe.val_logits(model)
         best = val_accuracy(logits, pipe.val_labels)
         meta.update(init_val_accuracy=best, init_meta={k: init[1][k] for k in INIT_META_KEYS if k in init[1]})
         keep(model, 0, best, logits)
-    for epoch in range(1, p.epochs + 1):
+    for epoch in range(first_epoch, p.epochs + 1):
         pipe.train_mode(model)
         # One process keeps the order its seed always gave, so a shipped checkpoint's run reproduces.
         order = (distributed.shard(ctx, pipe.train_size, epoch, cfg.seed) if ctx.distributed
@@ -132,14 +147,24 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
                 keep(model, epoch, val_acc, logits)
         if cfg.swa:
             averaged.update_parameters(model)
+        rngs = rng_states(ctx, g)  # a collective: every rank's streams reach rank 0
+        if ctx.main:
+            save_resume(resume_path(out), {
+                "config": asdict(cfg), "epochs": p.epochs, "epoch": epoch, "out": str(out), "best": best,
+                "elapsed_s": time.time() - start, "meta": meta, "rng": rngs, "model": model.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "averaged": averaged.state_dict() if cfg.swa else None})
         ctx.barrier()  # the others wait while rank 0 validates, so no collective times out mid-epoch
     if not ctx.main:
         return meta
-    record = {"history": meta["history"]}  # every epoch, also those after the kept one
+    # What the run learnt whichever weights it kept: every epoch, also those after the kept one.
+    record = {k: meta[k] for k in ("history", "resumed_after_epochs") if k in meta}
     if cfg.swa:
         record["swa"] = keep_average(averaged, pipe, best, keep, quiet)
-    return finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
+    done = finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
                   download=cfg.download, record=record)
+    resume_path(out).unlink(missing_ok=True)  # the checkpoint now holds all that is worth keeping
+    return done
 
 
 def autocast_forward(forward, idx: torch.Tensor, g: torch.Generator, device: torch.device,

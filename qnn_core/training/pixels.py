@@ -2,15 +2,18 @@
 
 Its batches are exactly the ones the trainer always drew (one shuffled order per epoch from the run's
 generator, then the augmentation from the same generator), so a seed reproduces a shipped checkpoint's run.
+With the "render" augmentation, the images' renderings as people's pictures are made (or read from their
+cache) before the first epoch (data/rendered.py); each batch then draws one of them per image.
 """
 from __future__ import annotations
 
 import torch
 
+from qnn_core.data.rendered import rendered_views
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import predict_logits
 from qnn_core.models.hybrid import HybridNet
-from qnn_core.preprocess.augment import augment
+from qnn_core.preprocess.augment import augment, renders
 from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
@@ -35,9 +38,16 @@ class Pixels(Pipeline):
         self.images, self.labels = to_input(train.images), torch.as_tensor(train.labels)
         self.val_images = val.images
         self.kind = cfg.augment or task.augment
+        self.rendered = None
+        if renders(self.kind):
+            self.rendered = torch.from_numpy(rendered_views(train.images, task, cfg.seed, quiet=quiet))
 
     def batch(self, model: HybridNet, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x = normalise(augment(self.kind, self.images[idx], g), self.task.input)
+        rendered = None
+        if self.rendered is not None:
+            view = torch.randint(len(self.rendered), (len(idx),), generator=g)
+            rendered = to_input(self.rendered[view, idx])
+        x = normalise(augment(self.kind, self.images[idx], g, rendered), self.task.input)
         return model(self.to_device(x)), self.to_device(self.labels[idx])
 
     def val_logits(self, model: HybridNet) -> torch.Tensor:

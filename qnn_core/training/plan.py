@@ -14,7 +14,7 @@ from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.models.quantum import CIRCUIT_PATHS
-from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, augment_kind_known
+from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, RENDER, augment_kind_known
 from qnn_core.tasks import TASKS, TaskSpec
 from qnn_core.training.bottleneck import Bottleneck
 from qnn_core.training.config import ConfigError, TrainConfig, asked_for, flag
@@ -70,6 +70,14 @@ def plan(cfg: TrainConfig, asked: frozenset[str] = frozenset()) -> Plan:
     return Plan(task=task, cfg=resolved, pipeline=pipeline, epochs=cfg.epochs or pipeline.epochs or task.epochs)
 
 
+def resumed_plan(cfg: TrainConfig, epochs: int) -> Plan:
+    """The plan of a run a resume file continues: its config was checked and completed when it started, so
+    only what this machine must provide is checked again (the device)."""
+    task = source_task(cfg)
+    check_device(cfg)
+    return Plan(task=task, cfg=cfg, pipeline=pick_pipeline(task, cfg), epochs=epochs)
+
+
 def source_task(cfg: TrainConfig) -> TaskSpec:
     if cfg.task not in TASKS:
         raise ConfigError(f"--task {cfg.task!r} is not a task; one of {', '.join(TASKS)}")
@@ -114,7 +122,7 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
         raise ConfigError(f"--mix {cfg.mix!r}: one of {', '.join(MIXES)}")
     if cfg.augment and not augment_kind_known(cfg.augment):
         raise ConfigError(f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
-                          f"+{' +'.join(EXTRAS)}")
+                          f"+{' +'.join([*EXTRAS, RENDER])}")
     check_device(cfg)
     if cfg.circuit_path not in CIRCUIT_PATHS:
         raise ConfigError(f"--circuit-path {cfg.circuit_path!r}: one of {', '.join(CIRCUIT_PATHS)}")

@@ -145,3 +145,20 @@ def test_letters_training_path_and_fine_tuning(tmp_path, monkeypatch):
     assert meta["train_size"] == 2 * 104 and meta["init_meta"]["train_size"] == 260
     assert meta["best_epoch"] in (0, 1) and meta["val_accuracy"] >= meta["init_val_accuracy"]
     assert load_checkpoint(ft)[1]["task"] == "letters"
+
+
+def test_font_letters_are_balanced_fitted_and_name_their_fonts(tmp_path, monkeypatch):
+    from qnn_core.data import font_letters
+
+    assert set(font_letters.available()) == set(font_letters.FONTS)  # setup.sh installs every listed font
+    task = get_task("letters")
+    images, labels = font_letters.generate(52, task, seed=1)
+    assert images.shape == (52, 28, 28) and np.bincount(labels, minlength=26).tolist() == [2] * 26
+    for img in images:
+        rows, cols = np.flatnonzero(img.max(1) > 10), np.flatnonzero(img.max(0) > 10)
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20 and img.max() > 150  # fitted like an upload
+    assert np.array_equal(images, font_letters.generate(52, task, seed=1)[0])
+    monkeypatch.setattr(font_letters, "FONT_DIRS", (tmp_path,))  # a machine without the Debian packages
+    assert font_letters.available() == ()
+    with pytest.raises(FileNotFoundError, match="no handwriting font is installed .*fonts-breip"):
+        font_letters.generate(1, task, seed=0)

@@ -30,3 +30,19 @@ def test_evaluate_proxy_reports_each_style(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 30 and set(out["proxy"]) == {"seed", *proxies.STYLES}
     assert 0.5 < out["accuracy"] <= 1.0  # the shipped digits model still reads most of them
+
+
+def test_training_renderings_are_cached_per_chunk_and_shared(tmp_path, monkeypatch):
+    from qnn_core.data import rendered
+
+    task = get_task("mnist")
+    images = load_split(task, "test").images[:10]
+    monkeypatch.setattr(rendered, "CHUNK", 4)
+    views = rendered.rendered_views(images, task, seed=0, views=2, cache_dir=tmp_path, quiet=True)
+    assert views.shape == (2, 10, 28, 28) and views.dtype == np.uint8
+    assert not np.array_equal(views[0], views[1])  # each view its own draws and style order
+    assert len(list(tmp_path.glob("*.npy"))) == 6  # 3 chunks a view, nothing left half-written
+    calls = []
+    monkeypatch.setattr(rendered.proxies, "proxy", lambda *a, **k: calls.append(1))
+    again = rendered.rendered_views(images, task, seed=0, views=2, cache_dir=tmp_path, quiet=True)
+    assert np.array_equal(again, views) and not calls  # read back, not made again

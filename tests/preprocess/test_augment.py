@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from qnn_core.preprocess.augment import augment, elastic, erase
+from qnn_core.preprocess.augment import augment, augment_kind_known, elastic, erase, swap_in
 
 
 def strokes(n: int = 8) -> torch.Tensor:
@@ -42,6 +42,18 @@ def test_kind_with_extras_is_reproducible_and_unknown_kinds_fail():
     assert torch.equal(a, b) and a.shape == x.shape
     with pytest.raises(KeyError):
         augment("handwriting+sparkles", x, torch.Generator())
+
+
+def test_render_swaps_in_the_renderings_and_needs_them():
+    x, rendered = strokes(200), torch.full((200, 1, 28, 28), 0.5)
+    out = swap_in(x, rendered, torch.Generator().manual_seed(0))
+    swapped = (out == 0.5).flatten(1).all(1)
+    assert 60 < int(swapped.sum()) < 140 and torch.equal(out[~swapped], x[~swapped])
+    assert augment_kind_known("handwriting+render+elastic") and not augment_kind_known("handwriting+rendered")
+    with pytest.raises(ValueError, match="needs the images' renderings"):
+        augment("handwriting+render", x, torch.Generator())
+    a = augment("handwriting+render", x, torch.Generator().manual_seed(2), rendered)
+    assert torch.equal(a, augment("handwriting+render", x, torch.Generator().manual_seed(2), rendered))
 
 
 def test_train_cli_rejects_an_unknown_augmentation():

@@ -14,6 +14,7 @@ from qnn_core.preprocess.image import (
     open_image,
     prepare,
     to_user_image,
+    uneven_background,
 )
 from qnn_core.tasks import get_task
 
@@ -45,6 +46,29 @@ def test_polarities_agree():
     b = prepare(_png(draw_digit_one(ink=(255, 255, 255, 255), background=(0, 0, 0, 255))), MNIST).pixels
     c = prepare(_png(draw_digit_one(ink=(0, 0, 0, 255), background=(0, 0, 0, 0))), MNIST).pixels
     assert np.abs(a - b).max() < 0.05 and np.abs(a - c).max() < 0.05
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_unevenly_lit_paper_is_taken_out(dark_ink):
+    """A photo lit from one side: its darker paper must not count as ink (the crop would take in the shadow)."""
+    drawing = np.asarray(draw_digit_one().convert("L"), np.float32) / 255  # dark ink on white
+    ys, xs = np.indices(drawing.shape) / drawing.shape[0]
+    light = 0.95 - 0.35 * xs - 0.1 * ys  # paper from 0.95 down to 0.5 across the frame
+    photo = drawing * light if dark_ink else 1 - drawing * light
+    img = Image.fromarray(np.round(photo * 255).astype(np.uint8))
+    even = prepare(_png(draw_digit_one()), MNIST).pixels
+    assert np.abs(prepare(_png(img), MNIST).pixels - even).max() < 0.25
+    # Without the fitted paper, the same picture is cropped to the shadow: the check above can fail.
+    grey = np.asarray(img, np.float32) / 255
+    naive = np.clip((np.median(grey[0]) - grey) if dark_ink else (grey - np.median(grey[0])), 0, 1)
+    assert (naive / naive.max() > 0.2).mean() > 2 * (ink_map(img) > 0.2).mean()
+
+
+def test_even_paper_keeps_its_single_background_level():
+    img = draw_digit_one()
+    grey = np.asarray(img.convert("L"), np.float32) / 255
+    assert uneven_background(grey, 1 - grey, dark_ink=True) is None
+    assert np.array_equal(ink_map(img), np.clip((1 - grey) / (1 - grey).max(), 0, 1))
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "BMP", "GIF"])

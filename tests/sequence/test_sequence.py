@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 from PIL import Image, ImageDraw
 
+from qnn_core.data import proxies
 from qnn_core.data.compose import POLARITIES, compose_ink, compose_line, render
 from qnn_core.data.loaders import load_split
 from qnn_core.inference.predict import Predictor
@@ -65,6 +66,15 @@ def test_segments_a_composed_strip_in_each_look(mnist_test, polarity):
     assert [b[0] for b in seg.boxes] == sorted(b[0] for b in seg.boxes)  # left to right
     for found, true in zip(seg.boxes, line.boxes):
         assert iou(found, true) > 0.75, (found, true)
+
+
+@pytest.mark.parametrize("style", proxies.STYLES)
+def test_a_strip_re_made_as_a_picture_keeps_its_shape_and_is_read(mnist_test, digits_model, style):
+    cells, labels = cells_for(mnist_test, "3141592653", MNIST.classes, seed=2)
+    line = compose_line(cells, labels, np.random.default_rng(3), proxy=style)
+    pic = Image.open(io.BytesIO(line.image))
+    assert line.polarity == style and pic.width > 2 * pic.height  # a line, not squeezed into a square
+    assert len(read_line(digits_model, line.image, expect=10).text) == 10
 
 
 def test_sizes_heights_and_uneven_gaps(mnist_test):
@@ -330,3 +340,12 @@ def test_one_character_is_not_a_line(mnist_test, digits_model, expect):
 def test_format_phone():
     assert format_phone("0123456789") == "012-345-6789"
     assert format_phone("012345678") is None and format_phone("01234x6789") is None
+
+
+def test_sequence_eval_proxy_reads_every_style_and_has_its_own_readme_row():
+    from qnn_core.sequence import eval as sequence_eval
+
+    r = sequence_eval.run(MNIST, 3, 0, split_name="val", proxy=True)
+    assert r["proxy"] and set(r["phone_expect_10"]["sequence_accuracy_by_look"]) == set(proxies.STYLES)
+    table = sequence_eval.readme_table([{**r, "proxy": False}, r])
+    assert table.count("re-made as people's pictures") == 1 and "--proxy --json --n 3" in table

@@ -30,11 +30,12 @@ def test_shards_are_disjoint_and_cover_the_data(n: int) -> None:
     assert shard(Context(rank=0, world_size=2), n, epoch=4, seed=0).tolist() != parts[0].tolist()  # reshuffled
 
 
-def torchrun(tmp_path: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def torchrun(tmp_path: Path, extra_env: dict[str, str] | None = None,
+             args: list[str] | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "QNN_PROBE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
            **(extra_env or {})}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(PROBE),
-           *TRAIN_ARGS, "--out", str(tmp_path / "ddp.pt")]
+           *(args or [*TRAIN_ARGS, "--out", str(tmp_path / "ddp.pt")])]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
@@ -59,3 +60,20 @@ def test_a_crashed_rank_ends_the_run_with_its_error(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "rank 1 crashed on purpose" in done.stderr  # the failed rank's own traceback, through torchrun
     assert not (tmp_path / "ddp.pt").exists()
+
+
+def test_two_processes_stopped_after_epoch_1_resume_to_the_weights_of_a_run_straight_through(tmp_path: Path) -> None:
+    two_epochs = [*TRAIN_ARGS[:TRAIN_ARGS.index("--epochs")], "--epochs", "2",
+                  *TRAIN_ARGS[TRAIN_ARGS.index("--epochs") + 2:]]
+    straight = tmp_path / "straight"
+    straight.mkdir()
+    done = torchrun(straight, args=[*two_epochs, "--out", str(straight / "ddp.pt")])
+    assert done.returncode == 0, done.stderr[-3000:]
+    stopped = torchrun(tmp_path, {"QNN_PROBE_STOP_AFTER": "1"}, [*two_epochs, "--out", str(tmp_path / "ddp.pt")])
+    assert stopped.returncode != 0 and (tmp_path / "ddp.resume.pt").is_file()
+    resumed = torchrun(tmp_path, args=["--resume", str(tmp_path / "ddp.resume.pt"), "--threads", "1"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for rank in range(2):  # every rank's weights, and its epoch-2 shard, as if it had never stopped
+        a, b = (json.loads((d / f"rank{rank}.json").read_text()) for d in (straight, tmp_path))
+        assert a["params_sha256"] == b["params_sha256"] and a["shards"][1] == b["shards"][0]
+    assert load_checkpoint(tmp_path / "ddp.pt")[1]["resumed_after_epochs"] == [1]
