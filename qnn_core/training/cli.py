@@ -75,7 +75,7 @@ def parser() -> OneLineParser:
                                                 "of them (default mixed)")
     p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
     p.add_argument("--augment", help="pixel tasks: augmentation kind instead of the registry's, e.g. "
-                                     "handwriting+elastic, garment+erase (augment.py)")
+                                     "handwriting+elastic, handwriting+render, garment+erase (augment.py)")
     p.add_argument("--swa", action="store_true", default=None,
                    help="stochastic weight averaging: constant --lr, weights averaged over the epochs (kept unless "
                         "validation prefers a single epoch's)")
