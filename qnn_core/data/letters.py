@@ -127,11 +127,12 @@ def synthetic(task: TaskSpec, n: int | None = None, seed: int | None = None, fon
     n, seed = n or N_SYNTHETIC, SEEDS["synthetic"] if seed is None else seed
     fonts = round(n * FONT_SHARE) if fonts is None else fonts
     chunks = []
-    for kind, count, make in (("synthetic", n - fonts, generate), ("fonts", fonts, font_letters.generate)):
+    font_tag = f"-{len(font_letters.available())}f"  # the fonts a run had: another set is another cache entry
+    for kind, count, make, tag in (("synthetic", n - fonts, generate, ""),
+                                   ("fonts", fonts, font_letters.generate, font_tag)):
         for k in range(-(-count // SYNTHETIC_CHUNK)):
             size = min(SYNTHETIC_CHUNK, count - k * SYNTHETIC_CHUNK)
             chunk_seed = seed * 100_000 + k
-            tag = "" if kind == "synthetic" else f"-{len(font_letters.available())}f"  # the fonts a run had
             chunks.append(_cached(f"{kind}-n{size}-s{chunk_seed}{tag}",
                                   lambda: Split(*make(size, task, chunk_seed))))
     return Split(np.concatenate([c.images for c in chunks]), np.concatenate([c.labels for c in chunks]))
