@@ -26,10 +26,18 @@ def _load(sec: dict) -> str:
 
 
 def latency_md(sec: dict) -> list[str]:
-    rows = ["| task | predict p50 | predict p95 | predict + Grad-CAM p50 | predict + Grad-CAM p95 |", "|---|---|---|---|---|"]
+    rows = ["| task | predict p50 | predict p95 | predict + Grad-CAM p50 | predict + Grad-CAM p95 | checkpoint |",
+            "|---|---|---|---|---|---|"]
     for task, r in sec["tasks"].items():
         p, g = r["predict"], r["predict_gradcam"]
-        rows.append(f"| {_title(task)} | {p['p50_ms']:.1f} ms | {p['p95_ms']:.1f} ms | {g['p50_ms']:.1f} ms | {g['p95_ms']:.1f} ms |")
+        size = goal_p50 = ""
+        if "goals" in r:  # sections measured before the serving goals were set have neither
+            goals = r["goals"]
+            goal_p50 = f" (≤ {goals['predict_p50_ms']:.0f} ms: {_meets(p['p50_ms'], goals['predict_p50_ms'], False)})"
+            size = (f"{r['checkpoint_mb']:.1f} MB (≤ {goals['checkpoint_mb']:.0f} MB: "
+                    f"{_meets(r['checkpoint_mb'], goals['checkpoint_mb'], False)})")
+        rows.append(f"| {_title(task)} | {p['p50_ms']:.1f} ms{goal_p50} | {p['p95_ms']:.1f} ms | {g['p50_ms']:.1f} ms "
+                    f"| {g['p95_ms']:.1f} ms | {size} |")
     return rows + ["", f"{sec['tasks'][next(iter(sec['tasks']))]['predict']['n']} timed calls each."]
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 
 def atomic_write(path: str | Path, write: Callable[[str], None], mode: int = 0o644) -> Path:
     """Call `write(tmp_path)` on a temporary file beside `path`, then rename it over `path`.
@@ -37,6 +39,19 @@ def write_json_atomic(data: object, path: str | Path) -> Path:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+    return atomic_write(path, write)
+
+
+def save_arrays_atomic(path: str | Path, array: np.ndarray | None = None, **named: np.ndarray) -> Path:
+    """One array as .npy, or named arrays as .npz, written atomically: the caches' chunks are read by other
+    processes (a twin started together, the app) while this one may still be writing them."""
+    if (array is None) == (not named):
+        raise ValueError("give one array (.npy) or named arrays (.npz), not both or neither")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: numpy would append ".npy"/".npz" to a bare name
+            np.save(f, array) if array is not None else np.savez(f, **named)
 
     return atomic_write(path, write)
 

@@ -28,7 +28,7 @@ from qnn_core.data import font_letters
 from qnn_core.data.split import DataNotFoundError, Split, orient
 from qnn_core.data.strokes import Strokes, StyleRange, random_style, render_input
 from qnn_core.data.synthetic_letters import LETTERS, Distortion, distort, generate
-from qnn_core.fileio import atomic_write
+from qnn_core.fileio import save_arrays_atomic
 from qnn_core.tasks import REPO_ROOT, SHARED_DATA, TaskSpec
 
 CHARS74K_FILE = "char74k.json"
@@ -113,11 +113,7 @@ def _cached(name: str, build) -> Split:
         with np.load(path) as z:
             return Split(z["images"], z["labels"])
     split = build()
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-            np.savez(f, images=split.images, labels=split.labels)
-
-    atomic_write(path, write)
+    save_arrays_atomic(path, images=split.images, labels=split.labels)
     return split
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qnn_core.data import proxies
-from qnn_core.fileio import atomic_write
+from qnn_core.fileio import save_arrays_atomic
 from qnn_core.models.trunk_cache import images_sha256
 from qnn_core.paths import CACHE_ROOT
 from qnn_core.tasks import TaskSpec
@@ -36,11 +36,6 @@ def chunk_key(images: np.ndarray, task: TaskSpec, seed: int, styles: tuple[str, 
     fields = {"format": FORMAT, "input": repr(task.input), "seed": seed, "styles": list(styles),
               "images": images_sha256(images)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:24]
-
-
-def _save(array: np.ndarray, path: str) -> None:
-    with open(path, "wb") as f:
-        np.save(f, array)
 
 
 def rendered_views(images: np.ndarray, task: TaskSpec, seed: int, views: int = VIEWS,
@@ -68,6 +63,6 @@ def rendered_views(images: np.ndarray, task: TaskSpec, seed: int, views: int = V
                                                    file=sys.stderr, disable=quiet):
             if not Path(path).is_file():  # another process may have written it meanwhile
                 out = proxies.proxy(part, task, seed=chunk_seed, styles=styles)
-                atomic_write(path, lambda tmp: _save(out, tmp))
+                save_arrays_atomic(path, out)
     size = task.input.size
     return np.concatenate([np.load(p) for p in paths]).reshape(views, len(images), size, size)

@@ -23,12 +23,11 @@ from qnn_core.data import proxies, scribbles
 from qnn_core.data.loaders import load_holdout, load_split, load_train_val
 from qnn_core.data.split import Split
 from qnn_core.fileio import write_json_atomic
-from qnn_core.inference.batch import mirrored
+from qnn_core.inference.batch import pixel_features, served_views
 from qnn_core.inference.unsure import SCORES, Gaussian, UnsureRule
 from qnn_core.models.checkpoint import load_checkpoint, save_checkpoint, tensors_sha256
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.paths import EVAL_DIR
-from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import TASKS, TaskSpec, get_task
 
 VAL_FALSE_ALARMS = 0.02  # of the validation positives; the target on test is <= 3%
@@ -78,9 +77,7 @@ def negative_sets(task: TaskSpec, stage: str) -> dict[str, np.ndarray]:
 def view_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> list[torch.Tensor]:
     """Pooled backbone features per view (the images, and their mirror images where the task averages them)."""
     backbone.eval()
-    views = [images, mirrored(images)] if task.test_time_mirror else [images]
-    return [torch.cat([backbone(normalise(to_input(v[i:i + batch_size]), task.input)) for i in range(0, len(v), batch_size)])
-            for v in views]
+    return [torch.cat(list(pixel_features(backbone, task, v, batch_size))).cpu() for v in served_views(task, images)]
 
 
 @torch.no_grad()

@@ -38,6 +38,20 @@ def mirrored(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(images[:, :, ::-1])
 
 
+def served_views(task: TaskSpec, images: np.ndarray, mirror: bool | None = None) -> list[np.ndarray]:
+    """The views whose logits the app averages: the images, and their mirror images where the task (or
+    `mirror`, where given) says so."""
+    return [images, mirrored(images)] if (task.test_time_mirror if mirror is None else mirror) else [images]
+
+
+def pixel_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500):
+    """The pooled features of a 28x28 task's backbone, batch by batch (a generator: the caller decides what
+    to keep), on the backbone's device."""
+    device = module_device(backbone)
+    return (backbone(normalise(to_input(images[i:i + batch_size]), task.input).to(device))
+            for i in range(0, len(images), batch_size))
+
+
 def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
                              mirror: bool | None = None, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(the logits the app would give, those of the images alone): the first are averaged with the mirror
@@ -77,8 +91,7 @@ def branch_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_si
     task averages the pair): computed once, so many readouts (shots, noise levels) re-run only circuit and head."""
     if not model.config.quantum:
         raise ValueError("a classical-only model has no quantum branch to read out")
-    mirror = task.test_time_mirror if mirror is None else mirror
-    return [_view_inputs(model, task, view, batch_size) for view in ([images, mirrored(images)] if mirror else [images])]
+    return [_view_inputs(model, task, view, batch_size) for view in served_views(task, images, mirror)]
 
 
 def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int) -> BranchInput:
@@ -88,8 +101,7 @@ def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_siz
         trunk = trunk_features(model.backbone, images, task.input, desc=f"{task.name} features")
         batches = (model.backbone.from_trunk(trunk[i:i + batch_size].to(device)) for i in range(0, len(trunk), batch_size))
     else:
-        batches = (model.backbone(normalise(to_input(images[i:i + batch_size]), task.input).to(device))
-                   for i in range(0, len(images), batch_size))
+        batches = pixel_features(model.backbone, task, images, batch_size)
     angles, classical = [], []
     for features in batches:
         angles.append(model.circuit_angles(features).cpu())

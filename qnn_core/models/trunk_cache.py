@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from qnn_core.fileio import save_arrays_atomic
 from qnn_core.preprocess.tensor import upsample
 from qnn_core.tasks import REPO_ROOT, InputSpec
 
@@ -81,10 +82,7 @@ def trunk_features(backbone, images: np.ndarray, spec: InputSpec, cache_dir: Pat
         t0 = time.time()
         for i, path in todo:
             feats = extract(backbone, images[i:i + chunk], spec, quiet=True)
-            tmp = path.with_name(path.name + ".tmp")
-            with open(tmp, "wb") as f:
-                np.save(f, feats)
-            tmp.replace(path)
+            save_arrays_atomic(path, feats)  # a fixed temporary name would let two processes write into one file
             bar.update(len(feats))
         bar.close()
         if not quiet:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from qnn_core.data.split import Split
-from qnn_core.inference.batch import mirrored
+from qnn_core.inference.batch import served_views
 from qnn_core.inference.ood import calibrate_unsure
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.models.trunk_cache import logits_from_trunk, trunk_features
@@ -87,7 +87,7 @@ class CachedFeatures(Pipeline):
         super().__init__(cfg, task, model, train, val, quiet)
         backbone = model.backbone
         self.views, self.frozen = cfg.views, cfg.freeze_backbone
-        va_views = [val.images] + [mirrored(val.images)] * task.test_time_mirror  # as served
+        va_views = served_views(task, val.images)
         f_va = [trunk_features(backbone, v, task.input, desc=f"{task.name} validation features", quiet=quiet)
                 for v in va_views]
         rng = np.random.default_rng(cfg.seed)  # the views are reproducible, so a rerun finds them in the cache

@@ -31,6 +31,10 @@ def test_quick_run_measures_every_section(quick_results):
     s = data["sections"]
     assert set(s["latency"]["tasks"]) >= {"mnist", "fashion", "kmnist"}
     assert s["latency"]["tasks"]["mnist"]["predict"]["p50_ms"] > 0
+    sizes = {t: r["checkpoint_mb"] for t, r in s["latency"]["tasks"].items()}
+    assert 0.5 < sizes["mnist"] < sizes["animals"], sizes  # the ImageNet tail makes animals' the big one
+    assert s["latency"]["tasks"]["animals"]["goals"] == {"predict_p50_ms": 60.0, "checkpoint_mb": 25.0}
+    assert s["latency"]["tasks"]["mnist"]["goals"]["predict_p50_ms"] == 20.0
     assert set(s["batch"]["batches"]) == {"1", "32", "256"}
     assert s["quantum_cost"]["predict"]["ratio_p50"] > 0
     assert {(r["qubits"], r["depth"]) for r in s["qnn_scaling"]["rows"]} == {(4, 1), (4, 2), (6, 1), (6, 2)}
