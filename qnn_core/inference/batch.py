@@ -5,6 +5,8 @@ number in a model card is the number a user of the app gets.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -44,7 +46,8 @@ def served_views(task: TaskSpec, images: np.ndarray, mirror: bool | None = None)
     return [images, mirrored(images)] if (task.test_time_mirror if mirror is None else mirror) else [images]
 
 
-def pixel_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500):
+def pixel_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray,
+                   batch_size: int = 500) -> Iterator[torch.Tensor]:
     """The pooled features of a 28x28 task's backbone, batch by batch (a generator: the caller decides what
     to keep), on the backbone's device."""
     device = module_device(backbone)
@@ -56,10 +59,8 @@ def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarra
                              mirror: bool | None = None, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(the logits the app would give, those of the images alone): the first are averaged with the mirror
     images' where the task says so (mirror None: its registry), and are the second otherwise."""
-    single = single_view_logits(model, task, images, batch_size, quantum)
-    if not (task.test_time_mirror if mirror is None else mirror):
-        return single, single
-    return (single + single_view_logits(model, task, mirrored(images), batch_size, quantum)) / 2, single
+    views = [single_view_logits(model, task, v, batch_size, quantum) for v in served_views(task, images, mirror)]
+    return (views[0] if len(views) == 1 else sum(views) / len(views)), views[0]
 
 
 def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
