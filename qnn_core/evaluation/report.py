@@ -146,14 +146,19 @@ def augment_text(task: TaskSpec, train_config: dict) -> str:
     if task.input.kind != "photo":
         kind = train_config.get("augment") or task.augment
         if renders(kind):
-            return (f"{kind} (preprocess/augment.py): half of every batch swapped for the images re-made as a canvas, "
+            return (f"{kind} (preprocess/augment.py){cutmix_text(train_config)}: half of every batch swapped for the images re-made as a canvas, "
                     f"a pen on paper or a phone photo would give them, {rendered.VIEWS} renderings per image "
                     "(data/rendered.py)")
-        return f"{kind} (preprocess/augment.py)"
+        return f"{kind} (preprocess/augment.py){cutmix_text(train_config)}"
     views = train_config.get("views")
     if views:
         return f"{views} random crop + mirror views of each training image, cached; one version per image each epoch (training/features.py)"
     return "half the cached activation maps mirrored (training/features.py)"
+
+
+def cutmix_text(train_config: dict) -> str:
+    share = train_config.get("cutmix")
+    return f", then CutMix on {share:.0%} of the images (labels weighted by area)" if share else ""
 
 
 def blocks_flag(cfg: dict) -> str:
@@ -169,6 +174,7 @@ def extra_train_flags(meta: dict) -> str:
     flags += f" --epochs {meta['epochs']}"
     flags += " --swa" if tc.get("swa") else ""
     flags += f" --augment {tc['augment']}" if tc.get("augment") else ""
+    flags += f" --cutmix {tc['cutmix']:g}" if tc.get("cutmix") else ""
     if meta.get("config", {}).get("backbone") == "efficientnet_lite0":  # older checkpoints: 1 stage, no views
         flags += f" --views {tc.get('views') or 0} --tuned-stages {meta['config'].get('tuned_stages', 1)}"
     return flags + (f" --train-limit {tc['train_limit']}" if tc.get("train_limit") else "")

@@ -7,7 +7,8 @@ Two optional extras, added to a kind with "+": "elastic" (smooth local warps, th
 handwriting augmentation: other writers bend strokes differently) and "erase" (a random
 rectangle blanked, so no single part of a garment is relied on). A third, "render", swaps a share of
 the images for renderings of them as a user's picture (data/rendered.py), which the pipeline prepares once
-and passes in; the other augmentations then apply on top of either.
+and passes in; the other augmentations then apply on top of either. CutMix (--cutmix) mixes labels as well
+as pixels, so the pipeline applies it after these, to the batch and its labels together.
 """
 from __future__ import annotations
 
@@ -79,20 +80,44 @@ def elastic(x: torch.Tensor, g: torch.Generator, p: float = 0.5, alpha: float = 
     return F.grid_sample(x, identity + on * field, align_corners=False, padding_mode="zeros")
 
 
-def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float, float] = (0.02, 0.2),
-          aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
-    """Blank (set to background, 0) one random rectangle in a share `p` of the images."""
-    n, _, h, w = x.shape
+def random_boxes(n: int, h: int, w: int, g: torch.Generator, area: tuple[float, float],
+                 aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """(n, h, w) bool: one rectangle per image, inside it, covering a share of it drawn uniformly from `area`,
+    its aspect ratio log-uniform in `aspect`."""
     uniform = lambda lo, hi: _uniform(n, lo, hi, g)  # noqa: E731
     a = uniform(*area) * h * w
     r = torch.exp(uniform(math.log(aspect[0]), math.log(aspect[1])))
     eh, ew = (a * r).sqrt().clamp(1, h), (a / r).sqrt().clamp(1, w)
     top, left = uniform(0, 1) * (h - eh), uniform(0, 1) * (w - ew)
     rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    box = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
-           & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)))
+    return ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+            & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)))
+
+
+def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float, float] = (0.02, 0.2),
+          aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """Blank (set to background, 0) one random rectangle in a share `p` of the images."""
+    n, _, h, w = x.shape
+    box = random_boxes(n, h, w, g, area, aspect)
     box &= (torch.rand(n, generator=g) < p).view(n, 1, 1)
     return x.masked_fill(box.unsqueeze(1), 0.0)
+
+
+def cutmix(x: torch.Tensor, y: torch.Tensor, num_classes: int, g: torch.Generator,
+           p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """CutMix (Yun et al., 2019): in a share `p` of the images a rectangle is replaced by the same rectangle of
+    another image of the batch, and the target becomes both labels weighted by the pixels each image shows.
+    Unlike erasing, the covered pixels still teach: they are a second, labelled example. Returns the images and
+    soft targets (N, num_classes), which F.cross_entropy takes as class probabilities. The box covers a share
+    of the image drawn uniformly (the paper's Beta(1, 1)); the partner is a random other image of the batch."""
+    n, _, h, w = x.shape
+    partner = torch.randperm(n, generator=g)
+    box = random_boxes(n, h, w, g, (0.0, 1.0))
+    box &= (torch.rand(n, generator=g) < p).view(n, 1, 1)
+    mixed = torch.where(box.unsqueeze(1), x[partner], x)
+    shown = box.flatten(1).float().mean(1, keepdim=True)  # the partner's share of each image
+    one_hot = F.one_hot(y, num_classes).float()
+    return mixed, (1 - shown) * one_hot + shown * one_hot[partner]
 
 
 def swap_in(x: torch.Tensor, rendered: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:

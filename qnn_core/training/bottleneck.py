@@ -26,6 +26,8 @@ class Bottleneck(Pipeline):
     refuses = {
         "augment": "cannot apply to a bottleneck model: its backbone is frozen and runs once per image, so a pixel "
                    "augmentation never reaches what trains",
+        "cutmix": "cannot apply to a bottleneck model: its heads train on the frozen backbone's features of each "
+                  "image, never on pixels",
         "swa": "is not offered for the bottleneck's heads (a few minutes of training; nothing to average)",
         "init": "does not apply: a bottleneck model always starts from its task's shipped hybrid's backbone",
         "freeze_backbone": "is implied: a bottleneck model's backbone is always frozen",

@@ -30,7 +30,7 @@ from qnn_core.training.resume import config_from_record, load_resume
 FIELDS = {"epochs": "epochs", "seed": "seed", "lr": "lr", "batch_size": "batch_size", "qubits": "n_qubits",
           "depth": "q_depth", "subset": "subset", "max_batches": "max_batches", "data_root": "data_root",
           "download": "download", "threads": "threads", "source": "source", "mix": "mix", "init": "init",
-          "augment": "augment", "swa": "swa", "freeze_backbone": "freeze_backbone", "train_limit": "train_limit",
+          "augment": "augment", "cutmix": "cutmix", "swa": "swa", "freeze_backbone": "freeze_backbone", "train_limit": "train_limit",
           "views": "views", "device": "device", "amp": "amp", "circuit_path": "circuit_path"}
 
 
@@ -76,6 +76,9 @@ def parser() -> OneLineParser:
     p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
     p.add_argument("--augment", help="pixel tasks: augmentation kind instead of the registry's, e.g. "
                                      "handwriting+elastic, handwriting+render, garment+erase (augment.py)")
+    p.add_argument("--cutmix", type=float, metavar="P",
+                   help="pixel tasks: CutMix a share P (0 to 1) of every batch's images: a box of another image "
+                        "pasted in, the target both labels by area (default 0, off)")
     p.add_argument("--swa", action="store_true", default=None,
                    help="stochastic weight averaging: constant --lr, weights averaged over the epochs (kept unless "
                         "validation prefers a single epoch's)")

@@ -37,6 +37,7 @@ class TrainConfig:
     mix: str = "mixed"  # stroke tasks: "mixed" (synthetic + real), "synthetic" or "real"
     init: str | None = None  # start from this checkpoint's weights (fine-tuning); kept unless validation improves
     augment: str | None = None  # pixels: None is the registry's augmentation kind (augment.py)
+    cutmix: float = 0.0  # pixels: the share of each batch's images given a box of another's (augment.cutmix)
     model: dict = field(default_factory=dict)  # extra ModelConfig fields (blocks, tuned_stages, backbone, ...)
     # Pretrained backbones: also keep the last stages frozen (train the heads only).
     freeze_backbone: bool = False

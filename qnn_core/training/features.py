@@ -72,6 +72,7 @@ class CachedFeatures(Pipeline):
     refuses = {
         "augment": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, so a pixel "
                    "augmentation never reaches it; its crop + mirror views are set with --views N",
+        "cutmix": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, not on pixels",
         "model.blocks": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
         "model.widths": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
     }

@@ -192,7 +192,7 @@ def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: Train
               forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt: torch.optim.Optimizer,
               sched: torch.optim.lr_scheduler.LRScheduler, progress: ProgressFn | None, quiet: bool,
               world_size: int = 1) -> dict:
-    """One optimiser pass; forward(batch indices) -> (logits, labels). Returns the epoch's loss and accuracy (on
+    """One optimiser pass; forward(batch indices) -> (logits, labels or soft targets). Returns the epoch's loss and accuracy (on
     this process's shard) and the speed of the whole run (every process's images)."""
     t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
     bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
@@ -205,7 +205,7 @@ def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: Train
         sched.step()
         seen += len(y)
         loss_sum += loss.item() * len(y)
-        correct += int((logits.argmax(1) == y).sum())
+        correct += int((logits.argmax(1) == (y.argmax(1) if y.dim() == 2 else y)).sum())  # CutMix: the larger label
         if step % 20 == 0 or step == steps - 1:
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
             if progress:

@@ -13,7 +13,7 @@ from qnn_core.data.rendered import rendered_views
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import predict_logits
 from qnn_core.models.hybrid import HybridNet
-from qnn_core.preprocess.augment import augment, renders
+from qnn_core.preprocess.augment import augment, cutmix, renders
 from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
@@ -23,7 +23,7 @@ BN_BATCH = 500
 
 
 class Pixels(Pipeline):
-    honours = COMMON | {"augment", "model.widths", "model.blocks", "model.entangle", "model.circuit_trainable",
+    honours = COMMON | {"augment", "cutmix", "model.widths", "model.blocks", "model.entangle", "model.circuit_trainable",
                         "model.matched"}
     refuses = {
         "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",
@@ -47,8 +47,10 @@ class Pixels(Pipeline):
         if self.rendered is not None:
             view = torch.randint(len(self.rendered), (len(idx),), generator=g)
             rendered = to_input(self.rendered[view, idx])
-        x = normalise(augment(self.kind, self.images[idx], g, rendered), self.task.input)
-        return model(self.to_device(x)), self.to_device(self.labels[idx])
+        x, y = augment(self.kind, self.images[idx], g, rendered), self.labels[idx]
+        if self.cfg.cutmix:  # soft targets; no draws from g without it, so older runs reproduce
+            x, y = cutmix(x, y, self.task.num_classes, g, self.cfg.cutmix)
+        return model(self.to_device(normalise(x, self.task.input))), self.to_device(y)
 
     def val_logits(self, model: HybridNet) -> torch.Tensor:
         return predict_logits(model, self.task, self.val_images)

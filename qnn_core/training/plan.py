@@ -123,6 +123,8 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
     if cfg.augment and not augment_kind_known(cfg.augment):
         raise ConfigError(f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
                           f"+{' +'.join([*EXTRAS, RENDER])}")
+    if not 0.0 <= cfg.cutmix <= 1.0:
+        raise ConfigError(f"--cutmix is the share of images mixed, 0 to 1, not {cfg.cutmix:g}")
     check_device(cfg)
     if cfg.circuit_path not in CIRCUIT_PATHS:
         raise ConfigError(f"--circuit-path {cfg.circuit_path!r}: one of {', '.join(CIRCUIT_PATHS)}")

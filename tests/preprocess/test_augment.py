@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from qnn_core.preprocess.augment import augment, augment_kind_known, elastic, erase, swap_in
+from qnn_core.preprocess.augment import augment, augment_kind_known, cutmix, elastic, erase, swap_in
 
 
 def strokes(n: int = 8) -> torch.Tensor:
@@ -22,6 +22,33 @@ def test_erase_blanks_one_rectangle_and_nothing_else():
         assert box == len(rows)  # the blanked pixels fill their bounding box: one rectangle
         assert len(rows) <= 0.35 * 28 * 28
     assert torch.equal(erase(x, torch.Generator().manual_seed(0), p=0.0), x)
+
+
+def test_cutmix_pastes_one_box_of_another_image_and_weights_the_labels_by_what_shows():
+    n = 64  # image i is all i (and labelled i), so every pixel says which image it came from
+    x = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 1, 28, 28).clone()
+    y = torch.arange(n) % 10
+    out, target = cutmix(x, y, 10, torch.Generator().manual_seed(0), p=1.0)
+    assert out.shape == x.shape and target.shape == (n, 10)
+    assert torch.allclose(target.sum(1), torch.ones(n))
+    mixed = 0
+    for i, img in enumerate(out[:, 0]):
+        foreign = img != i
+        if not foreign.any():  # the permutation's fixed points (and empty boxes) keep their own label
+            assert target[i, y[i]] == 1.0
+            continue
+        mixed += 1
+        partner = int(img[foreign].unique().item())  # one other image shows through, in one rectangle
+        rows, cols = torch.nonzero(foreign, as_tuple=True)
+        assert (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1) == len(rows)
+        share = len(rows) / (28 * 28)
+        expected = torch.zeros(10)
+        expected[y[i]] += 1 - share
+        expected[y[partner]] += share
+        assert torch.allclose(target[i], expected, atol=1e-6)
+    assert mixed > n // 2
+    same, one_hot = cutmix(x, y, 10, torch.Generator().manual_seed(0), p=0.0)
+    assert torch.equal(same, x) and torch.equal(one_hot, torch.nn.functional.one_hot(y, 10).float())
 
 
 def test_elastic_warps_locally_and_keeps_the_ink():

@@ -31,6 +31,9 @@ REFUSED = [  # (arguments, what the one line says)
     (["--task", "animals", "--tuned-stages", "7"], "--tuned-stages wants 1 to 6"),
     (["--task", "animals", "--resnet18-weights", "w.pth", "--tuned-stages", "2"], "--tuned-stages is for the efficientnet"),
     (["--task", "animals", "--model", "classical", "--init", SHIPPED_ANIMALS], "it is a hybrid model, this run trains a classical one"),
+    (["--task", "animals", "--cutmix", "0.5"], "--cutmix cannot apply to animals: it trains on cached activations"),
+    (["--task", "mnist", "--model", "bottleneck", "--cutmix", "0.5"], "--cutmix cannot apply to a bottleneck model"),
+    (["--task", "mnist", "--cutmix", "1.5"], "--cutmix is the share of images mixed, 0 to 1, not 1.5"),
     (["--task", "mnist", "--views", "2"], "--views is for cached features"),
     (["--task", "mnist", "--freeze-backbone"], "--freeze-backbone is for pretrained backbones"),
     (["--task", "mnist", "--tuned-stages", "2"], "--tuned-stages is for the efficientnet_lite0 backbone"),
@@ -146,3 +149,16 @@ def test_circuit_path_chooses_how_training_simulates_the_circuit(path):
     cfg, _ = parse_args(["--task", "mnist", "--circuit-path", path])
     assert build_model(get_task("mnist"), cfg).quantum.circuit_path == path
     assert cfg.record()["circuit_path"] == path  # the card says which path trained it
+
+
+def test_cutmix_trains_on_soft_targets_and_the_card_says_so(tmp_path):
+    """A pixel run with every image CutMixed: the loss takes the area-weighted targets, the record keeps the
+    share, and the card's reproduce line repeats the flag."""
+    from qnn_core.evaluation.report import augment_text, extra_train_flags
+
+    meta = train(TrainConfig(task="fashion", epochs=1, subset=256, max_batches=2, cutmix=1.0, threads=1),
+                 tmp_path / "cutmix.pt", quiet=True)
+    assert meta["train_config"]["cutmix"] == 1.0 and 0.0 <= meta["history"][0]["train_acc"] <= 1.0
+    assert np.isfinite(meta["history"][0]["loss"])
+    assert " --cutmix 1" in extra_train_flags(meta)
+    assert "CutMix on 100% of the images" in augment_text(get_task("fashion"), meta["train_config"])
