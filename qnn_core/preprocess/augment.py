@@ -109,7 +109,8 @@ def cutmix(x: torch.Tensor, y: torch.Tensor, num_classes: int, g: torch.Generato
     another image of the batch, and the target becomes both labels weighted by the pixels each image shows.
     Unlike erasing, the covered pixels still teach: they are a second, labelled example. Returns the images and
     soft targets (N, num_classes), which F.cross_entropy takes as class probabilities. The box covers a share
-    of the image drawn uniformly (the paper's Beta(1, 1)); the partner is a random other image of the batch."""
+    of the image drawn uniformly (the paper's Beta(1, 1)); the partner is drawn
+    by a permutation of the batch, so now and then it is the image itself, which keeps its own label."""
     n, _, h, w = x.shape
     partner = torch.randperm(n, generator=g)
     box = random_boxes(n, h, w, g, (0.0, 1.0))
