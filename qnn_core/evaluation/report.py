@@ -133,7 +133,8 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
 
 def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
     if cfg.get("backbone", "resnet") == "resnet":
-        return f"ResNet-style, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
+        kind = "pre-activation ResNet" if cfg.get("preact") else "ResNet-style"
+        return f"{kind}, widths {cfg['widths']}, blocks {cfg['blocks']}, {n_params:,} parameters in all"
     frozen = meta["train_config"].get("freeze_backbone")
     tuned = cfg.get("tuned_stages", 1)
     stages = "last stage" if tuned == 1 else f"last {tuned} stages"
@@ -165,6 +166,11 @@ def blocks_flag(cfg: dict) -> str:
     """`--blocks` where the checkpoint's resnet has other than the default blocks (every run of a chain alike)."""
     blocks = tuple(cfg.get("blocks", ModelConfig.blocks))
     return f" --blocks {','.join(map(str, blocks))}" if cfg.get("backbone", "resnet") == "resnet" and blocks != ModelConfig.blocks else ""
+
+
+def preact_flag(cfg: dict) -> str:
+    """`--preact` where the checkpoint's resnet has pre-activation blocks."""
+    return " --preact" if cfg.get("backbone", "resnet") == "resnet" and cfg.get("preact") else ""
 
 
 def extra_train_flags(meta: dict) -> str:
@@ -247,7 +253,7 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     epoch_times = [h["epoch_time_s"] for _, m in stages for h in m["history"]]
     train_time_s = sum(m["train_time_s"] or 0 for _, m in stages)
     flag = "" if cfg["quantum"] else " --model classical"
-    train_cmd = train_commands(task, stages, flag + blocks_flag(cfg))
+    train_cmd = train_commands(task, stages, flag + blocks_flag(cfg) + preact_flag(cfg))
     kind = "Hybrid (classical + 8-qubit quantum branch)" if cfg["quantum"] else "Classical-only ablation"
     if cfg["quantum"]:
         kind = f"Hybrid (classical branch + {cfg['n_qubits']}-qubit, depth-{cfg['q_depth']} quantum branch)"

@@ -35,6 +35,7 @@ class ModelConfig:
     num_classes: int = 10
     widths: tuple[int, ...] = (32, 64, 128)
     blocks: tuple[int, ...] = (1, 1, 1)
+    preact: bool = False  # resnet only: pre-activation blocks (BN -> ReLU -> conv), He et al. 2016's v2
     classical_dim: int = 64
     quantum: bool = True
     n_qubits: int = 8
@@ -82,32 +83,63 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
-class ResNetBackbone(nn.Module):
-    """Stem conv, then one stage per width (each after the first halves the resolution)."""
+class PreActBlock(nn.Module):
+    """BN -> ReLU -> 3x3 conv, twice, added to a clean identity path: nothing normalises or rectifies the sum,
+    which is what lets deeper stacks train (He et al., "Identity mappings in deep residual networks").
+    A projection shortcut reads the pre-activated input, as the first convolution does."""
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...], blocks: tuple[int, ...]) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
-        )
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.relu = nn.ReLU()
+        self.shortcut: nn.Module | None = None
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = self.relu(self.bn1(x))
+        out = self.conv2(self.relu(self.bn2(self.conv1(pre))))
+        return out + (x if self.shortcut is None else self.shortcut(pre))
+
+
+class ResNetBackbone(nn.Module):
+    """Stem conv, then one stage per width (each after the first halves the resolution).
+
+    With `preact` the blocks are PreActBlocks: the stem is a bare convolution (the first block normalises its
+    output) and a final BN -> ReLU (`post`) closes the last stage, since no block rectifies its own sum. The
+    post-activation layout keeps its module names, so checkpoints trained before `preact` existed still load."""
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...], blocks: tuple[int, ...],
+                 preact: bool = False) -> None:
+        super().__init__()
+        stem: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
+        if not preact:
+            stem += [nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+        self.stem = nn.Sequential(*stem)
+        block = PreActBlock if preact else BasicBlock
         stages, c_in = [], widths[0]
         for i, (width, n) in enumerate(zip(widths, blocks)):
-            layers = [BasicBlock(c_in, width, stride=1 if i == 0 else 2)]
-            layers += [BasicBlock(width, width) for _ in range(n - 1)]
+            layers = [block(c_in, width, stride=1 if i == 0 else 2)]
+            layers += [block(width, width) for _ in range(n - 1)]
             stages.append(nn.Sequential(*layers))
             c_in = width
         self.stages = nn.Sequential(*stages)
+        self.post: nn.Module | None = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.ReLU()) if preact else None
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.out_dim = widths[-1]
 
     @property
     def last_conv_layer(self) -> nn.Module:
-        """Where Grad-CAM looks: the last residual block."""
-        return self.stages[-1][-1]
+        """Where Grad-CAM looks: the module whose output is the feature map that is pooled."""
+        return self.stages[-1][-1] if self.post is None else self.post
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last residual block's output, before pooling."""
-        return self.stages(self.stem(x))
+        """The last residual stage's output (pre-activation: after the closing BN -> ReLU), before pooling."""
+        out = self.stages(self.stem(x))
+        return out if self.post is None else self.post(out)
 
     def pool_map(self, feature_map: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.pool(feature_map), 1)
@@ -227,7 +259,7 @@ class HybridNet(nn.Module):
 def make_backbone(config: ModelConfig) -> nn.Module:
     """The feature extractor a config names; pretrained ones are rebuilt from installed packages."""
     if config.backbone == "resnet":
-        return ResNetBackbone(config.in_channels, config.widths, config.blocks)
+        return ResNetBackbone(config.in_channels, config.widths, config.blocks, config.preact)
     if config.backbone == "efficientnet_lite0":
         return backbones.EfficientNetLite0Features(tuned_stages=config.tuned_stages)
     if config.backbone == "resnet18":

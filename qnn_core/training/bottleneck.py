@@ -34,6 +34,7 @@ class Bottleneck(Pipeline):
         "views": "is for cached features of a pretrained backbone",
         "model.blocks": "comes from the shipped hybrid whose backbone the bottleneck borrows",
         "model.widths": "comes from the shipped hybrid whose backbone the bottleneck borrows",
+        "model.preact": "comes from the shipped hybrid whose backbone the bottleneck borrows",
     }
 
     def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,

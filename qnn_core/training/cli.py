@@ -92,6 +92,8 @@ def parser() -> OneLineParser:
     p.add_argument("--resnet18-weights", help="photo tasks: torchvision resnet18 backbone with this local ImageNet "
                                               "state_dict file instead of the task's backbone (kept frozen)")
     p.add_argument("--blocks", help="resnet backbone: residual blocks per stage, e.g. 1,2,2 (default: the model's)")
+    p.add_argument("--preact", action="store_true", default=None,
+                   help="resnet backbone: pre-activation residual blocks (BN -> ReLU -> conv)")
     p.add_argument("--out", help="checkpoint path (default: the task's shipped checkpoint path); its resume file "
                                  "<stem>.resume.pt is written beside it after every epoch")
     p.add_argument("--resume", metavar="FILE", help="go on with a stopped run from its resume file, exactly as it "
@@ -125,7 +127,7 @@ def parse_run(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path, d
         p.error(f"--blocks wants {len(ModelConfig.widths)} positive integers, one per stage, e.g. 1,2,2; not {a.blocks!r}")
     model = {**({"backbone": "resnet18", "backbone_weights": a.resnet18_weights} if a.resnet18_weights else {}),
              **({"tuned_stages": a.tuned_stages} if a.tuned_stages else {}),
-             **({"blocks": blocks} if blocks else {})}
+             **({"blocks": blocks} if blocks else {}), **({"preact": True} if a.preact else {})}
     given = {name: getattr(a, dest) for dest, name in FIELDS.items() if getattr(a, dest) is not None}
     if a.model.startswith("bottleneck"):
         model["head"] = "bottleneck"

@@ -75,6 +75,7 @@ class CachedFeatures(Pipeline):
         "cutmix": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, not on pixels",
         "model.blocks": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
         "model.widths": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
+        "model.preact": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
     }
 
     @classmethod

@@ -23,7 +23,7 @@ BN_BATCH = 500
 
 
 class Pixels(Pipeline):
-    honours = COMMON | {"augment", "cutmix", "model.widths", "model.blocks", "model.entangle", "model.circuit_trainable",
+    honours = COMMON | {"augment", "cutmix", "model.widths", "model.blocks", "model.preact", "model.entangle", "model.circuit_trainable",
                         "model.matched"}
     refuses = {
         "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",

@@ -27,9 +27,10 @@ EFFICIENTNET_STAGES = 7  # EfficientNet-Lite0's stages; at least the first stays
 # What must agree between an --init checkpoint and the model a run builds, and the flag that sets it.
 INIT_MUST_MATCH = {"in_channels": "--task", "num_classes": "--task", "backbone": "--resnet18-weights",
                    "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth", "widths": "widths",
-                   "blocks": "--blocks", "tuned_stages": "--tuned-stages", "classical_dim": "classical_dim"}
+                   "blocks": "--blocks", "preact": "--preact", "tuned_stages": "--tuned-stages", "classical_dim": "classical_dim"}
 # The backbone shape a run started with --init takes from its checkpoint unless asked otherwise.
-INHERITED = {Pixels: ("widths", "blocks"), CachedFeatures: ("tuned_stages",), Bottleneck: ()}
+RESNET_SHAPE = ("widths", "blocks", "preact")
+INHERITED = {Pixels: RESNET_SHAPE, CachedFeatures: ("tuned_stages",), Bottleneck: ()}
 DEFAULTS = ModelConfig().to_dict()
 
 
@@ -61,7 +62,7 @@ def plan(cfg: TrainConfig, asked: frozenset[str] = frozenset()) -> Plan:
     model = dict(cfg.model)
     if pipeline is Bottleneck:  # the backbone's shape is the shipped hybrid's, whose weights it borrows
         donor = read_init(str(task.checkpoint(True)), "the shipped hybrid, whose backbone a bottleneck borrows")
-        model = {**{k: donor.get(k, DEFAULTS[k]) for k in ("widths", "blocks")}, **model}
+        model = {**{k: donor.get(k, DEFAULTS[k]) for k in RESNET_SHAPE}, **model}
     if cfg.init:
         init_config = read_init(cfg.init)
         model = {**{k: init_config.get(k, DEFAULTS[k]) for k in INHERITED[pipeline]}, **model}

@@ -70,3 +70,36 @@ def test_the_matched_stand_in_is_only_for_a_classical_fused_model():
         HybridNet(ModelConfig(quantum=False, matched=True, head="bottleneck"))
     model = HybridNet(ModelConfig(quantum=False, matched=True))
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_preact_backbone_has_a_clean_identity_path_and_grad_cam_sees_its_closing_activation():
+    """A pre-activation block adds its branch to the untouched input (no BN or ReLU on the sum), so with its last
+    convolution zeroed it is the identity, negatives included; the backbone closes with BN -> ReLU, whose output
+    is what is pooled and what Grad-CAM explains. The default layout keeps the names shipped checkpoints use."""
+    import numpy as np
+    from conftest import ROOT
+    from PIL import Image
+
+    from qnn_core.inference.explain import gradcam
+    from qnn_core.models.hybrid import PreActBlock
+    from qnn_core.preprocess.image import prepare
+    from qnn_core.tasks import get_task
+
+    torch.manual_seed(0)
+    m = hybrid_net(preact=True, blocks=(1, 2, 2)).eval()
+    block = m.backbone.stages[1][1]
+    assert isinstance(block, PreActBlock) and block.shortcut is None
+    x = torch.randn(2, 64, 14, 14)
+    with torch.no_grad():
+        block.conv2.weight.zero_()
+        assert torch.equal(block(x), x)
+        fmap = m.backbone.feature_map(torch.randn(2, 1, 28, 28))
+    assert fmap.shape == (2, 128, 7, 7) and fmap.min() >= 0
+    assert m.backbone.last_conv_layer is m.backbone.post and len(m.backbone.stem) == 1
+    assert set(hybrid_net().state_dict()) == set(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[0].state_dict())
+    assert not any(k.startswith("backbone.post") for k in hybrid_net().state_dict())
+
+    digit = np.zeros((280, 280), np.uint8)
+    digit[60:220, 120:160] = 255
+    heat = gradcam(m, prepare(Image.fromarray(digit), get_task("mnist")), class_index=1)
+    assert heat.shape == (28, 28) and np.isfinite(heat).all()

@@ -119,6 +119,28 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
         assert exit_.value.code == 2 and "--blocks wants 3 positive integers" in err and err.count("\n") == 1
 
 
+def test_train_preact_flag_builds_preactivation_blocks_that_the_card_and_init_keep(tmp_path):
+    from qnn_core.evaluation.report import backbone_text, preact_flag
+    from qnn_core.models.hybrid import PreActBlock
+
+    out = tmp_path / "preact.pt"
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+            "--model", "classical", "--preact", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    model, meta = load_checkpoint(out)
+    blocks = [b for stage in model.backbone.stages for b in stage]
+    assert model.config.preact and blocks and all(isinstance(b, PreActBlock) for b in blocks)
+    assert preact_flag(meta["config"]) == " --preact"
+    assert backbone_text(meta["config"], meta, 1).startswith("pre-activation ResNet")
+    shipped = load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]
+    assert preact_flag(shipped) == "" and not backbone_text(shipped, {}, 1).startswith("pre-activation")
+    tuned = tmp_path / "tuned.pt"
+    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+            "--model", "classical", "--init", str(out), "--out", str(tuned))
+    assert r.returncode == 0, r.stderr
+    assert load_checkpoint(tuned)[0].config.preact
+
+
 def test_swa_averages_the_epochs_weights_and_gives_them_their_own_batchnorm_statistics(tiny_checkpoint, tmp_path):
     """At lr 0 every epoch's weights equal the start's, so their average must too; its BatchNorm statistics are
     recomputed on the training images (update_bn), so they differ from the starting checkpoint's."""
