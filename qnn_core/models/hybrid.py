@@ -63,6 +63,11 @@ class ModelConfig:
         return cls(**d)
 
 
+# The fields that shape the resnet backbone trained from scratch: a run started from a checkpoint inherits them,
+# and pipelines with another backbone refuse them.
+RESNET_SHAPE = ("widths", "blocks", "preact")
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with BatchNorm and an identity (or 1x1 projection) shortcut."""
 

@@ -11,7 +11,7 @@ import torch
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import predict_logits
 from qnn_core.models.checkpoint import backbone_state, tensors_sha256
-from qnn_core.models.hybrid import HybridNet
+from qnn_core.models.hybrid import RESNET_SHAPE, HybridNet
 from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
@@ -32,9 +32,8 @@ class Bottleneck(Pipeline):
         "init": "does not apply: a bottleneck model always starts from its task's shipped hybrid's backbone",
         "freeze_backbone": "is implied: a bottleneck model's backbone is always frozen",
         "views": "is for cached features of a pretrained backbone",
-        "model.blocks": "comes from the shipped hybrid whose backbone the bottleneck borrows",
-        "model.widths": "comes from the shipped hybrid whose backbone the bottleneck borrows",
-        "model.preact": "comes from the shipped hybrid whose backbone the bottleneck borrows",
+        **{f"model.{name}": "comes from the shipped hybrid whose backbone the bottleneck borrows"
+           for name in RESNET_SHAPE},
     }
 
     def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,

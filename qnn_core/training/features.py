@@ -18,7 +18,7 @@ from torch import nn
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import served_views
 from qnn_core.inference.ood import calibrate_unsure
-from qnn_core.models.hybrid import HybridNet
+from qnn_core.models.hybrid import RESNET_SHAPE, HybridNet
 from qnn_core.models.trunk_cache import logits_from_trunk, trunk_features
 from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
@@ -73,9 +73,8 @@ class CachedFeatures(Pipeline):
         "augment": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, so a pixel "
                    "augmentation never reaches it; its crop + mirror views are set with --views N",
         "cutmix": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, not on pixels",
-        "model.blocks": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
-        "model.widths": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
-        "model.preact": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone",
+        **{f"model.{name}": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone"
+           for name in RESNET_SHAPE},
     }
 
     @classmethod

@@ -12,7 +12,7 @@ import torch
 from qnn_core.data.rendered import rendered_views
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import predict_logits
-from qnn_core.models.hybrid import HybridNet
+from qnn_core.models.hybrid import RESNET_SHAPE, HybridNet
 from qnn_core.preprocess.augment import augment, cutmix, renders
 from qnn_core.preprocess.tensor import normalise, to_input
 from qnn_core.tasks import TaskSpec
@@ -23,8 +23,8 @@ BN_BATCH = 500
 
 
 class Pixels(Pipeline):
-    honours = COMMON | {"augment", "cutmix", "model.widths", "model.blocks", "model.preact", "model.entangle", "model.circuit_trainable",
-                        "model.matched"}
+    honours = COMMON | {"augment", "cutmix", "model.entangle", "model.circuit_trainable", "model.matched",
+                        *(f"model.{name}" for name in RESNET_SHAPE)}
     refuses = {
         "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",
         "views": "is for cached features of a pretrained backbone; {task} augments its pixels every batch "

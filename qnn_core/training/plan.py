@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 
 from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
-from qnn_core.models.hybrid import ModelConfig
+from qnn_core.models.hybrid import RESNET_SHAPE, ModelConfig
 from qnn_core.models.quantum import CIRCUIT_PATHS
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, RENDER, augment_kind_known
 from qnn_core.tasks import TASKS, TaskSpec
@@ -29,7 +29,6 @@ INIT_MUST_MATCH = {"in_channels": "--task", "num_classes": "--task", "backbone":
                    "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth", "widths": "widths",
                    "blocks": "--blocks", "preact": "--preact", "tuned_stages": "--tuned-stages", "classical_dim": "classical_dim"}
 # The backbone shape a run started with --init takes from its checkpoint unless asked otherwise.
-RESNET_SHAPE = ("widths", "blocks", "preact")
 INHERITED = {Pixels: RESNET_SHAPE, CachedFeatures: ("tuned_stages",), Bottleneck: ()}
 DEFAULTS = ModelConfig().to_dict()
 
