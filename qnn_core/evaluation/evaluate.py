@@ -28,7 +28,7 @@ from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.inference.batch import predict_logits, readout_logits, served_and_single_logits
 from qnn_core.inference.quantum_noise import NOISE_MAX_QUBITS
 from qnn_core.inference.quantum_readout import Readout
-from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
+from qnn_core.models.checkpoint import CheckpointError, check_fits_task, load_checkpoint
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec, get_task
 
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         task = get_task(a.task).with_source(a.source)
         ckpt = model_path(task, a)
         model, meta = load_checkpoint(ckpt)
+        check_fits_task(ckpt, meta, task)
         if why := readout_usage_error(a, model):  # before the data: a usage error costs nothing
             p.error(why)
         model.to(resolve(a.device))

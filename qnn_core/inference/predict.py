@@ -16,7 +16,7 @@ from qnn_core.cli_args import model_path
 from qnn_core.devices import DeviceError, resolve
 from qnn_core.inference.quantum_readout import CircuitInput
 from qnn_core.inference.unsure import UnsureRule
-from qnn_core.models.checkpoint import CheckpointError, load_checkpoint
+from qnn_core.models.checkpoint import CheckpointError, check_fits_task, load_checkpoint
 from qnn_core.preprocess.image import ImageInputError, Prepared, prepare
 from qnn_core.tasks import TaskSpec, get_task
 
@@ -50,8 +50,7 @@ class Predictor:
         self.checkpoint = Path(checkpoint) if checkpoint else self.task.checkpoint()
         self.device = resolve(device) if isinstance(device, str) else device
         self.model, self.meta = load_checkpoint(self.checkpoint)
-        if self.meta.get("task") != self.task.name:
-            raise CheckpointError(f"{self.checkpoint} was trained for task {self.meta.get('task')!r}, not {self.task.name!r}")
+        check_fits_task(self.checkpoint, self.meta, self.task)
         self.model.requires_grad_(False).eval().to(self.device)
         if self.model_is_hybrid:
             self.model.quantum.layer_unitary()  # cached now, never built by two threads at once

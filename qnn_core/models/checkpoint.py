@@ -12,6 +12,7 @@ import torch
 from qnn_core.fileio import atomic_write
 from qnn_core.models.hybrid import HybridNet, ModelConfig
 from qnn_core.paths import CHECKPOINT_DIR
+from qnn_core.tasks import TaskSpec
 
 
 class CheckpointError(RuntimeError):
@@ -109,6 +110,17 @@ def _not_weights_only(path: Path, err: Exception) -> str:
     found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
     what = f" (it pickles {found.group(1)})" if found else ""
     return f"{path} is not a weights-only checkpoint{what}: refused, since loading it could run code"
+
+
+def check_fits_task(path: str | Path, meta: dict, task: TaskSpec) -> None:
+    """Refuse a checkpoint trained for another task or another input size: a model trained on 160 px photos
+    still answers for 224 px ones, only worse, so serving it quietly would be a silent loss of accuracy."""
+    if meta.get("task") != task.name:
+        raise CheckpointError(f"{path} was trained for task {meta.get('task')!r}, not {task.name!r}")
+    size = meta.get("input", {}).get("size")
+    if size is not None and size != task.input.size:
+        raise CheckpointError(f"{path} was trained on {size} px input, but the {task.name} task feeds "
+                              f"{task.input.size} px: retrain it, or set the registry's size back")
 
 
 def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:

@@ -93,9 +93,13 @@ class CachedFeatures(Pipeline):
                 for v in va_views]
         rng = np.random.default_rng(cfg.seed)  # the views are reproducible, so a rerun finds them in the cache
         versions = [train.images] + [crop_flip(train.images, rng) for _ in range(self.views)]
-        f_tr = torch.stack([trunk_features(backbone, v, task.input, quiet=quiet,
-                                           desc=f"{task.name} train features" + (f", view {k}/{self.views}" if k else ""))
-                            for k, v in enumerate(versions)])  # (versions, N, C, h, w)
+        f_tr = None  # (versions, N, C, h, w), filled view by view: a stack of a list would hold every view twice
+        for k, v in enumerate(versions):
+            f = trunk_features(backbone, v, task.input, quiet=quiet,
+                               desc=f"{task.name} train features" + (f", view {k}/{self.views}" if k else ""))
+            if f_tr is None:
+                f_tr = torch.empty((len(versions), *f.shape), dtype=f.dtype)
+            f_tr[k] = f
         if self.frozen:  # the backbone's output is fixed: pool it once (with any --init weights), then only heads train
             backbone.requires_grad_(False)
             f_tr, f_va = torch.stack([pooled(backbone, f) for f in f_tr]), [pooled(backbone, f) for f in f_va]

@@ -11,6 +11,7 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
+from qnn_core.inference.predict import Predictor
 from qnn_core.models import trunk_cache as features
 from qnn_core.models.backbones import (
     EFFICIENTNET_LITE0_SHA256,
@@ -29,8 +30,6 @@ COFFEE = ROOT / "assets" / "animals" / "coffee.jpg"
 
 @pytest.fixture(scope="module")
 def predictor():
-    from qnn_core.inference.predict import Predictor
-
     return Predictor("animals")
 
 
@@ -172,6 +171,18 @@ def test_checkpoint_for_other_backbone_weights_is_refused(tmp_path):
     torch.save(payload, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="backbone weights"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("change, message", [({"input": {"size": TASK.input.size + 64}}, "px input"),
+                                             ({"task": "mnist"}, "trained for task 'mnist'")])
+def test_checkpoint_for_another_input_size_or_task_is_refused(tmp_path, change, message):
+    payload = torch.load(TASK.checkpoint(True), map_location="cpu", weights_only=True)
+    payload["meta"].update(change)
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=message):
+        Predictor(TASK, tmp_path / "other.pt")
+    r = _cli("qnn_core.evaluate", "--task", "animals", "--checkpoint", str(tmp_path / "other.pt"), "--limit", "10")
+    assert r.returncode == 2 and message.split()[-1] in r.stderr and "Traceback" not in r.stderr
 
 
 def test_predict_on_a_real_photo_and_its_variants(predictor):
