@@ -62,7 +62,7 @@ def curves_section() -> None:
 
 def main() -> None:
     st.title("📊 Model results")
-    st.caption("Every number here is read from the committed evaluation outputs (`python -m qnn_core.report`), "
+    st.caption("Every number here is read from the committed evaluation outputs (`qnn report`), "
                "measured on each data set's official test split.")
     tasks = list(TASKS.values())
     summary_table(tasks)

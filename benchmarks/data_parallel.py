@@ -1,6 +1,6 @@
 """Training images/s on one MNIST epoch slice: one process with one thread, one process with two threads, and
 two DDP processes (torchrun, gloo) with one thread each, the three alternated so that the machine's load
-drifts over all of them alike. Each run is a real `python -m qnn_core.train` in its own process; the speed is
+drifts over all of them alike. Each run is a real `qnn train` in its own process; the speed is
 the trainer's own epoch record (every process's images over the epoch's wall time, start-up excluded)."""
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ class TaskSpec:
     photo_views: int = 0
     # Inference averages the logits of the image and its mirror image (evaluate, predict and the app alike).
     # Only for classes that mirroring keeps (garments, animals, not characters); chosen on validation with
-    # `python -m qnn_core.evaluate --task T --split val --mirror on`, which prints both accuracies.
+    # `qnn evaluate --task T --split val --mirror on`, which prints both accuracies.
     test_time_mirror: bool = False
     # Images of the official train split held out for validation (None: data.split.VAL_SIZE).
     val_size: int | None = None
@@ -225,7 +225,7 @@ TASKS: dict[str, TaskSpec] = {
         classes=("bird", "cat", "deer", "dog", "frog", "horse"),
         data=DataSource("zip_jpeg", SHARED_DATA / "animals",
                         train=("cifar10_animals_32px_jpeg.zip", "train"), test=("cifar10_animals_32px_jpeg.zip", "test")),
-        # photo_resize: chosen on the licensed non-holdout photos in assets/animals (python -m qnn_core.photo_eval
+        # photo_resize: chosen on the licensed non-holdout photos in assets/animals (qnn photo-eval
         # --task animals assets/animals): with the first shipped hybrid, "full" gave the cat 0.9999 against 0.968
         # for "match", and the coffee cup a lower (still wrong) top probability, 0.86 against 0.97; the current
         # one (2 tuned stages, 7 crop + mirror views, mirrored pair averaged) gives the cat 0.962 against 0.972,

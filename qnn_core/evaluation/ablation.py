@@ -1,6 +1,6 @@
 """Does the quantum branch help? Hybrid vs classical-only, several seeds, same backbone and budget.
 
-    python -m qnn_core.ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--variants ...] [--epochs 1]
+    qnn ablation [--tasks mnist fashion kmnist] [--seeds 0 1 2] [--variants ...] [--epochs 1]
                                 [--subset 20000] [--threads 1] [--jobs 1] [--limit N] [--out benchmarks/ablation.json] [--readme] [--report-only]
 
 For every task and seed it trains the hybrid, the classical-only model and three fairer controls (the
@@ -328,7 +328,7 @@ def task_summary(task: str, path: str | Path = DEFAULT_JSON) -> dict | None:
 
 
 def command_line(a: argparse.Namespace) -> str:
-    parts = ["python -m qnn_core.ablation", "--tasks", *a.tasks, "--seeds", *map(str, a.seeds),
+    parts = ["qnn ablation", "--tasks", *a.tasks, "--seeds", *map(str, a.seeds),
              "--epochs", str(a.epochs), "--subset", str(a.subset), "--threads", str(a.threads)]
     if list(a.variants) != list(VARIANTS):
         parts += ["--variants", *a.variants]
@@ -344,7 +344,7 @@ def command_line(a: argparse.Namespace) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.ablation", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn ablation", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=["mnist", "fashion", "kmnist"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),

@@ -1,10 +1,10 @@
 """Measure a checkpoint on the official test split.
 
-    python -m qnn_core.evaluate --task mnist --json [--model classical | --checkpoint PATH] [--limit N] [--report DIR]
-    python -m qnn_core.evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
-    python -m qnn_core.evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
-    python -m qnn_core.evaluate --task mnist --shots 100 --noise 0.02   # <Z> from 100 shots, under noise
-    python -m qnn_core.evaluate --task mnist --proxy [--split val]   # the images re-made as people's pictures
+    qnn evaluate --task mnist --json [--model classical | --checkpoint PATH] [--limit N] [--report DIR]
+    qnn evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
+    qnn evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
+    qnn evaluate --task mnist --shots 100 --noise 0.02   # <Z> from 100 shots, under noise
+    qnn evaluate --task mnist --proxy [--split val]   # the images re-made as people's pictures
 
 With --json prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
 and for hybrid models the accuracy with the quantum branch switched off. With --shots / --noise, `accuracy` is
@@ -126,7 +126,7 @@ def public(result: dict) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli_args.OneLineParser(prog="python -m qnn_core.evaluate", description=__doc__.split("\n")[0])
+    p = cli_args.OneLineParser(prog="qnn evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     add_model(p, what="evaluate")
     add_quantum_switch(p)

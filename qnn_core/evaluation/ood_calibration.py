@@ -1,7 +1,7 @@
 """Calibrate the "none of these?" thresholds of a photo task on its validation split, and store them.
 
-    python -m qnn_core.ood --task animals [--json]   # writes animal_share_below and unsure_below into the checkpoints
-    python -m qnn_core.ood --task mnist [--json]     # a handwriting task: evaluation/unsure_calibration.py
+    qnn ood --task animals [--json]   # writes animal_share_below and unsure_below into the checkpoints
+    qnn ood --task mnist [--json]     # a handwriting task: evaluation/unsure_calibration.py
 
 With --json every result is one JSON object a line: first the animal-share threshold
 ({"task", "animal_share_below", ...}), then one per checkpoint ({"checkpoint", "unsure_below", ...}).
@@ -52,7 +52,7 @@ def served_unsure(model, task, device: str = "cpu") -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.ood", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn ood", description=__doc__.split("\n")[0])
     p.add_argument("--task", default="animals", help="any task (default %(default)s)")
     add_json(p, "the thresholds, one JSON object a line,")
     add_device(p, default="cpu")

@@ -1,6 +1,6 @@
 """Accuracy on real photographs (any size), under each photo preprocessing.
 
-    python -m qnn_core.photo_eval --task animals FOLDER [--labels labels.csv] [--resize match full]
+    qnn photo-eval --task animals FOLDER [--labels labels.csv] [--resize match full]
                                   [--model classical | --checkpoint PATH] [--quantum off] [--json]
 
 FOLDER holds photos and a labels.csv with `file,label` columns. This measures only: the
@@ -47,7 +47,7 @@ def photo_accuracy(predictor: Predictor, folder: Path, labels: list[tuple[str, s
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.photo_eval", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn photo-eval", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("folder", type=Path)
     p.add_argument("--labels", type=Path, help="default: FOLDER/labels.csv")

@@ -1,6 +1,6 @@
 """Accuracy as the quantum branch is read out like hardware would: from few shots, and under noise.
 
-    python -m qnn_core.readout_curves [--tasks ...] [--limit N] [--out benchmarks/readout_curves.json] [--report-only]
+    qnn curves [--tasks ...] [--limit N] [--out benchmarks/readout_curves.json] [--report-only]
 
 For every task's hybrid and (handwriting tasks) quantum-bottleneck model it measures test accuracy with the
 circuit's <Z> estimated from 10 ... 1000 shots per image (three sampling seeds each, their mean and range) and
@@ -163,7 +163,7 @@ def load_curves(path: str | Path = DEFAULT_JSON) -> dict | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m qnn_core.readout_curves", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="qnn curves", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     add_limit(p, "test images")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; the .md and .png go beside it")
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_line(a: argparse.Namespace) -> str:
-    parts = ["python -m qnn_core.readout_curves"]
+    parts = ["qnn curves"]
     if list(a.tasks) != list(TASKS):
         parts += ["--tasks", *a.tasks]
     if a.limit:

@@ -1,6 +1,6 @@
 """Calibrate each handwriting model's "I'm not sure" verdict on validation data, and measure it on test data.
 
-    python -m qnn_core.ood --task mnist [--json]   # every shipped model of the task; animals: its photo checks
+    qnn ood --task mnist [--json]   # every shipped model of the task; animals: its photo checks
 
 Positives are the task's own images; negatives are what a person might draw on the task's page instead:
 the other handwriting tasks' images (kana and letters on the Digits page, and so on), scribbles and

@@ -1,6 +1,6 @@
 """The "I'm not sure" verdict's calibration in words: a model card section per checkpoint and README's table.
 
-Everything is read from the committed checkpoints/eval/*_unsure.json that `python -m qnn_core.ood --task T`
+Everything is read from the committed checkpoints/eval/*_unsure.json that `qnn ood --task T`
 writes (evaluation/unsure_calibration.py); nothing is measured here.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def card_section(task: TaskSpec, kind: str) -> list[str]:
     for other, shapes in r.get("shared_shapes", {}).items():
         lines += ["", f"Shapes that {task.title} and {get_task(other).title} really share ({shapes}) are expected "
                       "misses: such a drawing is both."]
-    lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `python -m qnn_core.ood --task "
+    lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `qnn ood --task "
                   f"{task.name}`."]
     return lines
 

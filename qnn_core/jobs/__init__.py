@@ -1,8 +1,8 @@
 """Background training jobs: each runs the trainer in its own OS process or as a Ray job; state lives in SQLite.
 
-    python -m qnn_core.jobs submit --task mnist [--model classical --qubits --depth --epochs --lr --device ...]
-    python -m qnn_core.jobs list | show ID | cancel ID | logs ID | use ID | revert TASK
-    python -m qnn_core.jobs --backend ray --ray-address http://head:8265 submit ...   (or QNN_JOBS_BACKEND, RAY_ADDRESS)
+    qnn jobs submit --task mnist [--model classical --qubits --depth --epochs --lr --device ...]
+    qnn jobs list | show ID | cancel ID | logs ID | use ID | revert TASK
+    qnn jobs --backend ray --ray-address http://head:8265 submit ...   (or QNN_JOBS_BACKEND, RAY_ADDRESS)
 
 Modules: params (what may be asked), store (the database), backends (the seam: local
 processes, or ray_backend with its cluster-side ray_worker and the reports it logs), procs

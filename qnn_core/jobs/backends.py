@@ -4,7 +4,7 @@
                       ray: a Ray job per job, on the cluster at RAY_ADDRESS (see ray_backend)
     QNN_MAX_JOBS      jobs running at once (default: 1 locally; on Ray, one per CPU of the cluster)
 
-`python -m qnn_core.jobs --backend ray --ray-address URL ...` sets the same for one command.
+`qnn jobs --backend ray --ray-address URL ...` sets the same for one command.
 
 Both backends keep every job in the one SQLite store of the runs directory, so the page, the CLI
 and an app restart see all of them alike; each job records the backend it was started with, and
@@ -53,7 +53,7 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Today's jobs: `python -m qnn_core.jobs worker ID` in its own session on this machine."""
+    """Today's jobs: `qnn jobs worker ID` in its own session on this machine."""
 
     name = "local"
 

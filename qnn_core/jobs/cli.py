@@ -1,4 +1,4 @@
-"""python -m qnn_core.jobs [--runs DIR] [--backend local|ray --ray-address URL] submit|list|show|cancel|logs|use|revert ...
+"""qnn jobs [--runs DIR] [--backend local|ray --ray-address URL] submit|list|show|cancel|logs|use|revert ...
 
 (and the internal `worker ID`). --backend and --ray-address are $QNN_JOBS_BACKEND and $RAY_ADDRESS for one command.
 """
@@ -17,7 +17,7 @@ from qnn_core.jobs.params import JobParams
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.jobs", description="Background training jobs.")
+    p = argparse.ArgumentParser(prog="qnn jobs", description="Background training jobs.")
     p.add_argument("--runs", help="runs directory (default: $QNN_RUNS_DIR, else runs/ in the repository)")
     p.add_argument("--backend", choices=backends.BACKENDS,
                    help="where new jobs run: local processes or a Ray cluster (default: $QNN_JOBS_BACKEND, else local)")
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("task")
     w = sub.add_parser("worker", help=argparse.SUPPRESS)
     w.add_argument("id", type=int)
+    sub.add_parser("ray-worker", help=argparse.SUPPRESS)  # a Ray job's entrypoint (jobs/ray_backend.py)
     return p
 
 
@@ -83,6 +84,10 @@ def run(a: argparse.Namespace) -> int:
         from qnn_core.jobs import worker
 
         return worker.run(a.id)
+    if a.command == "ray-worker":
+        from qnn_core.jobs import ray_worker
+
+        return ray_worker.main()
     if a.command == "submit":
         job = scheduler.submit(_params(a), a.runs)
         _dump(job.to_dict()) if a.json else print(f"job {job.id} {job.status}: {job.task}, {job.model_label} ({job.where})")

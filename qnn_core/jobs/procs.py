@@ -33,11 +33,11 @@ def python_command(python: str, module_args: list[str], processes: int = 1) -> l
 
 
 def spawn_worker(job_id: int, runs: Path, log_path: Path, processes: int = 1) -> tuple[int, float | None]:
-    """Start `python -m qnn_core.jobs worker ID` detached (under torchrun for processes > 1); return its pid and
+    """Start `qnn jobs worker ID` detached (under torchrun for processes > 1); return its pid and
     start time."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QNN_RUNS_DIR": str(runs), "PYTHONUNBUFFERED": "1"}
-    command = python_command(sys.executable, ["qnn_core.jobs", "worker", str(job_id)], processes)
+    command = python_command(sys.executable, ["qnn_core", "jobs", "worker", str(job_id)], processes)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT,
                                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -9,7 +9,7 @@ Configuration (server side, read from the environment like `ray job submit` read
     QNN_RAY_RUNTIME_ENV  JSON merged into the job's runtime_env (e.g. {"env_vars": {...}} or a container)
 
 A submitted job is `JobSubmissionClient.submit_job` with
-  - the entrypoint `python -m qnn_core.jobs.ray_worker`: the same trainer and test evaluation as a local
+  - the entrypoint `python -m qnn_core jobs ray-worker`: the same trainer and test evaluation as a local
     job, under torchrun (`python -m torch.distributed.run --standalone --nproc_per_node N`) when the job
     asks for N > 1 processes;
   - a runtime_env whose working_dir is this repository, so the nodes get the code the app runs (Ray zips
@@ -26,7 +26,7 @@ process killed on the cluster) is failed with the worker's error or Ray's messag
 Why the queue stays in the app: Ray does hold a job whose resources are busy, but fails it after
 RAY_JOB_START_TIMEOUT_SECONDS (15 minutes), shorter than a training run. So the app submits while fewer
 than the limit run: $QNN_MAX_JOBS, else one job per CPU of the cluster's alive nodes (State API). Ray is
-imported inside the functions, so `python -m qnn_core.jobs list` never pays for it.
+imported inside the functions, so `qnn jobs list` never pays for it.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ from qnn_core.jobs.params import JobParams
 from qnn_core.jobs.store import Job
 from qnn_core.paths import REPO_ROOT, SHARED_DATA
 
-WORKER_MODULE = "qnn_core.jobs.ray_worker"
+WORKER_COMMAND = ["qnn_core", "jobs", "ray-worker"]  # run as `python -m qnn_core jobs ray-worker`
 # Not needed on a node (gitignore-style, relative to the repository; Ray also honours .gitignore).
 EXCLUDES = (".git", ".venv", ".cache", ".pytest_cache", ".ruff_cache", "__pycache__", "runs", "checkpoints",
             "benchmarks", "docs", "assets", "tests", "*.pt", "*.sqlite", "*.sqlite-*")
@@ -105,7 +105,7 @@ def client(address: str):
 
 def entrypoint(python: str, processes: int) -> str:
     """The shell command Ray runs for the job (the Job Submission API takes one string)."""
-    return shlex.join(procs.python_command(python, [WORKER_MODULE], processes))
+    return shlex.join(procs.python_command(python, WORKER_COMMAND, processes))
 
 
 def runtime_env(settings: RaySettings, params: JobParams, key: str, runs: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Ray side of a job: `python -m qnn_core.jobs.ray_worker`, a Ray job's entrypoint (ray_backend submits it).
+"""The Ray side of a job: `python -m qnn_core jobs ray-worker`, a Ray job's entrypoint (ray_backend submits it).
 
 It runs on a cluster node, in Ray's unpacked copy of the repository (the job's working_dir), with
 the job's parameters in $QNN_JOB_PARAMS and the data sets under $QNN_DATA_ROOT (paths.py). It

@@ -29,7 +29,7 @@ def _pct(x: float | None) -> str:
 
 def jobs_table(jobs: list[Job]) -> str:
     if not jobs:
-        return "no jobs yet (submit one with: python -m qnn_core.jobs submit --task mnist)"
+        return "no jobs yet (submit one with: qnn jobs submit --task mnist)"
     head = ("ID", "TASK", "MODEL", "STATUS", "PROGRESS", "IMG/S", "ETA", "VAL ACC", "TEST ACC", "CREATED", "RUNS ON")
     rows = [head]
     for j in jobs:

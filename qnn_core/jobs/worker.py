@@ -1,9 +1,9 @@
-"""The worker process: `python -m qnn_core.jobs worker ID` (started by the scheduler, not by hand).
+"""The worker process: `qnn jobs worker ID` (started by the scheduler, not by hand).
 
 It trains, evaluates the kept checkpoint on the test split, records everything in the
 jobs database, and on its way out starts the next queued job. Its stdout/stderr is the
 job's log file. A job with processes > 1 runs it under torchrun (`python -m
-torch.distributed.run --standalone --nproc_per_node N -m qnn_core.jobs worker ID`): every rank
+torch.distributed.run --standalone --nproc_per_node N -m qnn_core jobs worker ID`): every rank
 trains its shard, rank 0 alone records progress, evaluates and ends the job, and the process
 the scheduler knows is torchrun, the ranks' parent. A Ray job's worker (ray_worker) shares the
 evaluation and the log lines defined here.

@@ -64,7 +64,7 @@ def _borrowed_backbone(path: Path, meta: dict) -> dict:
     """A bottleneck model's backbone: the hybrid checkpoint it was trained on, if that is still the same one."""
     source = meta["backbone_from"]
     donor = CHECKPOINT_DIR / source["checkpoint"]
-    retrain = f"retrain it with: python -m qnn_core.train --task {meta.get('task')} --model {meta.get('model_kind')}"
+    retrain = f"retrain it with: qnn train --task {meta.get('task')} --model {meta.get('model_kind')}"
     try:
         state = backbone_state(donor)
     except CheckpointError as err:
@@ -82,7 +82,7 @@ def read_meta(path: str | Path) -> dict:
 def _load(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path} (train one with: python -m qnn_core.train --task ...)")
+        raise CheckpointError(f"checkpoint not found: {path} (train one with: qnn train --task ...)")
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols would add lines to the one-line error
             warnings.simplefilter("ignore")

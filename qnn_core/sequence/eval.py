@@ -1,7 +1,7 @@
 """Measure line reading on lines composed from the official test images.
 
-    python -m qnn_core.sequence_eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE] [--readme]
-    python -m qnn_core.sequence_eval --report-only   # measure nothing: README's table from benchmarks/sequence_eval_*.json
+    qnn sequence-eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE] [--readme]
+    qnn sequence-eval --report-only   # measure nothing: README's table from benchmarks/sequence_eval_*.json
 
 --readme also rewrites README's table after measuring (from benchmarks/sequence_eval_*.json, so give
 --out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
@@ -219,11 +219,11 @@ def readme_table(results: list[dict]) -> str:
             notes.append(f"Kana: on the non-words the dictionary replaced the reading by a word in "
                          f"{r['non_words']['dictionary_word_forced']:.1%} of lines (threshold "
                          f"{r['dictionary']['max_overrule_nats']} nats).")
-    cmds = " and ".join(f"`python -m qnn_core.sequence_eval --task {r['task']}{' --proxy' * bool(r.get('proxy'))} "
+    cmds = " and ".join(f"`qnn sequence-eval --task {r['task']}{' --proxy' * bool(r.get('proxy'))} "
                         f"--json --n {r['n_lines']} --seed {r['seed']} --out benchmarks/"
                         f"sequence_eval_{r['task']}{'_proxy' * bool(r.get('proxy'))}.json`" for r in results)
     return "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by " \
-        "`python -m qnn_core.sequence_eval --report-only`."
+        "`qnn sequence-eval --report-only`."
 
 
 def write_readme() -> None:
@@ -233,7 +233,7 @@ def write_readme() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_eval", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn sequence-eval", description=__doc__.split("\n")[0])
     p.add_argument("--task")
     add_model(p, what="read the lines with")
     p.add_argument("--n", type=positive_int, default=500, help="lines to compose (and as many non-words for kmnist)")

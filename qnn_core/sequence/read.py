@@ -1,8 +1,8 @@
 """Read a line of handwriting (a phone number, a kana word) from image files.
 
-    python -m qnn_core.read --task mnist|kmnist FILE [FILE ...] [--expect N] [--model classical | --checkpoint PATH]
+    qnn read --task mnist|kmnist FILE [FILE ...] [--expect N] [--model classical | --checkpoint PATH]
                             [--quantum off] [--no-dictionary] [--top K]
-    python -m qnn_core.read --phone FILE          # digits, exactly 10, formatted 012-345-6789
+    qnn read --phone FILE          # digits, exactly 10, formatted 012-345-6789
 
 One JSON object per file:
     {"file", "text", "raw_text", "count", "expected", "count_ok", "notes",
@@ -70,7 +70,7 @@ def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.read", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn read", description=__doc__.split("\n")[0])
     p.add_argument("files", nargs="+")
     p.add_argument("--task", help="mnist, kmnist or any registered task (default with --phone: mnist)")
     p.add_argument("--expect", type=int, help="the number of characters on the line")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.task is None:
         p.error("--task is required (or use --phone)")
     if a.expect is not None and a.expect < 2:
-        p.error("--expect: a line has at least 2 characters (for one, use python -m qnn_core.predict)")
+        p.error("--expect: a line has at least 2 characters (for one, use qnn predict)")
 
     def handle(predictor: Predictor, f: str) -> None:
         reading = read_line(predictor, f, expect=a.expect, dictionary=not a.no_dictionary, quantum=a.quantum == "on")

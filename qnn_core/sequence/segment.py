@@ -49,7 +49,7 @@ class SegmentParams:
 
 
 DEFAULT_PARAMS = SegmentParams()
-# Per-task scores found by `python -m qnn_core.sequence_tune` (validation lines only); other tasks use the defaults.
+# Per-task scores found by `qnn sequence-tune` (validation lines only); other tasks use the defaults.
 # kmnist's max_char_width is set by hand: cursive kana such as や or つ are often wider than tall, and on a
 # short word the line height (from the columns' heights) is small, so at 1.8 some true characters were not
 # candidates at all (4 of 14 failures on 600 validation words); `wide_cost` still makes wide readings pay.

@@ -1,6 +1,6 @@
 """Tune the segmentation scores on lines composed from the validation part of the train split.
 
-    python -m qnn_core.sequence_tune --task kmnist [--n 300] [--rounds 2] [--model classical | --checkpoint PATH]
+    qnn sequence-tune --task kmnist [--n 300] [--rounds 2] [--model classical | --checkpoint PATH]
 
 The classifier runs once per line; each trial only rescores the cached
 candidates (`segment.candidates`) with other `SegmentParams`, so a coordinate
@@ -120,7 +120,7 @@ def overrule_table(words: list, non_words: list, params: SegmentParams) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.sequence_tune", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn sequence-tune", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     add_model(p, what="read the lines with")
     p.add_argument("--n", type=positive_int, default=300, help="validation lines to compose (default %(default)s)")

@@ -1,7 +1,7 @@
 """What the pages quote about a task's models, read from the committed evaluations and the checkpoints.
 
 Home, Results and the task pages all read these, so the app shows the number the README and
-`python -m qnn_core.evaluate` give: the accuracy as served (with test-time mirroring where the task uses it).
+`qnn evaluate` give: the accuracy as served (with test-time mirroring where the task uses it).
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ class ReadoutCurves:
 
 @cache
 def readout_curves() -> ReadoutCurves | None:
-    """The committed curves, or None before `python -m qnn_core.readout_curves` has been run."""
+    """The committed curves, or None before `qnn curves` has been run."""
     data = load_curves()
     if not data:
         return None

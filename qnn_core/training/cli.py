@@ -1,7 +1,7 @@
-"""`python -m qnn_core.train`: train a task's hybrid (or classical-only) model on its real data.
+"""`qnn train`: train a task's hybrid (or classical-only) model on its real data.
 
-    python -m qnn_core.train --task mnist [--epochs N] [--model classical] [--seed S] [--out PATH]
-    python -m qnn_core.train --resume checkpoints/mnist_hybrid.resume.pt [--threads N]
+    qnn train --task mnist [--epochs N] [--model classical] [--seed S] [--out PATH]
+    qnn train --resume checkpoints/mnist_hybrid.resume.pt [--threads N]
 
 A flag the run cannot honour (a pixel augmentation on cached features, --mix on a task without stroke
 data, ...) is a one-line usage error with exit status 2, before anything is loaded: never silently dropped.
@@ -49,7 +49,7 @@ def parse_blocks(text: str) -> tuple[int, ...] | None:
 
 
 def parser() -> OneLineParser:
-    p = OneLineParser(prog="python -m qnn_core.train",
+    p = OneLineParser(prog="qnn train",
                       description="Train a task's hybrid (or classical-only) model on its real data.")
     p.add_argument("--task", choices=list(TASKS), help="required unless --resume")
     p.add_argument("--epochs", type=positive_int, help="default: the registry's budget")

@@ -1,4 +1,4 @@
-"""The trainer's public face: `TrainConfig`, `train` and the `python -m qnn_core.train` command.
+"""The trainer's public face: `TrainConfig`, `train` and the `qnn train` command.
 
 One loop (loop.py) trains both kinds of model: a resnet on pixels (pixels.py) and a pretrained backbone on
 its cached trunk activations (features.py). plan.py checks a config against what the chosen pipeline and

@@ -45,7 +45,7 @@ def test_truncated_checkpoint_is_one_line(tmp_path):
 def test_predict_refuses_it_with_exit_2_and_one_line(pickled_code, tmp_path):
     image = tmp_path / "one.png"
     draw_digit_one().save(image)
-    r = subprocess.run([sys.executable, "-m", "qnn_core.predict", "--task", "mnist", "--checkpoint", str(pickled_code),
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "predict", "--task", "mnist", "--checkpoint", str(pickled_code),
                         str(image)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()

@@ -62,4 +62,4 @@ def test_a_value_or_model_the_flags_cannot_apply_to_is_a_one_line_usage_error(fl
         evaluate.main([*LIMIT, *flags])
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert err.count("\n") == 1 and err.startswith("python -m qnn_core.evaluate: error: ") and says in err, err
+    assert err.count("\n") == 1 and err.startswith("qnn evaluate: error: ") and says in err, err

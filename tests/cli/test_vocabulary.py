@@ -217,7 +217,7 @@ def test_predict_no_quantum_still_runs_and_warns_once(tmp_path, capsys):
 # --- --json is JSON -------------------------------------------------------------------------------------------------
 
 def test_ood_json_lines(monkeypatch, capsys):
-    """`python -m qnn_core.ood --json` prints JSON lines (it printed Python reprs); nothing is measured or written here."""
+    """`qnn ood --json` prints JSON lines (it printed Python reprs); nothing is measured or written here."""
     saved = []
     monkeypatch.setattr(ood_calibration, "save_checkpoint", lambda model, meta, path: saved.append(path))
     monkeypatch.setattr(ood_calibration, "calibrate", lambda task, device: {"animal_share_below": 0.25})

@@ -88,7 +88,7 @@ def test_predict_cli_on_shipped_letters_model(tmp_path):
     for i, s in enumerate(samples):
         paths.append(tmp_path / f"{i}.png")
         render_canvas(s.strokes, CanvasStyle(stroke_width=14, polarity="light-on-dark" if i % 2 else "dark-on-light")).save(paths[-1])
-    r = subprocess.run([sys.executable, "-m", "qnn_core.predict", "--task", "letters", *map(str, paths)], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "predict", "--task", "letters", *map(str, paths)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]

@@ -33,7 +33,7 @@ def test_tiny_calibration_chooses_on_validation_and_measures_on_test(monkeypatch
 def test_every_handwriting_model_carries_its_committed_calibration(task):
     for kind in task.models:
         r = unsure_report.load(task, kind)
-        assert r is not None, f"{task.name} {kind}: run python -m qnn_core.ood --task {task.name}"
+        assert r is not None, f"{task.name} {kind}: run qnn ood --task {task.name}"
         rule = UnsureRule.from_meta(read_meta(task.model_checkpoint(kind)))
         assert rule.score == r["score"] and rule.threshold == pytest.approx(r["threshold"], abs=1e-6)
         assert r["test"]["positives"] >= 520 and np.isfinite(r["test"]["auroc"])

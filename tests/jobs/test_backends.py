@@ -63,7 +63,7 @@ def test_worker_commands_for_one_and_several_processes():
     assert procs.python_command("python", ["m", "a"]) == ["python", "-m", "m", "a"]
     assert procs.python_command("python", ["m"], 3) == [
         "python", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "3", "-m", "m"]
-    assert ray_backend.entrypoint("python", 1) == "python -m qnn_core.jobs.ray_worker"
+    assert ray_backend.entrypoint("python", 1) == "python -m qnn_core jobs ray-worker"
     assert ray_backend.resources(JobParams(threads=2, processes=2, device="cuda")) == dict(
         entrypoint_num_cpus=4, entrypoint_num_gpus=2)
 
@@ -106,7 +106,7 @@ def test_a_checkpoint_survives_the_trip_through_a_log_and_damage_is_caught(tmp_p
 
 
 def test_the_ray_backend_without_an_address_says_so_and_records_nothing(runs):
-    r = subprocess.run([sys.executable, "-m", "qnn_core.jobs", "--backend", "ray", "submit", "--task", "mnist"],
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--backend", "ray", "submit", "--task", "mnist"],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "needs RAY_ADDRESS" in r.stderr and "Traceback" not in r.stderr
     assert jobs.list_jobs() == []

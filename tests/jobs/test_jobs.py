@@ -112,7 +112,7 @@ def test_cli_list_show_logs(two_jobs):
     root, first, second, _, _ = two_jobs
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "qnn_core.jobs", "--runs", str(root), *args], cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--runs", str(root), *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
 
     listing = cli("list")
@@ -211,7 +211,7 @@ def test_bad_parameters_are_rejected_before_anything_starts(runs, change, messag
 
 
 def test_cli_rejects_bad_parameters_without_a_traceback(runs):
-    r = subprocess.run([sys.executable, "-m", "qnn_core.jobs", "submit", "--task", "mnist", "--qubits", "13"],
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "submit", "--task", "mnist", "--qubits", "13"],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "Number of qubits must be between 4 and 12 (got 13)" in r.stderr
     assert "Traceback" not in r.stderr and jobs.list_jobs() == []

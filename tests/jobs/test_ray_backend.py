@@ -175,7 +175,7 @@ def test_a_job_killed_on_the_cluster_fails_with_its_log_tail(submitted):
     def worker():
         for proc in psutil.process_iter():
             try:
-                if proc.environ().get("QNN_JOB_KEY") == d.ray_submission_id and "qnn_core.jobs.ray_worker" in proc.cmdline():
+                if proc.environ().get("QNN_JOB_KEY") == d.ray_submission_id and "ray-worker" in proc.cmdline():
                     return proc
             except psutil.Error:
                 pass
@@ -234,7 +234,7 @@ def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
 def test_every_job_is_listed_after_an_app_restart(submitted, ray_env, cluster):
     """A new process (the CLI, configured by its flags only) and the page list all four from the store."""
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "QNN_JOBS_BACKEND")}
-    listing = subprocess.run([sys.executable, "-m", "qnn_core.jobs", "--runs", str(ray_env), "--backend", "ray",
+    listing = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--runs", str(ray_env), "--backend", "ray",
                               "--ray-address", cluster, "list", "--json"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=60)
     assert listing.returncode == 0, listing.stderr

@@ -56,7 +56,7 @@ def test_the_backbone_is_borrowed_and_a_replaced_donor_is_refused(donor_dir):
 
     donor.backbone.stem[0].weight.data += 0.01  # the hybrid is retrained: its backbone is another one now
     save_checkpoint(donor, {"task": "mnist"}, donor_dir / "mnist_hybrid.pt")
-    with pytest.raises(CheckpointError, match="python -m qnn_core.train --task mnist --model bottleneck"):
+    with pytest.raises(CheckpointError, match="qnn train --task mnist --model bottleneck"):
         load_checkpoint(donor_dir / "mnist_bottleneck.pt")
 
 

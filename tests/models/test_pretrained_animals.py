@@ -181,7 +181,7 @@ def test_checkpoint_for_another_input_size_or_task_is_refused(tmp_path, change, 
     torch.save(payload, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match=message):
         Predictor(TASK, tmp_path / "other.pt")
-    r = _cli("qnn_core.evaluate", "--task", "animals", "--checkpoint", str(tmp_path / "other.pt"), "--limit", "10")
+    r = _cli("qnn_core", "evaluate", "--task", "animals", "--checkpoint", str(tmp_path / "other.pt"), "--limit", "10")
     assert r.returncode == 2 and message.split()[-1] in r.stderr and "Traceback" not in r.stderr
 
 
@@ -245,7 +245,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_predict_cli_on_photos_and_a_bad_file(tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
-    r = _cli("qnn_core.predict", "--task", "animals", str(CHELSEA), str(bad))
+    r = _cli("qnn_core", "predict", "--task", "animals", str(CHELSEA), str(bad))
     assert r.returncode == 1
     line = json.loads(r.stdout.splitlines()[0])
     assert line["label"] == "cat" and len(line["top"]) == 3
@@ -253,7 +253,7 @@ def test_predict_cli_on_photos_and_a_bad_file(tmp_path):
 
 
 def test_evaluate_cli_on_a_few_test_images():
-    r = _cli("qnn_core.evaluate", "--task", "animals", "--json", "--limit", "100")
+    r = _cli("qnn_core", "evaluate", "--task", "animals", "--json", "--limit", "100")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["n"] == 100 and result["accuracy"] > 0.6 and "accuracy_quantum_off" in result

@@ -1,5 +1,5 @@
 """TIFF in any mode PIL reads (L, RGB, I;16, F) is accepted, and high-bit-depth greyscale is scaled, not clipped:
-through `prepare` for a drawing, through the photo path, and through `python -m qnn_core.predict`."""
+through `prepare` for a drawing, through the photo path, and through `qnn predict`."""
 import io
 import json
 import subprocess

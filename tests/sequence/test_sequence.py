@@ -289,7 +289,7 @@ def test_read_cli_json_for_a_phone_number(tmp_path, mnist_test, tiny_checkpoint)
     cells, labels = cells_for(mnist_test, "5551234567", MNIST.classes, seed=13)
     path = tmp_path / "phone.png"
     path.write_bytes(compose_line(cells, labels, np.random.default_rng(14), polarity="dark-on-light").image)
-    r = subprocess.run([sys.executable, "-m", "qnn_core.read", "--phone", str(path), "--checkpoint",
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "read", "--phone", str(path), "--checkpoint",
                         str(tiny_checkpoint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

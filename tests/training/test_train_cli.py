@@ -29,7 +29,7 @@ def test_train_cli_classical(tmp_path):
     """The deprecated --no-quantum still means --model classical (with a warning); --train-limit counts on pixels;
     every epoch is in the record, whichever weights were kept."""
     out = tmp_path / "c.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "2", "--subset", "128", "--max-batches", "1",
+    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "2", "--subset", "128", "--max-batches", "1",
             "--train-limit", "100", "--no-quantum", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "--no-quantum is deprecated" in r.stderr and "--model classical" in r.stderr
@@ -40,7 +40,7 @@ def test_train_cli_classical(tmp_path):
 
 
 def test_evaluate_cli_small_slice(tiny_checkpoint, tmp_path):
-    r = run("qnn_core.evaluate", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), "--limit", "300", "--json",
+    r = run("qnn_core", "evaluate", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), "--limit", "300", "--json",
             "--report", str(tmp_path))
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
@@ -60,7 +60,7 @@ def test_predict_cli_good_and_bad_files(tiny_checkpoint, tmp_path):
     bad.write_text("hello")
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 200), "white").save(blank)
-    r = run("qnn_core.predict", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), str(good), str(bad), str(blank))
+    r = run("qnn_core", "predict", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), str(good), str(bad), str(blank))
     assert r.returncode == 1
     line = json.loads(r.stdout.strip())
     assert line["file"] == str(good) and line["label"] in "0123456789" and len(line["top"]) == 3
@@ -70,7 +70,7 @@ def test_predict_cli_good_and_bad_files(tiny_checkpoint, tmp_path):
 
 
 def test_predict_cli_missing_checkpoint(tmp_path):
-    r = run("qnn_core.predict", "--task", "mnist", "--checkpoint", str(tmp_path / "none.pt"), "x.png")
+    r = run("qnn_core", "predict", "--task", "mnist", "--checkpoint", str(tmp_path / "none.pt"), "x.png")
     assert r.returncode == 2 and "checkpoint not found" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -87,7 +87,7 @@ def test_model_card_lists_every_run_of_a_continued_training():
     assert [name for name, _ in runs] == ["run 1", "run 2", "run 3"]
     assert [m["epochs"] for _, m in runs] == [5, 6, 4]
     cmds = train_commands(get_task("kmnist"), runs, "")
-    assert cmds.count("python -m qnn_core.train") == 3
+    assert cmds.count("qnn train") == 3
     assert "--epochs 5 --threads 1 --out run1.pt" in cmds
     assert "--lr 0.0015 --epochs 6 --augment handwriting+elastic --threads 1 --init run1.pt --out run2.pt" in cmds
     assert cmds.endswith("--lr 0.001 --epochs 4 --augment handwriting+elastic --threads 1 --init run2.pt`")
@@ -99,7 +99,7 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     from qnn_core.training.train import main
 
     out = tmp_path / "deeper.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
             "--model", "classical", "--blocks", "1,2,2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     model, meta = load_checkpoint(out)
@@ -108,7 +108,7 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     assert blocks_flag(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]) == ""
     # Fine-tuning it keeps its shape without repeating --blocks.
     tuned = tmp_path / "tuned.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
             "--model", "classical", "--init", str(out), "--out", str(tuned))
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tuned)[0].config.blocks == (1, 2, 2)
@@ -124,7 +124,7 @@ def test_train_preact_flag_builds_preactivation_blocks_that_the_card_and_init_ke
     from qnn_core.models.hybrid import PreActBlock
 
     out = tmp_path / "preact.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
             "--model", "classical", "--preact", "--out", str(out))
     assert r.returncode == 0, r.stderr
     model, meta = load_checkpoint(out)
@@ -135,7 +135,7 @@ def test_train_preact_flag_builds_preactivation_blocks_that_the_card_and_init_ke
     shipped = load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]
     assert preact_flag(shipped) == "" and not backbone_text(shipped, {}, 1).startswith("pre-activation")
     tuned = tmp_path / "tuned.pt"
-    r = run("qnn_core.train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
+    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
             "--model", "classical", "--init", str(out), "--out", str(tuned))
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tuned)[0].config.preact

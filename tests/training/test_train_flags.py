@@ -73,14 +73,14 @@ def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(
         main([*argv, "--out", str(tmp_path / "never.pt")])
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert err.count("\n") == 1 and err.startswith("python -m qnn_core.train: error: ") and says in err, err
+    assert err.count("\n") == 1 and err.startswith("qnn train: error: ") and says in err, err
     assert not (tmp_path / "never.pt").exists()
 
 
 def test_the_command_refuses_a_data_source_the_task_lacks_without_a_traceback(tmp_path):
     """`train --task animals --source emnist` used to end in a KeyError traceback."""
     out = tmp_path / "never.pt"
-    r = subprocess.run([sys.executable, "-m", "qnn_core.train", "--task", "animals", "--source", "emnist", "--out",
+    r = subprocess.run([sys.executable, "-m", "qnn_core", "train", "--task", "animals", "--source", "emnist", "--out",
                         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stdout == "" and not out.exists()
     assert r.stderr.count("\n") == 1 and "--source does not apply to animals" in r.stderr, r.stderr

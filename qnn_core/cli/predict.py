@@ -1,6 +1,6 @@
 """Classify user images with a task's shipped (or given) checkpoint.
 
-    python -m qnn_core.predict --task mnist FILE [FILE ...] [--model classical | --checkpoint PATH] [--quantum off]
+    qnn predict --task mnist FILE [FILE ...] [--model classical | --checkpoint PATH] [--quantum off]
                                [--top K]
 
 One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...], "unsure": false,
@@ -21,7 +21,7 @@ from qnn_core.service.verdict import verdict
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qnn_core.predict", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="qnn predict", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("files", nargs="+")
     add_model(p, no_quantum_alias=False)  # predict's old --no-quantum switched the branch off: an alias of --quantum
