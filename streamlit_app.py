@@ -1,6 +1,7 @@
 """Entry point: `streamlit run streamlit_app.py`. Navigation only, built from the task registry
 (app_pages/navigation.py). A folder named "pages" beside this file would switch Streamlit into its legacy
 multipage mode on a first visit, hence app_pages/."""
+
 import streamlit as st
 
 from app_pages.navigation import pages

@@ -24,8 +24,10 @@ for col, task in zip(cols, all_tasks()):
         st.metric("Classical-only", accuracy_text(classical.accuracy if classical else None))
         if hybrid is not None:
             served = " (as served: image and mirror image averaged)" if task.test_time_mirror else ""
-            st.caption(f"{hybrid.test_size:,} test images{served} · {hybrid.epochs} epochs · "
-                       f"{hybrid.train_minutes:.0f} min training on a 2-core CPU, all runs counted")
+            st.caption(
+                f"{hybrid.test_size:,} test images{served} · {hybrid.epochs} epochs · "
+                f"{hybrid.train_minutes:.0f} min training on a 2-core CPU, all runs counted"
+            )
 
 st.header("The quantum circuit")
 try:

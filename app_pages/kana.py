@@ -7,8 +7,10 @@ from app_pages.task_page import render
 from qnn_core.service import TaskService
 from qnn_core.tasks import TaskSpec
 
-KMNIST_CREDIT = ('"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL and others), '
-                 "doi:10.20676/00000341, CC BY-SA 4.0.")
+KMNIST_CREDIT = (
+    '"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL and others), '
+    "doi:10.20676/00000341, CC BY-SA 4.0."
+)
 
 
 def reference_strip(task: TaskSpec) -> None:
@@ -27,11 +29,21 @@ def reference_strip(task: TaskSpec) -> None:
         st.caption("These are cursive forms from pre-modern books; a modern お may not be recognised. " + KMNIST_CREDIT)
 
 
-WORD = LineMode("Word", "kana", plural="kana", canvas_width=720,
-                hint="Write a word of these ten kana in one row, left to right, with a small gap between the "
-                     "characters (e.g. すきやき). It is matched against a word list.")
+WORD = LineMode(
+    "Word",
+    "kana",
+    plural="kana",
+    canvas_width=720,
+    hint="Write a word of these ten kana in one row, left to right, with a small gap between the "
+    "characters (e.g. すきやき). It is matched against a word list.",
+)
 
-render("kmnist", intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form, "
-                       "or switch to a whole word.",
-       extras=reference_strip, draw_hint="Draw one kana, large, in the middle.", line_mode=WORD,
-       single_label="One kana")
+render(
+    "kmnist",
+    intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form, "
+    "or switch to a whole word.",
+    extras=reference_strip,
+    draw_hint="Draw one kana, large, in the middle.",
+    line_mode=WORD,
+    single_label="One kana",
+)

@@ -4,6 +4,7 @@ Draw on a wide canvas, upload a photo, or compose an example from test images; s
 boxed on the image, the text, each character's confidence and its Grad-CAM. All the reading is done by
 `TaskService.read_line`; this module only shows it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,9 +72,15 @@ def _draw(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
         st.caption(mode.hint)
     with c2:
         width = st.slider("Stroke width", 4, 30, 12, key=f"{key}_width")
-    result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
-                       height=mode.canvas_height, width=mode.canvas_width, return_image_data=True,
-                       key=f"{key}_{st.session_state[f'{key}_n']}")
+    result = st_canvas(
+        stroke_width=width,
+        stroke_color="#000000",
+        background_color="#FFFFFF",
+        height=mode.canvas_height,
+        width=mode.canvas_width,
+        return_image_data=True,
+        key=f"{key}_{st.session_state[f'{key}_n']}",
+    )
     if st.button("🧹 Clear", key=f"{key}_clear"):
         st.session_state[f"{key}_n"] += 1
         st.rerun()
@@ -82,13 +89,22 @@ def _draw(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
         st.info(f"Write the {mode.label.lower()} on the canvas: the reading updates as you draw.")
         return
     pixels = np.asarray(data, dtype=np.uint8)
-    show_reading(task, service, mode, Image.fromarray(pixels), key=f"{key}_result",
-                 empty_message=f"The canvas is empty: write the {mode.label.lower()} to see it read.")
+    show_reading(
+        task,
+        service,
+        mode,
+        Image.fromarray(pixels),
+        key=f"{key}_result",
+        empty_message=f"The canvas is empty: write the {mode.label.lower()} to see it read.",
+    )
 
 
 def _upload(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
-    file = st.file_uploader(f"Upload a photo or scan of one line ({mode.label.lower()})", type=list(UPLOAD_EXTENSIONS),
-                            key=f"{task.name}_line_upload")
+    file = st.file_uploader(
+        f"Upload a photo or scan of one line ({mode.label.lower()})",
+        type=list(UPLOAD_EXTENSIONS),
+        key=f"{task.name}_line_upload",
+    )
     if file is None:
         st.caption("One row of characters, any size, either polarity: dark ink on light paper or light on dark.")
         return
@@ -97,8 +113,10 @@ def _upload(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
 
 def _example(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
     key = f"{task.name}_line_example"
-    st.caption(f"A {mode.label.lower()} composed from images of the official test split (which the model never "
-               "trained on), with random sizes, gaps, heights and look, as a person might write it.")
+    st.caption(
+        f"A {mode.label.lower()} composed from images of the official test split (which the model never "
+        "trained on), with random sizes, gaps, heights and look, as a person might write it."
+    )
     if st.button("🎲 Compose an example", key=key):
         st.session_state[f"{key}_seed"] = st.session_state.get(f"{key}_seed", -1) + 1
     seed = st.session_state.get(f"{key}_seed")
@@ -113,8 +131,9 @@ def _example(task: TaskSpec, service: TaskService, mode: LineMode) -> None:
     show_reading(task, service, mode, data, key=f"{key}_result")
 
 
-def show_reading(task: TaskSpec, service: TaskService, mode: LineMode, source, key: str,
-                 empty_message: str | None = None) -> None:
+def show_reading(
+    task: TaskSpec, service: TaskService, mode: LineMode, source, key: str, empty_message: str | None = None
+) -> None:
     """Everything the page shows for one line; bad input becomes a message, never a traceback."""
     try:
         reading = service.read_line(source, mode.expect)
@@ -138,20 +157,32 @@ def show_reading(task: TaskSpec, service: TaskService, mode: LineMode, source, k
         positions = ", ".join(str(i + 1) for i in reading.low_confidence)
         st.warning(f"Check {mode.noun} {positions}: read with less than {LOW_CONFIDENCE:.0%} confidence.", icon="🔎")
     boxed = boxed_image(reading)
-    st.image(boxed, caption=f"{len(reading.chars)} {mode.nouns} found; orange boxes are read with low confidence",
-             width=int(min(MAX_SHOWN_WIDTH, max(MIN_SHOWN_WIDTH, boxed.width))))
+    st.image(
+        boxed,
+        caption=f"{len(reading.chars)} {mode.nouns} found; orange boxes are read with low confidence",
+        width=int(min(MAX_SHOWN_WIDTH, max(MIN_SHOWN_WIDTH, boxed.width))),
+    )
 
     digest = _digest(source if isinstance(source, bytes) else np.asarray(source).tobytes())
     bars_key, explain_key = f"{key}_bars_{digest}", f"{key}_explain_{digest}"
     st.session_state.setdefault(explain_key, 0)
     chars = reading.chars
-    pick = st.pills(f"Choose a {mode.noun} to see its Grad-CAM (or click its bar)", list(range(len(chars))),
-                    format_func=lambda i: f"{i + 1}: {chars[i].label}", key=explain_key)
+    pick = st.pills(
+        f"Choose a {mode.noun} to see its Grad-CAM (or click its bar)",
+        list(range(len(chars))),
+        format_func=lambda i: f"{i + 1}: {chars[i].label}",
+        key=explain_key,
+    )
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
         st.markdown(f"**Confidence of each {mode.noun}**")
-        st.plotly_chart(confidence_chart(reading), width="stretch", key=bars_key, selection_mode="points",
-                        on_select=lambda: _follow_click(bars_key, explain_key))
+        st.plotly_chart(
+            confidence_chart(reading),
+            width="stretch",
+            key=bars_key,
+            selection_mode="points",
+            on_select=lambda: _follow_click(bars_key, explain_key),
+        )
         st.markdown("**Per-character reading** (best class of each segment, before any dictionary)")
         st.dataframe(char_table(reading), hide_index=True, width="stretch")
     with right:
@@ -159,8 +190,10 @@ def show_reading(task: TaskSpec, service: TaskService, mode: LineMode, source, k
     if reading.alternatives:
         st.markdown("**Dictionary words that fit the ink best**")
         st.dataframe(alternatives_table(reading), hide_index=True, width="stretch")
-        st.caption("score: geometric mean of the word's character probabilities. cost: how many nats the dictionary "
-                   f"overrules the raw reading by; a word is used only if the cost is at most {MAX_OVERRULE_NATS:g}.")
+        st.caption(
+            "score: geometric mean of the word's character probabilities. cost: how many nats the dictionary "
+            f"overrules the raw reading by; a word is used only if the cost is at most {MAX_OVERRULE_NATS:g}."
+        )
     if (reading.alternatives or reading.word) and service.dictionary_notice:
         st.caption(service.dictionary_notice)
 
@@ -168,8 +201,11 @@ def show_reading(task: TaskSpec, service: TaskService, mode: LineMode, source, k
 def _phone_result(reading, mode: LineMode) -> None:
     number = format_phone(reading.text) if reading.count_ok else None
     if number is None:
-        st.error(f"Not read as a phone number: {_sentence(reading.notes[0]) if reading.notes else ''} "
-                 f"What was read: {reading.text} ({len(reading.chars)} {mode.nouns}).", icon="⚠️")
+        st.error(
+            f"Not read as a phone number: {_sentence(reading.notes[0]) if reading.notes else ''} "
+            f"What was read: {reading.text} ({len(reading.chars)} {mode.nouns}).",
+            icon="⚠️",
+        )
         return
     _big(number, f"{len(reading.chars)} digits")
     for note in reading.notes:
@@ -188,8 +224,10 @@ def _word_result(reading) -> None:
         return
     _big(reading.raw_text, "raw reading: not a dictionary word")
     closest = f" The closest word is **{reading.alternatives[0].word.kana}**." if reading.alternatives else ""
-    st.warning("No dictionary word fits the ink well enough, so this is the raw per-character reading; "
-               f"the dictionary is never forced.{closest}")
+    st.warning(
+        "No dictionary word fits the ink well enough, so this is the raw per-character reading; "
+        f"the dictionary is never forced.{closest}"
+    )
 
 
 def _text_result(reading, mode: LineMode) -> None:
@@ -209,8 +247,7 @@ def _follow_click(bars_key: str, explain_key: str) -> None:
 def _explain(service: TaskService, c, mode: LineMode) -> None:
     st.markdown(f"**Grad-CAM of one {mode.noun}**")
     explanation = service.explain_char(c)
-    st.image(explanation.overlay, caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image",
-             width="stretch")
+    st.image(explanation.overlay, caption=f"Grad-CAM for “{c.label}” ({c.prob:.1%}) on your image", width="stretch")
     st.image(explanation.model_input, caption="What the model sees for it (28×28)", width=112)
 
 
@@ -235,32 +272,70 @@ def confidence_chart(reading) -> go.Figure:
     names = [f"{i + 1}: {c.label}" for i, c in enumerate(reading.chars)]
     probs = [c.prob for c in reading.chars]
     hover = ["<br>".join(f"{label} {p:.1%}" for label, p in c.top[:3]) for c in reading.chars]
-    fig = go.Figure(go.Bar(x=names, y=probs, text=[f"{p:.0%}" for p in probs], textposition="auto",
-                           marker_color=[LOW_COLOUR if c.low_confidence else OK_COLOUR for c in reading.chars],
-                           hovertext=hover, hoverinfo="text"))
-    fig.add_hline(y=LOW_CONFIDENCE, line_dash="dot", line_color="#888",
-                  annotation_text=f"flag below {LOW_CONFIDENCE:.0%}", annotation_position="bottom right")
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis=dict(type="category"))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=probs,
+            text=[f"{p:.0%}" for p in probs],
+            textposition="auto",
+            marker_color=[LOW_COLOUR if c.low_confidence else OK_COLOUR for c in reading.chars],
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    fig.add_hline(
+        y=LOW_CONFIDENCE,
+        line_dash="dot",
+        line_color="#888",
+        annotation_text=f"flag below {LOW_CONFIDENCE:.0%}",
+        annotation_position="bottom right",
+    )
+    fig.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(range=[0, 1], tickformat=".0%"),
+        xaxis=dict(type="category"),
+    )
     return fig
 
 
 def char_table(reading) -> pd.DataFrame:
-    return pd.DataFrame([{"#": i + 1, "read": c.label, "probability": f"{c.prob:.1%}",
-                          "next best": ", ".join(f"{label} {p:.1%}" for label, p in c.top[1:3]),
-                          "box (x, y, w, h)": str(tuple(c.box))} for i, c in enumerate(reading.raw_chars)])
+    return pd.DataFrame(
+        [
+            {
+                "#": i + 1,
+                "read": c.label,
+                "probability": f"{c.prob:.1%}",
+                "next best": ", ".join(f"{label} {p:.1%}" for label, p in c.top[1:3]),
+                "box (x, y, w, h)": str(tuple(c.box)),
+            }
+            for i, c in enumerate(reading.raw_chars)
+        ]
+    )
 
 
 def alternatives_table(reading) -> pd.DataFrame:
-    return pd.DataFrame([{"word": m.word.kana, "romaji": m.word.romaji, "meaning": m.word.english,
-                          "score": round(m.mean_prob, 3), "cost (nats)": round(m.cost, 2),
-                          "used": "✅" if reading.word is m else ("fits" if m.accepted else "—")}
-                         for m in reading.alternatives])
+    return pd.DataFrame(
+        [
+            {
+                "word": m.word.kana,
+                "romaji": m.word.romaji,
+                "meaning": m.word.english,
+                "score": round(m.mean_prob, 3),
+                "cost (nats)": round(m.cost, 2),
+                "used": "✅" if reading.word is m else ("fits" if m.accepted else "—"),
+            }
+            for m in reading.alternatives
+        ]
+    )
 
 
 def _big(text: str, sub: str) -> None:
-    st.markdown(f"<div class='qnn-line' style='font-size:3rem;font-weight:700;line-height:1.1'>{text}</div>"
-                f"<div style='color:#666'>{sub}</div>", unsafe_allow_html=True)
+    st.markdown(
+        f"<div class='qnn-line' style='font-size:3rem;font-weight:700;line-height:1.1'>{text}</div>"
+        f"<div style='color:#666'>{sub}</div>",
+        unsafe_allow_html=True,
+    )
 
 
 def _sentence(text: str) -> str:

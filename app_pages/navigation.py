@@ -3,6 +3,7 @@
 A task's page is `app_pages/<page>.py` where that file exists (page extras: intro text, hints, a line mode), else
 the generic handwriting or photo page for its kind of input.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,7 +39,9 @@ def generic_page(task: TaskSpec) -> Callable[[], None]:
 
 
 def pages() -> list[st.Page]:
-    return [st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
-            *(task_page(task) for task in TASKS.values()),
-            st.Page(PAGES / "results.py", title="Model results", icon="📊"),
-            st.Page(PAGES / "training.py", title="Training", icon="🏋️")]
+    return [
+        st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
+        *(task_page(task) for task in TASKS.values()),
+        st.Page(PAGES / "results.py", title="Model results", icon="📊"),
+        st.Page(PAGES / "training.py", title="Training", icon="🏋️"),
+    ]

@@ -1,6 +1,7 @@
 """The page a photo task gets from the registry: classify a photo, explain it with Grad-CAM over the photo
 itself, say "none of these?" when the model is unsure, and show the qubits. Example photos are the licensed
 files in `assets/<task>/` (each with a line in its `examples.txt`: file name, tab, caption)."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -22,8 +23,9 @@ def render(task_name: str, intro: str = "") -> None:
     examples = example_photos(task)
     upload_tab, example_tab = st.tabs(["📁 Upload a photo", "🖼️ Examples"])
     with upload_tab:
-        file = st.file_uploader("A photo (JPEG, PNG, WebP or TIFF, any size)", type=PHOTO_TYPES,
-                                key=f"{task.name}_upload")
+        file = st.file_uploader(
+            "A photo (JPEG, PNG, WebP or TIFF, any size)", type=PHOTO_TYPES, key=f"{task.name}_upload"
+        )
         if file is not None:
             show(task, service, file.getvalue(), key=f"{task.name}_upload_result")
     with example_tab:
@@ -54,8 +56,9 @@ def show(task: TaskSpec, service: TaskService, data: bytes, key: str) -> None:
     c1, c2 = st.columns([2, 1])
     with c1:
         w, h = result.prepared.image.size
-        st.image(explanation.overlay, caption=f"Grad-CAM for “{result.label}” over your photo ({w}×{h})",
-                 width="stretch")
+        st.image(
+            explanation.overlay, caption=f"Grad-CAM for “{result.label}” over your photo ({w}×{h})", width="stretch"
+        )
     with c2:
         size, native = task.input.size, task.input.native
         shrink = f", after the {native} px shrink" if task.input.photo_resize == "match" else ""

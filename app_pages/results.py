@@ -1,4 +1,5 @@
 """Model results: each task's committed test-split evaluation, read through the service (`task_results`)."""
+
 import streamlit as st
 
 from app_pages.common import confusion_chart
@@ -12,13 +13,23 @@ def summary_table(tasks) -> None:
     for task in tasks:
         r = task_results(task.name)
         h, c = r.hybrid, r.classical
-        rows.append({"task": task.title,
-                     "hybrid": h["accuracy"] if h else None,
-                     "hybrid, quantum off": h.get("accuracy_quantum_off") if h else None,
-                     "classical-only": c["accuracy"] if c else None,
-                     "hybrid − classical (points)": round((h["accuracy"] - c["accuracy"]) * 100, 2) if h and c else None})
-    st.dataframe(rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="percent")
-                                                        for k in ("hybrid", "hybrid, quantum off", "classical-only")})
+        rows.append(
+            {
+                "task": task.title,
+                "hybrid": h["accuracy"] if h else None,
+                "hybrid, quantum off": h.get("accuracy_quantum_off") if h else None,
+                "classical-only": c["accuracy"] if c else None,
+                "hybrid − classical (points)": round((h["accuracy"] - c["accuracy"]) * 100, 2) if h and c else None,
+            }
+        )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            k: st.column_config.NumberColumn(format="percent")
+            for k in ("hybrid", "hybrid, quantum off", "classical-only")
+        },
+    )
 
 
 def task_tab(task) -> None:
@@ -32,8 +43,11 @@ def task_tab(task) -> None:
     b.metric("Test images", f"{r.hybrid['n']:,}")
     hardest, hardest_acc = r.hardest_class
     # No delta: an accuracy beside an arrow reads as a gain, and this is the lowest one.
-    c.metric("Hardest class", f"{task.label(task.classes.index(hardest))} · {hardest_acc:.2%}",
-             help="The class the hybrid model gets right least often on the test split, with its accuracy.")
+    c.metric(
+        "Hardest class",
+        f"{task.label(task.classes.index(hardest))} · {hardest_acc:.2%}",
+        help="The class the hybrid model gets right least often on the test split, with its accuracy.",
+    )
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Confusion matrix**")
@@ -56,14 +70,18 @@ def curves_section() -> None:
     st.subheader("Shots and noise: what a real quantum computer would cost each model")
     st.plotly_chart(readout_curves_chart(curves), width="stretch", key="readout_curves")
     st.markdown(curves.explanation)
-    st.caption(f"Measured on the official test splits by `{curves.command}` (benchmarks/readout_curves.json); "
-               "shots averaged over 3 sampling seeds. Solid: hybrid; dashed: quantum bottleneck.")
+    st.caption(
+        f"Measured on the official test splits by `{curves.command}` (benchmarks/readout_curves.json); "
+        "shots averaged over 3 sampling seeds. Solid: hybrid; dashed: quantum bottleneck."
+    )
 
 
 def main() -> None:
     st.title("📊 Model results")
-    st.caption("Every number here is read from the committed evaluation outputs (`qnn report`), "
-               "measured on each data set's official test split.")
+    st.caption(
+        "Every number here is read from the committed evaluation outputs (`qnn report`), "
+        "measured on each data set's official test split."
+    )
     tasks = list(TASKS.values())
     summary_table(tasks)
     curves_section()

@@ -2,6 +2,7 @@
 
 Widgets in, one service call, charts out: every number comes from `TaskService`, and nothing here changes a model.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +19,14 @@ from qnn_core.service import UPLOAD_EXTENSIONS, Classification, EmptyImageError,
 from qnn_core.tasks import TASKS, TaskSpec
 
 
-def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] | None = None,
-           draw_hint: str = "Draw one character, large, in the middle.",
-           line_mode: line_reader.LineMode | None = None, single_label: str = "One character") -> None:
+def render(
+    task_name: str,
+    intro: str = "",
+    extras: Callable[[TaskSpec], None] | None = None,
+    draw_hint: str = "Draw one character, large, in the middle.",
+    line_mode: line_reader.LineMode | None = None,
+    single_label: str = "One character",
+) -> None:
     """The task's page; with `line_mode`, a switch between reading one character and reading a whole line."""
     task = TASKS[task_name]
     st.title(task.title)
@@ -30,8 +36,9 @@ def render(task_name: str, intro: str = "", extras: Callable[[TaskSpec], None] |
     if extras:
         extras(task)
     if line_mode is not None:
-        choice = st.segmented_control("What to read", [single_label, line_mode.label], default=single_label,
-                                      key=f"{task_name}_mode")
+        choice = st.segmented_control(
+            "What to read", [single_label, line_mode.label], default=single_label, key=f"{task_name}_mode"
+        )
         if choice == line_mode.label:
             line_reader.render(task, service, line_mode)
             return
@@ -52,10 +59,14 @@ def model_ui(task_name: str) -> str:
     offered = TaskService.offered_models(task_name)
     if len(offered) == 1:
         return offered[0]
-    choice = st.segmented_control("Model", [MODEL_LABELS[m] for m in offered], default=MODEL_LABELS["hybrid"],
-                                  key=f"{task_name}_model",
-                                  help="The quantum bottleneck's head reads only the 8 qubits' ⟨Z⟩: switch the "
-                                       "quantum branch off and watch the prediction break.")
+    choice = st.segmented_control(
+        "Model",
+        [MODEL_LABELS[m] for m in offered],
+        default=MODEL_LABELS["hybrid"],
+        key=f"{task_name}_model",
+        help="The quantum bottleneck's head reads only the 8 qubits' ⟨Z⟩: switch the "
+        "quantum branch off and watch the prediction break.",
+    )
     return next((m for m, label in MODEL_LABELS.items() if label == choice), "hybrid")
 
 
@@ -70,9 +81,15 @@ def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
         # the canvas draws its own toolbar over the line above it: the hint gets a line of its own and a gap
         st.caption(hint)
         st.markdown("<div style='height:2.2rem'></div>", unsafe_allow_html=True)
-        result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
-                           height=280, width=280, return_image_data=True,
-                           key=f"{key}_{st.session_state[f'{key}_n']}")
+        result = st_canvas(
+            stroke_width=width,
+            stroke_color="#000000",
+            background_color="#FFFFFF",
+            height=280,
+            width=280,
+            return_image_data=True,
+            key=f"{key}_{st.session_state[f'{key}_n']}",
+        )
         if st.button("🧹 Clear", key=f"{key}_clear"):
             st.session_state[f"{key}_n"] += 1
             st.rerun()
@@ -81,13 +98,21 @@ def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
         if data is None:
             st.info("Draw on the canvas: the prediction updates as you draw.")
             return
-        show_prediction(task, service, Image.fromarray(np.asarray(data, dtype=np.uint8)), key=f"{key}_result",
-                        empty_message="The canvas is empty: draw something to see a prediction.")
+        show_prediction(
+            task,
+            service,
+            Image.fromarray(np.asarray(data, dtype=np.uint8)),
+            key=f"{key}_result",
+            empty_message="The canvas is empty: draw something to see a prediction.",
+        )
 
 
 def _upload(task: TaskSpec, service: TaskService) -> None:
-    file = st.file_uploader("Upload an image (PNG, JPEG, WebP, BMP, TIFF, or the first frame of a GIF)",
-                            type=list(UPLOAD_EXTENSIONS), key=f"{task.name}_upload")
+    file = st.file_uploader(
+        "Upload an image (PNG, JPEG, WebP, BMP, TIFF, or the first frame of a GIF)",
+        type=list(UPLOAD_EXTENSIONS),
+        key=f"{task.name}_upload",
+    )
     if file is None:
         st.caption("Any size and either polarity: dark ink on light paper or light on dark.")
         return
@@ -114,12 +139,17 @@ def _examples(task: TaskSpec, service: TaskService) -> None:
         show_prediction(task, service, Image.fromarray(img), key=f"{chosen_key}_result")
 
 
-def classify_ui(task: TaskSpec, service: TaskService, source, key: str, empty_message: str | None = None
-                ) -> Classification | None:
+def classify_ui(
+    task: TaskSpec, service: TaskService, source, key: str, empty_message: str | None = None
+) -> Classification | None:
     """The quantum switch and the big label; bad input becomes a message (None), never a traceback."""
-    quantum_on = st.toggle("Quantum branch on", value=True, key=f"{key}_quantum", disabled=not service.is_hybrid,
-                           help=f"Switch the {service.n_qubits} qubits' contribution off to see how the prediction "
-                                "changes.")
+    quantum_on = st.toggle(
+        "Quantum branch on",
+        value=True,
+        key=f"{key}_quantum",
+        disabled=not service.is_hybrid,
+        help=f"Switch the {service.n_qubits} qubits' contribution off to see how the prediction changes.",
+    )
     try:
         result = service.classify(source, quantum=quantum_on)
     except EmptyImageError as err:
@@ -128,18 +158,24 @@ def classify_ui(task: TaskSpec, service: TaskService, source, key: str, empty_me
     except ImageInputError as err:
         st.error(f"This file cannot be used: {err}.")
         return None
-    st.markdown(f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{result.label}</div>"
-                f"<div style='color:#666'>{result.top[0][1]:.1%} confident"
-                f"{'' if result.quantum else ' · quantum branch off'}</div>", unsafe_allow_html=True)
+    st.markdown(
+        f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{result.label}</div>"
+        f"<div style='color:#666'>{result.top[0][1]:.1%} confident"
+        f"{'' if result.quantum else ' · quantum branch off'}</div>",
+        unsafe_allow_html=True,
+    )
     unsure_note(task, result)
     return result
 
 
 def probability_bars(task: TaskSpec, result: Classification, key: str) -> None:
     """The top-k bars; with the quantum branch off, the branch-on probabilities beside them."""
-    order = np.argsort(-result.probs)[:len(result.top)]
-    chart = probability_chart([task.label(int(i)) for i in order], result.probs_quantum_on[order],
-                              None if result.quantum else result.probs[order])
+    order = np.argsort(-result.probs)[: len(result.top)]
+    chart = probability_chart(
+        [task.label(int(i)) for i in order],
+        result.probs_quantum_on[order],
+        None if result.quantum else result.probs[order],
+    )
     st.plotly_chart(chart, width="stretch", key=f"{key}_bars_{_digest(result)}")
 
 
@@ -154,8 +190,11 @@ def show_prediction(task: TaskSpec, service: TaskService, source, key: str, empt
     with c1:
         caption = f"Grad-CAM for “{result.label}” on your image"
         if not explanation.heat.any():
-            caption += ": no pixel moves this answer (with the qubits off the head sees only zeros)" \
-                if service.is_bottleneck and not result.quantum else ": no pixel moves this answer"
+            caption += (
+                ": no pixel moves this answer (with the qubits off the head sees only zeros)"
+                if service.is_bottleneck and not result.quantum
+                else ": no pixel moves this answer"
+            )
         st.image(explanation.overlay, caption=caption, width="stretch")
     with c2:
         size = task.input.size

@@ -4,6 +4,7 @@ Thin UI over qnn_core.jobs: the jobs run in their own processes (here, or as Ray
 server is configured so), so this page only reads their state from the runs directory and refreshes that part
 every few seconds.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -18,8 +19,13 @@ from qnn_core import jobs
 from qnn_core.tasks import TASKS
 
 REFRESH_S = 3.0
-STATUS_ICON = {"queued": "⏳ queued", "running": "🏃 running", "done": "✅ done", "failed": "❌ failed",
-               "cancelled": "⛔ cancelled"}
+STATUS_ICON = {
+    "queued": "⏳ queued",
+    "running": "🏃 running",
+    "done": "✅ done",
+    "failed": "❌ failed",
+    "cancelled": "⛔ cancelled",
+}
 TROUBLE = (ValueError, KeyError, OSError, sqlite3.Error)  # shown as a message, never as a traceback
 DEVICES = ("auto", "cpu", "cuda")
 CHART_HEIGHT = 330
@@ -28,12 +34,14 @@ PLOTLY_CONFIG = {"displayModeBar": "hover", "displaylogo": False}
 
 # -- pure helpers (no Streamlit calls: tested by importing this module) -------------------------------------------
 
+
 def job_label(job: jobs.Job) -> str:
     return f"#{job.id} {job.task} · {job.model_label} · {job.status}"
 
 
-def default_selection(job_ids: Sequence[int], previous: Sequence[int] | None,
-                      known: Iterable[int] | None = None) -> list[int]:
+def default_selection(
+    job_ids: Sequence[int], previous: Sequence[int] | None, known: Iterable[int] | None = None
+) -> list[int]:
     """The jobs to compare: what the user chose last time (those still listed), plus the jobs new since then.
 
     `job_ids` are newest first; `previous` is the last selection (None: the page is new, so the newest job);
@@ -70,15 +78,30 @@ def curve_figures(series: dict[str, list[dict]], epochs: int) -> tuple[go.Figure
         batches = [r for r in rows if r["kind"] == "batch" and r.get("loss") is not None and r.get("steps")]
         per_epoch = [r for r in rows if r["kind"] == "epoch" and r.get("val_acc") is not None]
         any_loss |= bool(batches)
-        loss.add_scatter(x=[r["epoch"] - 1 + r["step"] / r["steps"] for r in batches], y=[r["loss"] for r in batches],
-                         mode="lines+markers", name=name, cliponaxis=False)
-        acc.add_scatter(x=[r["epoch"] for r in per_epoch], y=[r["val_acc"] for r in per_epoch], mode="lines+markers",
-                        name=name, cliponaxis=False)
+        loss.add_scatter(
+            x=[r["epoch"] - 1 + r["step"] / r["steps"] for r in batches],
+            y=[r["loss"] for r in batches],
+            mode="lines+markers",
+            name=name,
+            cliponaxis=False,
+        )
+        acc.add_scatter(
+            x=[r["epoch"] for r in per_epoch],
+            y=[r["val_acc"] for r in per_epoch],
+            mode="lines+markers",
+            name=name,
+            cliponaxis=False,
+        )
     epochs = max(1, int(epochs))
     for fig, y in ((loss, "loss"), (acc, "accuracy")):
-        fig.update_layout(height=CHART_HEIGHT, margin=dict(t=40, b=10, l=10, r=10), xaxis_title="epoch",
-                          yaxis_title=y, showlegend=bool(series),
-                          legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+        fig.update_layout(
+            height=CHART_HEIGHT,
+            margin=dict(t=40, b=10, l=10, r=10),
+            xaxis_title="epoch",
+            yaxis_title=y,
+            showlegend=bool(series),
+            legend=dict(orientation="h", yanchor="top", y=-0.22, x=0),
+        )
         fig.update_xaxes(range=[0, epochs], dtick=1 if epochs <= 20 else None)
     if any_loss:  # a statement, not a conditional expression: Streamlit's magic would draw the figure it returns
         loss.update_yaxes(rangemode="tozero")
@@ -94,34 +117,71 @@ def new_job_form() -> None:
     with st.form("new_job"):
         c1, c2, c3 = st.columns(3)
         task = c1.selectbox("Task", list(TASKS), format_func=lambda n: TASKS[n].title, key="job_task")
-        quantum = c1.toggle("Quantum branch", value=d.quantum, help="Off trains the classical-only twin.",
-                           key="job_quantum")
-        qubits = c2.slider("Qubits", jobs.LIMITS["qubits"][1], jobs.LIMITS["qubits"][2], d.qubits,
-                           help="Ignored when the quantum branch is off. A full MNIST epoch with 12 qubits costs "
-                                "about 1.1× one with 8 (the fused circuit; benchmarks/RESULTS.md §3).",
-                           key="job_qubits")
-        depth = c2.slider("Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.",
-                          key="job_depth")
+        quantum = c1.toggle(
+            "Quantum branch", value=d.quantum, help="Off trains the classical-only twin.", key="job_quantum"
+        )
+        qubits = c2.slider(
+            "Qubits",
+            jobs.LIMITS["qubits"][1],
+            jobs.LIMITS["qubits"][2],
+            d.qubits,
+            help="Ignored when the quantum branch is off. A full MNIST epoch with 12 qubits costs "
+            "about 1.1× one with 8 (the fused circuit; benchmarks/RESULTS.md §3).",
+            key="job_qubits",
+        )
+        depth = c2.slider(
+            "Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.", key="job_depth"
+        )
         epochs = c3.number_input("Epochs", min_value=1, max_value=50, value=d.epochs, key="job_epochs")
-        subset = c3.number_input("Training images (0 = all)", min_value=0, max_value=60_000, value=d.subset, step=500,
-                                 help="A subset makes a quick demo: 3,000 images and one epoch take about a minute.",
-                                 key="job_subset")
+        subset = c3.number_input(
+            "Training images (0 = all)",
+            min_value=0,
+            max_value=60_000,
+            value=d.subset,
+            step=500,
+            help="A subset makes a quick demo: 3,000 images and one epoch take about a minute.",
+            key="job_subset",
+        )
         with st.expander("More settings"):
             m1, m2, m3 = st.columns(3)
-            lr = m1.number_input("Learning rate", min_value=0.0, max_value=1.0, value=d.lr, step=0.001, format="%.4f",
-                                 key="job_lr")
-            batch_size = m2.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=d.batch_size, key="job_batch_size")
+            lr = m1.number_input(
+                "Learning rate", min_value=0.0, max_value=1.0, value=d.lr, step=0.001, format="%.4f", key="job_lr"
+            )
+            batch_size = m2.select_slider(
+                "Batch size", [16, 32, 64, 128, 256, 512], value=d.batch_size, key="job_batch_size"
+            )
             seed = m3.number_input("Seed", min_value=0, value=d.seed, step=1, key="job_seed")
-            device = m1.selectbox("Device", DEVICES, index=DEVICES.index(d.device), key="job_device",
-                                  help="auto trains on a CUDA GPU when the machine running the job has one.")
-            processes = m2.number_input("Processes", min_value=1, value=d.processes, step=1, key="job_processes",
-                                        help="Data-parallel training processes (torchrun); 1 is a plain run.")
+            device = m1.selectbox(
+                "Device",
+                DEVICES,
+                index=DEVICES.index(d.device),
+                key="job_device",
+                help="auto trains on a CUDA GPU when the machine running the job has one.",
+            )
+            processes = m2.number_input(
+                "Processes",
+                min_value=1,
+                value=d.processes,
+                step=1,
+                key="job_processes",
+                help="Data-parallel training processes (torchrun); 1 is a plain run.",
+            )
         submitted = st.form_submit_button("Start training", type="primary", key="job_submit")
     if not submitted:
         return
-    params = jobs.JobParams(task=task, quantum=bool(quantum), qubits=int(qubits), depth=int(depth), epochs=int(epochs),
-                            lr=float(lr), batch_size=int(batch_size), seed=int(seed), subset=int(subset) or None,
-                            device=str(device), processes=int(processes))
+    params = jobs.JobParams(
+        task=task,
+        quantum=bool(quantum),
+        qubits=int(qubits),
+        depth=int(depth),
+        epochs=int(epochs),
+        lr=float(lr),
+        batch_size=int(batch_size),
+        seed=int(seed),
+        subset=int(subset) or None,
+        device=str(device),
+        processes=int(processes),
+    )
     try:
         job = jobs.submit(params)
     except TROUBLE as err:
@@ -132,29 +192,39 @@ def new_job_form() -> None:
 
 
 def jobs_frame(all_jobs: list[jobs.Job]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "Job": job.id,
-        "Task": job.task,
-        "Model": job.model_label,
-        "Status": STATUS_ICON.get(job.status, job.status),
-        "Progress": job.progress,
-        "Epoch": f"{job.epoch or 0}/{job.params.get('epochs')}",
-        "Images/s": job.images_per_s,
-        "ETA": jobs.format_duration(job.eta_s) if job.status == "running" else "",
-        "Val acc": None if job.val_acc is None else 100 * job.val_acc,
-        "Test acc": None if job.test_accuracy is None else 100 * job.test_accuracy,
-        "Created": jobs.format_time(job.created_at),
-        "Runs on": job.where,
-    } for job in all_jobs])
+    return pd.DataFrame(
+        [
+            {
+                "Job": job.id,
+                "Task": job.task,
+                "Model": job.model_label,
+                "Status": STATUS_ICON.get(job.status, job.status),
+                "Progress": job.progress,
+                "Epoch": f"{job.epoch or 0}/{job.params.get('epochs')}",
+                "Images/s": job.images_per_s,
+                "ETA": jobs.format_duration(job.eta_s) if job.status == "running" else "",
+                "Val acc": None if job.val_acc is None else 100 * job.val_acc,
+                "Test acc": None if job.test_accuracy is None else 100 * job.test_accuracy,
+                "Created": jobs.format_time(job.created_at),
+                "Runs on": job.where,
+            }
+            for job in all_jobs
+        ]
+    )
 
 
 def jobs_table(all_jobs: list[jobs.Job]) -> None:
-    st.dataframe(jobs_frame(all_jobs), hide_index=True, key="jobs_table", column_config={
-        "Progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-        "Images/s": st.column_config.NumberColumn(format="%.0f"),
-        "Val acc": st.column_config.NumberColumn(format="%.1f%%"),
-        "Test acc": st.column_config.NumberColumn(format="%.1f%%"),
-    })
+    st.dataframe(
+        jobs_frame(all_jobs),
+        hide_index=True,
+        key="jobs_table",
+        column_config={
+            "Progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
+            "Images/s": st.column_config.NumberColumn(format="%.0f"),
+            "Val acc": st.column_config.NumberColumn(format="%.1f%%"),
+            "Test acc": st.column_config.NumberColumn(format="%.1f%%"),
+        },
+    )
 
 
 def curves(all_jobs: list[jobs.Job]) -> None:
@@ -165,11 +235,17 @@ def curves(all_jobs: list[jobs.Job]) -> None:
     """
     by_id = {j.id: j for j in all_jobs}
     ids = list(by_id)
-    st.session_state["compare"] = default_selection(ids, st.session_state.get("compare"),
-                                                    st.session_state.get("compare_known"))
+    st.session_state["compare"] = default_selection(
+        ids, st.session_state.get("compare"), st.session_state.get("compare_known")
+    )
     st.session_state["compare_known"] = ids
-    chosen = st.multiselect("Compare jobs", ids, key="compare", format_func=lambda i: job_label(by_id[i]),
-                            placeholder="Pick jobs to compare their curves")
+    chosen = st.multiselect(
+        "Compare jobs",
+        ids,
+        key="compare",
+        format_func=lambda i: job_label(by_id[i]),
+        placeholder="Pick jobs to compare their curves",
+    )
     if not chosen:
         st.caption("No job picked: choose one or more above to see their loss and validation accuracy.")
         return
@@ -195,8 +271,15 @@ def evaluation(job: jobs.Job) -> None:
     st.caption(f"Measured on the {r.get('note', str(r.get('n')) + ' test images')}.")
     spec = TASKS[job.task]
     names = [spec.label(i) for i in range(spec.num_classes)]
-    fig = px.imshow(r["confusion"], x=names, y=names, text_auto=True, color_continuous_scale="Blues",
-                    labels=dict(x="predicted", y="true", color="images"), aspect="equal")
+    fig = px.imshow(
+        r["confusion"],
+        x=names,
+        y=names,
+        text_auto=True,
+        color_continuous_scale="Blues",
+        labels=dict(x="predicted", y="true", color="images"),
+        aspect="equal",
+    )
     fig.update_layout(height=480, margin=dict(t=40, b=10))  # room for the toolbar above the matrix
     st.markdown("**Confusion matrix**")
     st.plotly_chart(fig, key=f"confusion_{job.id}", config=PLOTLY_CONFIG)
@@ -220,13 +303,23 @@ def model_choice(job: jobs.Job) -> None:
     elif active is not None:
         st.info(f"The {title} pages use job #{active}'s model.")
     left, right = st.columns(2)
-    left.button("Use this model", key=f"use_{job.id}", disabled=job.status != "done" or active == job.id,
-                help="Serve this model on the task's pages (the shipped checkpoint stays untouched).",
-                on_click=_act, args=(lambda: jobs.use_model(job.id, task=job.task),),
-                kwargs=dict(done=f"The {title} pages now use job #{job.id}'s model."))
-    right.button("Revert to shipped", key=f"revert_{job.task}", disabled=active is None,
-                 on_click=_act, args=(jobs.revert_to_shipped, job.task),
-                 kwargs=dict(done=f"The {title} pages use the shipped model again."))
+    left.button(
+        "Use this model",
+        key=f"use_{job.id}",
+        disabled=job.status != "done" or active == job.id,
+        help="Serve this model on the task's pages (the shipped checkpoint stays untouched).",
+        on_click=_act,
+        args=(lambda: jobs.use_model(job.id, task=job.task),),
+        kwargs=dict(done=f"The {title} pages now use job #{job.id}'s model."),
+    )
+    right.button(
+        "Revert to shipped",
+        key=f"revert_{job.task}",
+        disabled=active is None,
+        on_click=_act,
+        args=(jobs.revert_to_shipped, job.task),
+        kwargs=dict(done=f"The {title} pages use the shipped model again."),
+    )
 
 
 def details(all_jobs: list[jobs.Job]) -> None:
@@ -249,8 +342,13 @@ def details(all_jobs: list[jobs.Job]) -> None:
         step = f"epoch {job.epoch}/{job.params['epochs']}, step {job.step}/{job.steps}" if job.epoch else "starting…"
         st.progress(job.progress, text=step)
     if not job.finished:
-        st.button("Cancel job", key=f"cancel_{job.id}", on_click=_act, args=(jobs.cancel, job.id),
-                  kwargs=dict(done=f"Job #{job.id} cancelled."))
+        st.button(
+            "Cancel job",
+            key=f"cancel_{job.id}",
+            on_click=_act,
+            args=(jobs.cancel, job.id),
+            kwargs=dict(done=f"Job #{job.id} cancelled."),
+        )
     if job.error:
         st.error(job.error)
     if job.status == "done" and job.result:

@@ -5,6 +5,7 @@ scripted user opens the Digits page, uploads a test digit as a PNG and waits for
 Grad-CAM overlay. Falls back to Streamlit's AppTest (no server, no browser) when Chromium is not installed,
 and says so in the result.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,18 @@ from pathlib import Path
 from qnn_core.tasks import REPO_ROOT
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1400,1100")
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1100",
+)
 SHOWN_LABEL = "const el = document.querySelector(\"div[style*='3.2rem']\"); return el ? el.textContent : null;"
 
 
@@ -83,16 +93,35 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
         png = Path(tmp) / "seven.png"
         truth = digit_png(png)
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
-                                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                                 "--server.headless", "true"], cwd=REPO_ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO_ROOT / "streamlit_app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             _wait(lambda: _healthy(url), timeout, "the server's health check", poll=0.1)
             t_server = time.perf_counter() - t0
             driver.get(f"{url}/digits")
-            _wait(lambda: driver.execute_script("return document.querySelectorAll('[role=tab]').length >= 3"),
-                  timeout, "the Digits page's tabs")
+            _wait(
+                lambda: driver.execute_script("return document.querySelectorAll('[role=tab]').length >= 3"),
+                timeout,
+                "the Digits page's tabs",
+            )
             t_page = time.perf_counter() - t0
             driver.execute_script("document.querySelectorAll('[role=tab]')[1].click()")
             inputs = _wait(lambda: driver.find_elements("css selector", "input[type=file]"), timeout, "the uploader")
@@ -108,10 +137,16 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"method": "browser: headless Chromium (Selenium) against `streamlit run`, upload of a test '7' on the "
-                      "Digits page", "label_shown": label, "label_true": truth,
-            "server_healthy_s": round(t_server, 2), "page_ready_s": round(t_page, 2),
-            "first_prediction_s": round(t_label, 2), "first_gradcam_s": round(t_cam, 2)}
+    return {
+        "method": "browser: headless Chromium (Selenium) against `streamlit run`, upload of a test '7' on the "
+        "Digits page",
+        "label_shown": label,
+        "label_true": truth,
+        "server_healthy_s": round(t_server, 2),
+        "page_ready_s": round(t_page, 2),
+        "first_prediction_s": round(t_label, 2),
+        "first_gradcam_s": round(t_cam, 2),
+    }
 
 
 def time_in_apptest(timeout: float = 180) -> dict:
@@ -129,13 +164,16 @@ def time_in_apptest(timeout: float = 180) -> dict:
         t_label = time.perf_counter() - t0
     labels = [m.value for m in at.markdown if "qnn-label" in m.value]
     label = labels[0].split(">")[1].split("<")[0] if labels else None
-    return {"method": "AppTest (no server, no browser: Chromium is not installed), Digits page, upload of a test '7'",
-            "label_shown": label, "label_true": truth, "page_ready_s": round(t_page, 2),
-            "first_prediction_s": round(t_label, 2)}
+    return {
+        "method": "AppTest (no server, no browser: Chromium is not installed), Digits page, upload of a test '7'",
+        "label_shown": label,
+        "label_true": truth,
+        "page_ready_s": round(t_page, 2),
+        "first_prediction_s": round(t_label, 2),
+    }
 
 
 def time_to_first_prediction(threads: int) -> dict:
     if browser_available():
         return time_in_browser(threads)
     return time_in_apptest()
-

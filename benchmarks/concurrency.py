@@ -1,5 +1,6 @@
 """What thread-safe serving costs: Grad-CAM through a per-call view against pytorch-grad-cam hooked on the
 model (the old way, unsafe when sessions share a model), and peak memory with 1 and with 3 sessions at once."""
+
 from __future__ import annotations
 
 import copy
@@ -44,8 +45,11 @@ def gradcam_cost(repeats: int, files: dict[str, list[bytes]]) -> dict:
 
         times = interleaved({"hooked_on_model": old, "per_call_view": new}, repeats)
         old_s, new_s = summary_ms(times["hooked_on_model"]), summary_ms(times["per_call_view"])
-        out[name] = {"hooked_on_model": old_s, "per_call_view": new_s,
-                     "ratio_p50": round(new_s["p50_ms"] / old_s["p50_ms"], 3)}
+        out[name] = {
+            "hooked_on_model": old_s,
+            "per_call_view": new_s,
+            "ratio_p50": round(new_s["p50_ms"] / old_s["p50_ms"], 3),
+        }
     return out
 
 
@@ -74,8 +78,10 @@ def serve_sessions(sessions: int, calls: int, tasks: tuple[str, ...] = TASKS) ->
 def session_memory(calls: int, tasks: tuple[str, ...]) -> dict:
     out = {}
     for n in (1, 3):
-        code = (f"import json, torch; torch.set_num_threads(1); from benchmarks.concurrency import serve_sessions; "
-                f"print(json.dumps(serve_sessions({n}, {calls}, {tuple(tasks)!r})))")
+        code = (
+            f"import json, torch; torch.set_num_threads(1); from benchmarks.concurrency import serve_sessions; "
+            f"print(json.dumps(serve_sessions({n}, {calls}, {tuple(tasks)!r})))"
+        )
         r = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             raise RuntimeError(f"serving process failed: {r.stderr[-2000:]}")
@@ -88,9 +94,11 @@ def concurrency(budget) -> dict:
     from benchmarks.sections import user_files
 
     files = {name: user_files(name, 8) for name in TASKS}
-    return {"what": "Grad-CAM p50 of the shipped hybrid, the old way (pytorch-grad-cam hooks on the model's own layer) "
-                    "and the thread-safe way (hooks on a per-call view; the shared model is only read), timed in turn "
-                    "on one thread; and the peak RSS (VmHWM) of a fresh process in which 1 or 3 threads (sessions) "
-                    "share the digits and animals services, each classifying and explaining",
-            "gradcam": gradcam_cost(budget.latency_repeats, files),
-            "memory": session_memory(max(2, budget.latency_repeats // 10), budget.session_tasks)}
+    return {
+        "what": "Grad-CAM p50 of the shipped hybrid, the old way (pytorch-grad-cam hooks on the model's own layer) "
+        "and the thread-safe way (hooks on a per-call view; the shared model is only read), timed in turn "
+        "on one thread; and the peak RSS (VmHWM) of a fresh process in which 1 or 3 threads (sessions) "
+        "share the digits and animals services, each classifying and explaining",
+        "gradcam": gradcam_cost(budget.latency_repeats, files),
+        "memory": session_memory(max(2, budget.latency_repeats // 10), budget.session_tasks),
+    }

@@ -4,6 +4,7 @@ One epoch of MNIST training on CUDA (hybrid and classical, images/s, on the carr
 split), single-image predict p50 on CUDA against the CPU on the same machine, and a 2-process DDP run over
 gloo (NCCL refuses two ranks on one GPU). Each part records its own failure instead of stopping the others.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,29 @@ from qnn_core.training.train import TrainConfig, train
 
 
 def train_epoch(device: str, quantum: bool, data_root: str, max_batches: int | None, amp: str, out: Path) -> dict:
-    meta = train(TrainConfig(task="mnist", epochs=1, quantum=quantum, data_root=data_root, device=device, amp=amp,
-                             max_batches=max_batches, batch_size=128), out, quiet=True)
+    meta = train(
+        TrainConfig(
+            task="mnist",
+            epochs=1,
+            quantum=quantum,
+            data_root=data_root,
+            device=device,
+            amp=amp,
+            max_batches=max_batches,
+            batch_size=128,
+        ),
+        out,
+        quiet=True,
+    )
     h = meta["history"][0]
-    return {"images_per_s": h["images_per_s"], "epoch_time_s": h["epoch_time_s"], "val_acc": h["val_acc"],
-            "train_size": meta["train_size"], "device": meta["device"], "amp": amp}
+    return {
+        "images_per_s": h["images_per_s"],
+        "epoch_time_s": h["epoch_time_s"],
+        "val_acc": h["val_acc"],
+        "train_size": meta["train_size"],
+        "device": meta["device"],
+        "amp": amp,
+    }
 
 
 def predict_p50(device: str, repeats: int) -> dict:
@@ -55,15 +74,37 @@ def predict_p50(device: str, repeats: int) -> dict:
 
 def ddp_gloo(data_root: str, max_batches: int, out: Path) -> dict:
     env = {**os.environ, "QNN_DDP_BACKEND": "gloo", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-           "qnn_core.train", "--task", "mnist", "--epochs", "1", "--max-batches", str(max_batches),
-           "--device", "cuda:0", "--data-root", data_root, "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "qnn_core.train",
+        "--task",
+        "mnist",
+        "--epochs",
+        "1",
+        "--max-batches",
+        str(max_batches),
+        "--device",
+        "cuda:0",
+        "--data-root",
+        data_root,
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode:
         return {"failed": done.stderr[-2000:]}
     meta = read_meta(out)
-    return {"images_per_s": meta["history"][0]["images_per_s"], "distributed": meta["distributed"],
-            "global_batch_size": meta["global_batch_size"]}
+    return {
+        "images_per_s": meta["history"][0]["images_per_s"],
+        "distributed": meta["distributed"],
+        "global_batch_size": meta["global_batch_size"],
+    }
 
 
 def part(results: dict, name: str, fn) -> None:
@@ -89,14 +130,26 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for quantum in (True, False):
             name = f"train_{'hybrid' if quantum else 'classical'}"
-            part(results, name, lambda q=quantum: train_epoch(a.device, q, a.data_root, a.max_batches, "off",
-                                                             Path(tmp) / f"{name}.pt"))
+            part(
+                results,
+                name,
+                lambda q=quantum: train_epoch(a.device, q, a.data_root, a.max_batches, "off", Path(tmp) / f"{name}.pt"),
+            )
         if a.device.startswith("cuda"):
-            part(results, "train_hybrid_bf16", lambda: train_epoch(a.device, True, a.data_root, a.max_batches, "bf16",
-                                                                   Path(tmp) / "bf16.pt"))
-        part(results, "predict", lambda: {"device": predict_p50(a.device, a.repeats), "cpu": predict_p50("cpu", a.repeats)})
+            part(
+                results,
+                "train_hybrid_bf16",
+                lambda: train_epoch(a.device, True, a.data_root, a.max_batches, "bf16", Path(tmp) / "bf16.pt"),
+            )
+        part(
+            results,
+            "predict",
+            lambda: {"device": predict_p50(a.device, a.repeats), "cpu": predict_p50("cpu", a.repeats)},
+        )
         if a.device.startswith("cuda"):
-            part(results, "ddp_gloo_2_processes", lambda: ddp_gloo(a.data_root, a.max_batches or 40, Path(tmp) / "d.pt"))
+            part(
+                results, "ddp_gloo_2_processes", lambda: ddp_gloo(a.data_root, a.max_batches or 40, Path(tmp) / "d.pt")
+            )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=1) + "\n")
     return 0

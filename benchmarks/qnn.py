@@ -5,6 +5,7 @@ gate, and "fused", the same circuit as a few GEMMs (qnn_core/models/fused_circui
 in turn (A, B, A, B, ...) so that a change in the machine's load hits all of them alike, and reports ratios
 measured within one run: absolute times move with the machine, ratios much less.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -31,8 +32,14 @@ from .sections import BATCH_SIZES, Budget, predict_with_gradcam, test_batch, use
 from .timing import interleaved, summary_ms
 
 # hybrid time / classical time, per measurement (issue 18's goals; the batch rows keep the earlier 1.15)
-COST_GOALS = {"predict": 1.05, "predict_gradcam": 1.15, "batch_1": 1.10, "batch_32": 1.15, "batch_256": 1.15,
-              "train_step": 1.03}
+COST_GOALS = {
+    "predict": 1.05,
+    "predict_gradcam": 1.15,
+    "batch_1": 1.10,
+    "batch_32": 1.15,
+    "batch_256": 1.15,
+    "train_step": 1.03,
+}
 # QNN layer alone, forward + backward of a batch of 256: (gate by gate then, goal) in ms on the machine of the
 # earlier numbers (issue 18). Another machine compares by the speedup over gate by gate that the goal asks for.
 SCALING_GOALS_MS = {(8, 3): (55.2, 10.0), (10, 6): (437.4, 60.0), (12, 6): (1512.1, 500.0)}
@@ -56,21 +63,29 @@ def quantum_cost(budget: Budget, task_name: str = "mnist") -> dict:
     task = get_task(task_name)
     models = {"hybrid": Predictor(task_name), "classical": Predictor(task_name, task.checkpoint(quantum=False))}
     files = user_files(task_name)
-    result: dict = {"what": f"{task_name} shipped checkpoints (hybrid vs classical-only, same backbone); ratio = "
-                            "hybrid time / classical time, p50 of each, timed alternately; training steps: "
-                            "augment + forward + backward + AdamW on fresh models, batch "
-                            f"{budget.train_step_batch}",
-                    "goals": COST_GOALS}
+    result: dict = {
+        "what": f"{task_name} shipped checkpoints (hybrid vs classical-only, same backbone); ratio = "
+        "hybrid time / classical time, p50 of each, timed alternately; training steps: "
+        "augment + forward + backward + AdamW on fresh models, batch "
+        f"{budget.train_step_batch}",
+        "goals": COST_GOALS,
+    }
 
     def cycle_predict(p: Predictor, cam: bool):
         it = itertools.cycle(files)
         return (lambda: predict_with_gradcam(p, next(it))) if cam else (lambda: p.predict(next(it)))
 
-    for key, cam, repeats in (("predict", False, budget.cost_repeats), ("predict_gradcam", True, budget.latency_repeats)):
+    for key, cam, repeats in (
+        ("predict", False, budget.cost_repeats),
+        ("predict_gradcam", True, budget.latency_repeats),
+    ):
         times = interleaved({v: cycle_predict(p, cam) for v, p in models.items()}, repeats, budget.warmup)
-        result[key] = {"hybrid": summary_ms(times["hybrid"]), "classical": summary_ms(times["classical"]),
-                       "ratio_p50": _ratio(times, "hybrid", "classical"),
-                       "ratio_paired": _paired(times, "hybrid", "classical")}
+        result[key] = {
+            "hybrid": summary_ms(times["hybrid"]),
+            "classical": summary_ms(times["classical"]),
+            "ratio_p50": _ratio(times, "hybrid", "classical"),
+            "ratio_paired": _paired(times, "hybrid", "classical"),
+        }
     x_all = test_batch(task_name, max(BATCH_SIZES))
     with torch.no_grad():
         for bs in BATCH_SIZES:
@@ -78,10 +93,13 @@ def quantum_cost(budget: Budget, task_name: str = "mnist") -> dict:
             repeats = budget.cost_repeats if bs == 1 else budget.batch_repeats
             times = interleaved({v: (lambda m=p.model: m(x)) for v, p in models.items()}, repeats, budget.warmup)
             h, c = summary_ms(times["hybrid"]), summary_ms(times["classical"])
-            result[f"batch_{bs}"] = {"hybrid_images_per_s": round(bs / (h["p50_ms"] / 1000), 1),
-                                     "classical_images_per_s": round(bs / (c["p50_ms"] / 1000), 1),
-                                     "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3),
-                                     "ratio_paired": _paired(times, "hybrid", "classical"), "n": h["n"]}
+            result[f"batch_{bs}"] = {
+                "hybrid_images_per_s": round(bs / (h["p50_ms"] / 1000), 1),
+                "classical_images_per_s": round(bs / (c["p50_ms"] / 1000), 1),
+                "ratio_p50": round(h["p50_ms"] / c["p50_ms"], 3),
+                "ratio_paired": _paired(times, "hybrid", "classical"),
+                "n": h["n"],
+            }
     data = TrainData.load(task)
     result["train_step"] = training_steps(budget, data)
     result["epoch_12_qubits"] = epoch_estimate(budget, data, result["train_step"])
@@ -119,7 +137,7 @@ class TrainStep:
 
     def __call__(self) -> None:
         start = (self.step_no * self.batch) % (len(self.order) - self.batch)
-        idx = self.order[start:start + self.batch]
+        idx = self.order[start : start + self.batch]
         self.step_no += 1
         task = self.data.task
         images = self.data.images[idx]
@@ -137,9 +155,12 @@ def training_steps(budget: Budget, data: TrainData) -> dict:
     steps = {"classical": TrainStep(data, budget.train_step_batch, quantum=False)}
     steps |= {f"hybrid_{p}": TrainStep(data, budget.train_step_batch, True, p) for p in CIRCUIT_PATHS}
     times = interleaved(steps, budget.train_step_repeats, budget.warmup)
-    return {"batch": budget.train_step_batch, **{k: summary_ms(v) for k, v in times.items()},
-            **{f"ratio_p50_{p}": _ratio(times, f"hybrid_{p}", "classical") for p in CIRCUIT_PATHS},
-            **{f"ratio_paired_{p}": _paired(times, f"hybrid_{p}", "classical") for p in CIRCUIT_PATHS}}
+    return {
+        "batch": budget.train_step_batch,
+        **{k: summary_ms(v) for k, v in times.items()},
+        **{f"ratio_p50_{p}": _ratio(times, f"hybrid_{p}", "classical") for p in CIRCUIT_PATHS},
+        **{f"ratio_paired_{p}": _paired(times, f"hybrid_{p}", "classical") for p in CIRCUIT_PATHS},
+    }
 
 
 def epoch_estimate(budget: Budget, data: TrainData, eight_qubit: dict) -> dict:
@@ -153,8 +174,12 @@ def epoch_estimate(budget: Budget, data: TrainData, eight_qubit: dict) -> dict:
         step = TrainStep(data, budget.train_step_batch, True, path, n_qubits=EPOCH_QUBITS)
         times = interleaved({path: step, "classical": classical}, repeats, 1)
         s = summary_ms(times[path])
-        out[path] = {**s, "epoch_s": round(s["p50_ms"] / 1000 * batches, 1),
-                     "ratio_p50": _ratio(times, path, "classical"), "ratio_paired": _paired(times, path, "classical")}
+        out[path] = {
+            **s,
+            "epoch_s": round(s["p50_ms"] / 1000 * batches, 1),
+            "ratio_p50": _ratio(times, path, "classical"),
+            "ratio_paired": _paired(times, path, "classical"),
+        }
         out["depth"] = step.cfg.q_depth
     for key, name in (("classical", "classical_epoch_s"), ("hybrid_fused", "hybrid_8_qubits_epoch_s")):
         out[name] = round(eight_qubit[key]["p50_ms"] / 1000 * batches, 1)
@@ -174,20 +199,42 @@ def qnn_scaling(budget: Budget, png: Path | None = None) -> dict:
         for depth in budget.scaling_depths:
             layer = QuantumLayer(n, depth).train()
             angles = (torch.rand(budget.scaling_batch, n) * 2 - 1).mul_(torch.pi).requires_grad_()
-            runs = {"tq": partial(_forward_backward, layer, layer.forward_circuit, angles),
-                    "fused": partial(_forward_backward, layer, layer.forward_fused, angles)}
+            runs = {
+                "tq": partial(_forward_backward, layer, layer.forward_circuit, angles),
+                "fused": partial(_forward_backward, layer, layer.forward_fused, angles),
+            }
             times = interleaved(runs, budget.scaling_repeats, 1)
             tq_ms, fused_ms = summary_ms(times["tq"]), summary_ms(times["fused"])
-            rows.append({"qubits": n, "depth": depth, "chunks": list(chunk_sizes(n)), "tq": tq_ms, "fused": fused_ms,
-                         "speedup": round(tq_ms["p50_ms"] / fused_ms["p50_ms"], 1)})
+            rows.append(
+                {
+                    "qubits": n,
+                    "depth": depth,
+                    "chunks": list(chunk_sizes(n)),
+                    "tq": tq_ms,
+                    "fused": fused_ms,
+                    "speedup": round(tq_ms["p50_ms"] / fused_ms["p50_ms"], 1),
+                }
+            )
     if png:
         plot_scaling(rows, budget.scaling_batch, png)
-    return {"what": f"QuantumLayer forward + backward, batch {budget.scaling_batch}, RY encoding, depth x (RX, RY per "
-                    "wire + CNOT ring), <Z> on every wire; 'tq' = TorchQuantum gate by gate (forward_circuit), "
-                    "'fused' = the training default (forward_fused), timed alternately",
-            "batch": budget.scaling_batch, "rows": rows, "plot": png.name if png else None,
-            "goals": [{"qubits": n, "depth": d, "tq_ms_before": before, "goal_ms": goal,
-                       "speedup_needed": round(before / goal, 1)} for (n, d), (before, goal) in SCALING_GOALS_MS.items()]}
+    return {
+        "what": f"QuantumLayer forward + backward, batch {budget.scaling_batch}, RY encoding, depth x (RX, RY per "
+        "wire + CNOT ring), <Z> on every wire; 'tq' = TorchQuantum gate by gate (forward_circuit), "
+        "'fused' = the training default (forward_fused), timed alternately",
+        "batch": budget.scaling_batch,
+        "rows": rows,
+        "plot": png.name if png else None,
+        "goals": [
+            {
+                "qubits": n,
+                "depth": d,
+                "tq_ms_before": before,
+                "goal_ms": goal,
+                "speedup_needed": round(before / goal, 1),
+            }
+            for (n, d), (before, goal) in SCALING_GOALS_MS.items()
+        ],
+    }
 
 
 def plot_scaling(rows: list[dict], batch: int, png: Path) -> None:
@@ -200,10 +247,16 @@ def plot_scaling(rows: list[dict], batch: int, png: Path) -> None:
     for i, n in enumerate(sorted({r["qubits"] for r in rows})):
         mine = [r for r in rows if r["qubits"] == n]
         color = f"C{i}"
-        ax.plot([r["depth"] for r in mine], [r["fused"]["p50_ms"] for r in mine], marker="o", color=color,
-                label=f"{n} qubits")
-        ax.plot([r["depth"] for r in mine], [r["tq"]["p50_ms"] for r in mine], marker="x", ls="--", color=color,
-                alpha=0.6)
+        ax.plot(
+            [r["depth"] for r in mine],
+            [r["fused"]["p50_ms"] for r in mine],
+            marker="o",
+            color=color,
+            label=f"{n} qubits",
+        )
+        ax.plot(
+            [r["depth"] for r in mine], [r["tq"]["p50_ms"] for r in mine], marker="x", ls="--", color=color, alpha=0.6
+        )
     ax.set_yscale("log")
     ax.set_xlabel("circuit depth (trainable layers)")
     ax.set_ylabel("forward + backward, ms (median, log scale)")

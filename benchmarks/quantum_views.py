@@ -1,6 +1,7 @@
 """What the ⚛️ quantum view costs per prediction: the state (with Bloch vectors and entanglement), the shots and
 the noise views of the served models; and how the state and noise views grow with the qubits, which is what
 sets how large a circuit the noise view is offered for (quantum_noise.NOISE_MAX_QUBITS)."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,13 +33,19 @@ def served(repeats: int) -> dict:
         service = TaskService(name)
         results = [service.classify(f) for f in user_files(name, 4)]
         picks = {k: itertools.cycle(results) for k in ("state", "shots", "noise")}
-        times = interleaved({
-            "state": lambda: service.quantum_state(next(picks["state"])),
-            "shots": lambda: service.shots(next(picks["shots"]), SHOTS, resamples=RESAMPLES),
-            "noise": lambda: service.noise(next(picks["noise"]), NOISE_P),
-        }, repeats)
-        out[name] = {"views": 2 if get_task(name).test_time_mirror else 1, "qubits": service.n_qubits,
-                     **{k: summary_ms(v) for k, v in times.items()}}
+        times = interleaved(
+            {
+                "state": lambda: service.quantum_state(next(picks["state"])),
+                "shots": lambda: service.shots(next(picks["shots"]), SHOTS, resamples=RESAMPLES),
+                "noise": lambda: service.noise(next(picks["noise"]), NOISE_P),
+            },
+            repeats,
+        )
+        out[name] = {
+            "views": 2 if get_task(name).test_time_mirror else 1,
+            "qubits": service.n_qubits,
+            **{k: summary_ms(v) for k, v in times.items()},
+        }
     return out
 
 
@@ -64,8 +71,9 @@ def scaling(qubits: tuple[int, ...], noise_upto: int, repeats: int) -> list[dict
         if n <= noise_upto:
             row["layer_unitaries_s"] = round(min(time_calls(circuit.layer_unitaries, 1, warmup=0)), 3)
             for views in (1, 2):
-                encoded = circuit.encoded_states(torch.from_numpy(
-                    np.random.default_rng(views).uniform(-3, 3, (views, n)).astype(np.float32)))
+                encoded = circuit.encoded_states(
+                    torch.from_numpy(np.random.default_rng(views).uniform(-3, 3, (views, n)).astype(np.float32))
+                )
                 slow = max(1, repeats // 4) if n > 9 else repeats  # ~seconds a call at 10 qubits
 
                 def noisy() -> None:
@@ -81,10 +89,14 @@ def quantum_views(budget) -> dict:
     qubits = (3, 4) if quick else (8, 9, 10, 12)
     rows = scaling(qubits, noise_upto=qubits[-2], repeats=2 if quick else 8)
     within = [r["qubits"] for r in rows if "noise_2" in r and r["noise_2"]["p50_ms"] <= GOALS_MS["noise"]]
-    return {"what": f"p50 per prediction of the service's quantum views (torch threads as the run; state = basis-state "
-                    f"probabilities, Bloch vectors, purity and entropy per qubit; shots = {RESAMPLES} re-samplings of "
-                    f"{SHOTS} shots and the head on each; noise = the density matrix through every layer at p = "
-                    f"{NOISE_P}), then the state and noise computations alone for random depth-3 circuits of n qubits",
-            "goals_ms": GOALS_MS, "served": served(max(2, budget.latency_repeats)), "scaling": rows,
-            "noise_max_qubits": quantum_noise.NOISE_MAX_QUBITS,
-            "largest_noise_within_goal": max(within) if within else None}
+    return {
+        "what": f"p50 per prediction of the service's quantum views (torch threads as the run; state = basis-state "
+        f"probabilities, Bloch vectors, purity and entropy per qubit; shots = {RESAMPLES} re-samplings of "
+        f"{SHOTS} shots and the head on each; noise = the density matrix through every layer at p = "
+        f"{NOISE_P}), then the state and noise computations alone for random depth-3 circuits of n qubits",
+        "goals_ms": GOALS_MS,
+        "served": served(max(2, budget.latency_repeats)),
+        "scaling": rows,
+        "noise_max_qubits": quantum_noise.NOISE_MAX_QUBITS,
+        "largest_noise_within_goal": max(within) if within else None,
+    }

@@ -9,6 +9,7 @@ and qnn_scaling.png into the folder of --out; with --only, the other sections al
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
 needs PennyLane (pip install -r requirements-bench.txt); without it that section is recorded as skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,19 @@ from qnn_core.tasks import REPO_ROOT  # noqa: E402
 from . import report  # noqa: E402
 from .timing import load_average, machine_details  # noqa: E402
 
-SECTIONS = ("latency", "batch", "quantum_cost", "qnn_scaling", "simulators", "training", "memory", "app", "concurrency",
-            "data_parallel", "quantum_views")
+SECTIONS = (
+    "latency",
+    "batch",
+    "quantum_cost",
+    "qnn_scaling",
+    "simulators",
+    "training",
+    "memory",
+    "app",
+    "concurrency",
+    "data_parallel",
+    "quantum_views",
+)
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
 
@@ -105,10 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         # its own CPU, and the file's machine stays that of the last full run.
         if not a.only or "machine" not in data:
             data["machine"] = machine
-        data.update(quick=a.quick, threads=a.threads,
-                    last_command=cmd + (" --only " + " ".join(a.only) if a.only else ""))
-        run_info = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "load_avg_start": load_average(), "sections": names}
+        data.update(
+            quick=a.quick, threads=a.threads, last_command=cmd + (" --only " + " ".join(a.only) if a.only else "")
+        )
+        run_info = {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_avg_start": load_average(),
+            "sections": names,
+        }
         for name in names:
             print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
             t0, load0 = time.time(), load_average()
@@ -117,13 +133,20 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as err:  # one broken section must not lose the others; it is recorded as failed
                 result = {"failed": f"{type(err).__name__}: {err}"}
                 print(f"[benchmarks] {name} FAILED: {err}", file=sys.stderr, flush=True)
-            result.update(wall_s=round(time.time() - t0, 1), load_avg_start=load0, load_avg_end=load_average(),
-                          cpu=machine.get("cpu"),
-                          measured=datetime.now(UTC).isoformat(timespec="seconds"))
+            result.update(
+                wall_s=round(time.time() - t0, 1),
+                load_avg_start=load0,
+                load_avg_end=load_average(),
+                cpu=machine.get("cpu"),
+                measured=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
             data["sections"][name] = result
             write_json_atomic(data, out)
-        run_info.update(finished=datetime.now(UTC).isoformat(timespec="seconds"),
-                        load_avg_end=load_average(), command=data["last_command"])
+        run_info.update(
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            load_avg_end=load_average(),
+            command=data["last_command"],
+        )
         data.pop("last_run", None)
         data.setdefault("runs", []).append(run_info)
         write_json_atomic(data, out)

@@ -1,5 +1,6 @@
 """The measurements that need only the project's own stack: latency, throughput, the quantum branch's cost,
 the QNN layer's scaling, training speed and peak memory. Each returns a JSON-ready dict."""
+
 from __future__ import annotations
 
 import io
@@ -61,10 +62,28 @@ class Budget:
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(latency_repeats=3, batch_repeats=2, scaling_repeats=1, scaling_batch=16, scaling_qubits=(4, 6),
-                   scaling_depths=(1, 2), train_batches=2, train_repeats=1, warmup=1, sim_batch=8, sim_repeats=1,
-                   sim_loop_repeats=1, session_tasks=("mnist",), ddp_batches=2, ddp_repeats=1,
-                   cost_repeats=3, train_step_batch=16, train_step_repeats=1, epoch_batches=1, epoch_batches_tq=1)
+        return cls(
+            latency_repeats=3,
+            batch_repeats=2,
+            scaling_repeats=1,
+            scaling_batch=16,
+            scaling_qubits=(4, 6),
+            scaling_depths=(1, 2),
+            train_batches=2,
+            train_repeats=1,
+            warmup=1,
+            sim_batch=8,
+            sim_repeats=1,
+            sim_loop_repeats=1,
+            session_tasks=("mnist",),
+            ddp_batches=2,
+            ddp_repeats=1,
+            cost_repeats=3,
+            train_step_batch=16,
+            train_step_repeats=1,
+            epoch_batches=1,
+            epoch_batches_tq=1,
+        )
 
 
 def user_files(task_name: str, n: int = 20) -> list[bytes]:
@@ -73,7 +92,9 @@ def user_files(task_name: str, n: int = 20) -> list[bytes]:
     test = load_split(task, "test")
     out = []
     for img in test.images[:n]:
-        pic = Image.fromarray(img if task.augment == "garment" else 255 - img).resize((280, 280), Image.Resampling.BILINEAR)
+        pic = Image.fromarray(img if task.augment == "garment" else 255 - img).resize(
+            (280, 280), Image.Resampling.BILINEAR
+        )
         buf = io.BytesIO()
         pic.convert("RGB").save(buf, format="PNG")
         out.append(buf.getvalue())
@@ -93,18 +114,25 @@ def single_image_latency(budget: Budget, tasks: list[str] | None = None) -> dict
         predictor = Predictor(name)
         files = itertools.cycle(user_files(name))
         out[name] = {
-            "predict": summary_ms(time_calls(lambda: predictor.predict(next(files)), budget.latency_repeats, budget.warmup)),
-            "predict_gradcam": summary_ms(time_calls(lambda: predict_with_gradcam(predictor, next(files)),
-                                                     budget.latency_repeats, budget.warmup)),
+            "predict": summary_ms(
+                time_calls(lambda: predictor.predict(next(files)), budget.latency_repeats, budget.warmup)
+            ),
+            "predict_gradcam": summary_ms(
+                time_calls(lambda: predict_with_gradcam(predictor, next(files)), budget.latency_repeats, budget.warmup)
+            ),
             "checkpoint_mb": round(predictor.checkpoint.stat().st_size / 1e6, 2),
-            "goals": {"predict_p50_ms": PREDICT_P50_GOAL_MS[get_task(name).input.kind],
-                      "checkpoint_mb": CHECKPOINT_GOAL_MB},
+            "goals": {
+                "predict_p50_ms": PREDICT_P50_GOAL_MS[get_task(name).input.kind],
+                "checkpoint_mb": CHECKPOINT_GOAL_MB,
+            },
         }
-    return {"what": "shipped hybrid checkpoint; input a 280x280 PNG of a test image (bytes); 'predict' = decode + "
-                    "preprocess + forward (no grad, unitary fast path) + top-5; 'predict_gradcam' adds Grad-CAM "
-                    "(backward through the eval-mode unitary path) and its overlay on the user's image; "
-                    "'checkpoint_mb' = the checkpoint file's size",
-            "tasks": out}
+    return {
+        "what": "shipped hybrid checkpoint; input a 280x280 PNG of a test image (bytes); 'predict' = decode + "
+        "preprocess + forward (no grad, unitary fast path) + top-5; 'predict_gradcam' adds Grad-CAM "
+        "(backward through the eval-mode unitary path) and its overlay on the user's image; "
+        "'checkpoint_mb' = the checkpoint file's size",
+        "tasks": out,
+    }
 
 
 def test_batch(task_name: str, n: int) -> torch.Tensor:
@@ -125,8 +153,11 @@ def batch_throughput(budget: Budget, task_name: str = "mnist") -> dict:
             x = x_all[:bs]
             s = summary_ms(time_calls(lambda: model(x), budget.batch_repeats, budget.warmup))
             rows[str(bs)] = {**s, "images_per_s": round(bs / (s["p50_ms"] / 1000), 1)}
-    return {"what": f"{task_name} hybrid checkpoint, forward only, no grad, already-normalised 28x28 tensors "
-                    "(every task has the same architecture)", "batches": rows}
+    return {
+        "what": f"{task_name} hybrid checkpoint, forward only, no grad, already-normalised 28x28 tensors "
+        "(every task has the same architecture)",
+        "batches": rows,
+    }
 
 
 def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = None) -> dict:
@@ -137,17 +168,29 @@ def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = 
             speeds: dict[str, list[float]] = {"hybrid": [], "classical": []}
             for rep in range(budget.train_repeats):
                 for variant in speeds:
-                    cfg = TrainConfig(task=name, quantum=variant == "hybrid", epochs=1, seed=rep,
-                                      subset=128 * budget.train_batches, max_batches=budget.train_batches,
-                                      threads=threads)
+                    cfg = TrainConfig(
+                        task=name,
+                        quantum=variant == "hybrid",
+                        epochs=1,
+                        seed=rep,
+                        subset=128 * budget.train_batches,
+                        max_batches=budget.train_batches,
+                        threads=threads,
+                    )
                     meta = train(cfg, Path(tmp) / f"{name}_{variant}.pt", quiet=True)
                     speeds[variant].append(meta["history"][0]["images_per_s"])
             h, c = float(np.median(speeds["hybrid"])), float(np.median(speeds["classical"]))
-            out[name] = {"hybrid_images_per_s": h, "classical_images_per_s": c,
-                         "ratio_time": round(c / h, 3), "repeats": budget.train_repeats}
-    return {"what": f"qnn_core.training.train.train on {budget.train_batches} batches of 128 (one epoch over a subset, "
-                    "the first batch included), median over repeats; ratio_time = hybrid time / classical time",
-            "tasks": out}
+            out[name] = {
+                "hybrid_images_per_s": h,
+                "classical_images_per_s": c,
+                "ratio_time": round(c / h, 3),
+                "repeats": budget.train_repeats,
+            }
+    return {
+        "what": f"qnn_core.training.train.train on {budget.train_batches} batches of 128 (one epoch over a subset, "
+        "the first batch included), median over repeats; ratio_time = hybrid time / classical time",
+        "tasks": out,
+    }
 
 
 def serve_all_once() -> dict:
@@ -158,15 +201,20 @@ def serve_all_once() -> dict:
         return round(psutil.Process().memory_info().rss / 2**20, 1)
 
     after_import = rss_mb()
-    predictors = [Predictor(t.name, t.checkpoint(q)) for t in TASKS.values() for q in (True, False)
-                  if t.checkpoint(q).is_file()]
+    predictors = [
+        Predictor(t.name, t.checkpoint(q)) for t in TASKS.values() for q in (True, False) if t.checkpoint(q).is_file()
+    ]
     after_load = rss_mb()
     inputs = {t: user_files(t, 1)[0] for t in TASKS}
     for p in predictors:
         predict_with_gradcam(p, inputs[p.task.name])
-    return {"models": [p.checkpoint.name for p in predictors], "rss_mb_after_import": after_import,
-            "rss_mb_after_load": after_load, "rss_mb_after_serving": rss_mb(),
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "models": [p.checkpoint.name for p in predictors],
+        "rss_mb_after_import": after_import,
+        "rss_mb_after_load": after_load,
+        "rss_mb_after_serving": rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -180,11 +228,16 @@ def peak_rss_mb() -> float:
 
 def peak_memory(threads: int) -> dict:
     """Peak RSS of a separate process that loads all models and serves one prediction each."""
-    code = (f"import json, torch; torch.set_num_threads({threads}); from benchmarks.sections import serve_all_once; "
-            "print(json.dumps(serve_all_once()))")
+    code = (
+        f"import json, torch; torch.set_num_threads({threads}); from benchmarks.sections import serve_all_once; "
+        "print(json.dumps(serve_all_once()))"
+    )
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"serving process failed: {r.stderr[-2000:]}")
     result = json.loads(r.stdout.strip().splitlines()[-1])
-    return {"what": "a fresh Python process (peak = its VmHWM; the stages = current RSS): imports (torch, TorchQuantum, grad-cam, qnn_core), then "
-                    "every shipped checkpoint loaded, then one prediction + Grad-CAM from each", **result}
+    return {
+        "what": "a fresh Python process (peak = its VmHWM; the stages = current RSS): imports (torch, TorchQuantum, grad-cam, qnn_core), then "
+        "every shipped checkpoint loaded, then one prediction + Grad-CAM from each",
+        **result,
+    }

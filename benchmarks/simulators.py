@@ -6,6 +6,7 @@ is timed both with parameter broadcasting (one batched call) and as a per-sample
 original project ran its circuit. TorchQuantum runs both ways training can use (QuantumLayer.circuit_path): gate
 by gate, and fused. PennyLane is a benchmark-only dependency (requirements-bench.txt).
 """
+
 from __future__ import annotations
 
 import torch
@@ -83,10 +84,12 @@ def compare(budget: Budget, task_name: str = "mnist") -> dict:
         tq_unitary = layer.forward_unitary(angles).double()
         pl_batched = _stack(qnode(angles, rx, ry)).double()
         pl_loop = torch.stack([_stack(qnode(angles[i], rx, ry)) for i in range(bsz)]).double()
-    diffs = {"pennylane_batched_vs_torchquantum": float((pl_batched - tq).abs().max()),
-             "pennylane_loop_vs_torchquantum": float((pl_loop - tq).abs().max()),
-             "torchquantum_unitary_vs_circuit": float((tq_unitary - tq).abs().max()),
-             "fused_vs_torchquantum": float((fused - tq).abs().max())}
+    diffs = {
+        "pennylane_batched_vs_torchquantum": float((pl_batched - tq).abs().max()),
+        "pennylane_loop_vs_torchquantum": float((pl_loop - tq).abs().max()),
+        "torchquantum_unitary_vs_circuit": float((tq_unitary - tq).abs().max()),
+        "fused_vs_torchquantum": float((fused - tq).abs().max()),
+    }
     bad = {k: v for k, v in diffs.items() if v > TOLERANCE}
     if bad:
         raise AssertionError(f"expectation values disagree beyond {TOLERANCE}: {bad}")
@@ -98,14 +101,19 @@ def compare(budget: Budget, task_name: str = "mnist") -> dict:
     layer.zero_grad(set_to_none=True)
     layer.forward_fused(a_fused).sum().backward()
     fused_grad_rx, fused_grad_ry = circuit_parameters_grad(layer)
-    fused_grad_diff = max(float((a_fused.grad - a_tq.grad).abs().max()), float((fused_grad_rx - tq_grad_rx).abs().max()),
-                          float((fused_grad_ry - tq_grad_ry).abs().max()))
+    fused_grad_diff = max(
+        float((a_fused.grad - a_tq.grad).abs().max()),
+        float((fused_grad_rx - tq_grad_rx).abs().max()),
+        float((fused_grad_ry - tq_grad_ry).abs().max()),
+    )
     if fused_grad_diff > GRAD_TOLERANCE:
         raise AssertionError(f"fused gradients disagree with TorchQuantum's by {fused_grad_diff:.1e}")
     a_pl, rx_pl, ry_pl = angles.clone().requires_grad_(), rx.clone().requires_grad_(), ry.clone().requires_grad_()
     _stack(qnode(a_pl, rx_pl, ry_pl)).sum().backward()
-    grad_diff = max(float((a_tq.grad.double() - a_pl.grad.double()).abs().max()),
-                    float((tq_grad_rx.double() - rx_pl.grad.double()).abs().max()))
+    grad_diff = max(
+        float((a_tq.grad.double() - a_pl.grad.double()).abs().max()),
+        float((tq_grad_rx.double() - rx_pl.grad.double()).abs().max()),
+    )
 
     def fwd_tq():
         with torch.no_grad():
@@ -146,12 +154,25 @@ def compare(budget: Budget, task_name: str = "mnist") -> dict:
 
     r, rl, wu = budget.sim_repeats, budget.sim_loop_repeats, budget.warmup
     # The batched routes in turn (one load for all), the per-sample loop alone: it takes seconds a call.
-    fwd = interleaved({"torchquantum_batched": fwd_tq, "fused": fwd_fused, "torchquantum_unitary_cached": fwd_tq_unitary,
-                       "pennylane_batched": fwd_pl_batched}, r, wu)
-    bwd = interleaved({"torchquantum_batched": train_tq, "fused": train_fused, "pennylane_batched": train_pl_batched},
-                      r, wu)
-    forward = {k: summary_ms(v) for k, v in fwd.items()} | {"pennylane_loop": summary_ms(time_calls(fwd_pl_loop, rl, 1))}
-    backward = {k: summary_ms(v) for k, v in bwd.items()} | {"pennylane_loop": summary_ms(time_calls(train_pl_loop, rl, 1))}
+    fwd = interleaved(
+        {
+            "torchquantum_batched": fwd_tq,
+            "fused": fwd_fused,
+            "torchquantum_unitary_cached": fwd_tq_unitary,
+            "pennylane_batched": fwd_pl_batched,
+        },
+        r,
+        wu,
+    )
+    bwd = interleaved(
+        {"torchquantum_batched": train_tq, "fused": train_fused, "pennylane_batched": train_pl_batched}, r, wu
+    )
+    forward = {k: summary_ms(v) for k, v in fwd.items()} | {
+        "pennylane_loop": summary_ms(time_calls(fwd_pl_loop, rl, 1))
+    }
+    backward = {k: summary_ms(v) for k, v in bwd.items()} | {
+        "pennylane_loop": summary_ms(time_calls(train_pl_loop, rl, 1))
+    }
 
     def ratio(times: dict, slow: str, fast: str) -> float:
         return round(times[slow]["p50_ms"] / times[fast]["p50_ms"], 1)
@@ -160,11 +181,16 @@ def compare(budget: Budget, task_name: str = "mnist") -> dict:
 
     return {
         "what": f"{task_name} hybrid's trained circuit ({layer.n_qubits} qubits, depth {layer.depth}), inputs = its "
-                f"angles for {bsz} test images; PennyLane {pennylane.__version__} default.qubit, torch interface, "
-                "backprop; times are for the whole batch",
-        "batch": bsz, "max_abs_diff": diffs, "max_abs_grad_diff": grad_diff, "tolerance": TOLERANCE,
-        "max_abs_grad_diff_fused_vs_torchquantum": fused_grad_diff, "grad_tolerance": GRAD_TOLERANCE,
-        "forward_ms": forward, "forward_backward_ms": backward,
+        f"angles for {bsz} test images; PennyLane {pennylane.__version__} default.qubit, torch interface, "
+        "backprop; times are for the whole batch",
+        "batch": bsz,
+        "max_abs_diff": diffs,
+        "max_abs_grad_diff": grad_diff,
+        "tolerance": TOLERANCE,
+        "max_abs_grad_diff_fused_vs_torchquantum": fused_grad_diff,
+        "grad_tolerance": GRAD_TOLERANCE,
+        "forward_ms": forward,
+        "forward_backward_ms": backward,
         "speedup": {
             "forward_vs_pennylane_loop": ratio(forward, "pennylane_loop", "torchquantum_batched"),
             "forward_vs_pennylane_batched": ratio(forward, "pennylane_batched", "torchquantum_batched"),
@@ -176,7 +202,8 @@ def compare(budget: Budget, task_name: str = "mnist") -> dict:
             "train_fused_vs_pennylane_loop": ratio(backward, "pennylane_loop", "fused"),
             "train_fused_vs_torchquantum": ratio(backward, "torchquantum_batched", "fused"),
         },
-        "goal_loop_speedup": GOAL_LOOP_SPEEDUP, "goal_fused_vs_broadcast": GOAL_FUSED_VS_BROADCAST,
+        "goal_loop_speedup": GOAL_LOOP_SPEEDUP,
+        "goal_fused_vs_broadcast": GOAL_FUSED_VS_BROADCAST,
     }
 
 

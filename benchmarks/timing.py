@@ -1,4 +1,5 @@
 """Timing helpers: warm up, repeat, report medians and percentiles, and describe the machine."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,12 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
 def summary_ms(seconds: list[float]) -> dict:
     """p50 / p95 / min in milliseconds, and the number of timed calls."""
     a = np.asarray(seconds) * 1000
-    return {"p50_ms": round(float(np.median(a)), 3), "p95_ms": round(float(np.percentile(a, 95)), 3),
-            "min_ms": round(float(a.min()), 3), "n": len(a)}
+    return {
+        "p50_ms": round(float(np.median(a)), 3),
+        "p95_ms": round(float(np.percentile(a, 95)), 3),
+        "min_ms": round(float(a.min()), 3),
+        "n": len(a),
+    }
 
 
 def cpu_model() -> str:
@@ -69,8 +74,14 @@ def machine_details() -> dict:
         mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError):
         mem_gb = None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "memory_gb": mem_gb, "platform": platform.platform(), "versions": versions}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gb": mem_gb,
+        "platform": platform.platform(),
+        "versions": versions,
+    }
 
 
 def load_average() -> list[float]:

@@ -6,6 +6,7 @@ read out (`--shots N`, `--noise P`), how many images a quick run measures (`--li
 output (`--json`). Old spellings stay for one release as deprecated aliases that print a warning and mean
 exactly what the new flag means.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ class _Deprecated(argparse.Action):
 
     def __init__(self, option_strings, dest, new: str, const=None, nargs=None, **kwargs) -> None:
         self.new = new
-        super().__init__(option_strings, dest, nargs=0 if const is not None else nargs, const=const,
-                         help=argparse.SUPPRESS, **kwargs)
+        super().__init__(
+            option_strings, dest, nargs=0 if const is not None else nargs, const=const, help=argparse.SUPPRESS, **kwargs
+        )
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         print(f"warning: {option_string} is deprecated and will be removed; use {self.new}", file=sys.stderr)
@@ -44,15 +46,20 @@ def deprecated_alias(p: argparse.ArgumentParser, old: str, dest: str, new: str, 
     p.add_argument(old, dest=dest, action=_Deprecated, new=new, const=const, **kwargs)
 
 
-def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load",
-              no_quantum_alias: bool = True) -> None:
+def add_model(
+    p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load", no_quantum_alias: bool = True
+) -> None:
     """`--model hybrid|classical` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`.
 
     `no_quantum_alias=False` for a command whose old `--no-quantum` meant something else (predict: the branch off).
     """
-    p.add_argument("--model", choices=MODELS, default=default,
-                   help=f"which of the task's models to {what}: the hybrid, its classical-only twin, or the "
-                        "quantum-bottleneck model and its parameter-matched classical twin (default %(default)s)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default=default,
+        help=f"which of the task's models to {what}: the hybrid, its classical-only twin, or the "
+        "quantum-bottleneck model and its parameter-matched classical twin (default %(default)s)",
+    )
     p.add_argument("--checkpoint", type=Path, help="a checkpoint file instead of the task's shipped one")
     if no_quantum_alias:
         deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
@@ -60,23 +67,39 @@ def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "
 
 def add_quantum_switch(p: argparse.ArgumentParser) -> None:
     """`--quantum on|off`: off sets the hybrid's quantum features to zero at inference (the model is unchanged)."""
-    p.add_argument("--quantum", choices=("on", "off"), default="on",
-                   help="off: switch the hybrid's quantum branch off at inference (default %(default)s)")
+    p.add_argument(
+        "--quantum",
+        choices=("on", "off"),
+        default="on",
+        help="off: switch the hybrid's quantum branch off at inference (default %(default)s)",
+    )
 
 
 def add_quantum_readout(p: argparse.ArgumentParser) -> None:
     """`--shots N` (0: exact) and `--noise P`: the hybrid's <Z> estimated from N measurements, as hardware gives
     them, and/or under depolarizing noise p per qubit after each gate layer (inference/quantum_noise.py)."""
-    p.add_argument("--shots", type=shot_count, default=0,
-                   help="estimate the quantum branch's <Z> from N measurements per image, seeded (default 0: exact)")
-    p.add_argument("--noise", type=probability, default=0.0, metavar="P",
-                   help="depolarizing probability per qubit after each gate layer, density-matrix simulation "
-                        "(default 0: none)")
+    p.add_argument(
+        "--shots",
+        type=shot_count,
+        default=0,
+        help="estimate the quantum branch's <Z> from N measurements per image, seeded (default 0: exact)",
+    )
+    p.add_argument(
+        "--noise",
+        type=probability,
+        default=0.0,
+        metavar="P",
+        help="depolarizing probability per qubit after each gate layer, density-matrix simulation (default 0: none)",
+    )
 
 
 def shot_count(text: str) -> int:
-    return whole_number(text, 0, "expected a whole number of shots (0: exact), got {text!r}",
-                        "expected 0 (exact) or more shots, got {value}")
+    return whole_number(
+        text,
+        0,
+        "expected a whole number of shots (0: exact), got {text!r}",
+        "expected 0 (exact) or more shots, got {value}",
+    )
 
 
 def probability(text: str) -> float:
@@ -101,7 +124,9 @@ def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:
 
 
 def positive_int(text: str) -> int:
-    return whole_number(text, 1, "expected a whole number, got {text!r}", "expected a number of at least 1, got {value}")
+    return whole_number(
+        text, 1, "expected a whole number, got {text!r}", "expected a number of at least 1, got {value}"
+    )
 
 
 def whole_number(text: str, low: int, not_whole: str, too_small: str) -> int:

@@ -5,6 +5,7 @@ asked, and asking for one that is not there is a one-line error rather than a si
 (a user who typed `--device cuda` wants to know that the GPU is not being used). Checking a spelling needs
 no torch, so the jobs CLI and the Training page validate without importing it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,19 +64,29 @@ def _spelling(text: str) -> str:
 
 
 # Why the commands that reproduce shipped numbers stay on the CPU unless told otherwise.
-REPRODUCE_NOTE = ("the shipped figures were measured on the CPU and reproduce exactly there; on CUDA a few images "
-                  "may come out differently (other kernels, other rounding)")
+REPRODUCE_NOTE = (
+    "the shipped figures were measured on the CPU and reproduce exactly there; on CUDA a few images "
+    "may come out differently (other kernels, other rounding)"
+)
 
 
 def add_device(p: argparse.ArgumentParser, default: str = "auto", amp: bool = False) -> None:
     """`--device auto|cpu|cuda|cuda:N|mps` (and `--amp off|bf16` for commands that train)."""
     note = f"; {REPRODUCE_NOTE}" if default == "cpu" else ""
-    p.add_argument("--device", type=_spelling, default=default, metavar="|".join(DEVICE_CHOICES),
-                   help=f"where the model runs: auto picks CUDA when present (default %(default)s{note})")
+    p.add_argument(
+        "--device",
+        type=_spelling,
+        default=default,
+        metavar="|".join(DEVICE_CHOICES),
+        help=f"where the model runs: auto picks CUDA when present (default %(default)s{note})",
+    )
     if amp:
-        p.add_argument("--amp", choices=AMP_CHOICES, default="off",
-                       help="CUDA only: bf16 mixed precision for the backbone; the circuit stays complex64 "
-                            "(default %(default)s)")
+        p.add_argument(
+            "--amp",
+            choices=AMP_CHOICES,
+            default="off",
+            help="CUDA only: bf16 mixed precision for the backbone; the circuit stays complex64 (default %(default)s)",
+        )
 
 
 def module_device(module: torch.nn.Module) -> torch.device:

@@ -3,6 +3,7 @@
 Checkpoints, caches and result files are read by other processes (the app, a resumed run, a
 job's worker) while they may be written, so nothing is ever written in place.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Where the repository, its checkpoints and the shared data sets live; every module asks here."""
+
 from __future__ import annotations
 
 import os

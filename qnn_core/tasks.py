@@ -4,6 +4,7 @@ Trainer, evaluator, predictor, pages and tests all read these entries, so the
 preprocessing a model was trained with is the preprocessing it is served with.
 Adding a task means adding one `TaskSpec` to `TASKS`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -165,10 +166,21 @@ TASKS: dict[str, TaskSpec] = {
         icon="👕",
         target=0.935,
         title="Fashion-MNIST",
-        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        data=DataSource("idx", Path("/usr/share/datasets/fashion-mnist"),
-                        torchvision_name="FashionMNIST", **_MNIST_FILES),
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+        data=DataSource(
+            "idx", Path("/usr/share/datasets/fashion-mnist"), torchvision_name="FashionMNIST", **_MNIST_FILES
+        ),
         input=InputSpec(mean=(0.2860,), std=(0.3530,), fit=28, centre="box"),
         augment="garment",
         epochs=7,
@@ -185,9 +197,13 @@ TASKS: dict[str, TaskSpec] = {
         title="Kana (KMNIST)",
         classes=("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
         display=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
-        data=DataSource("npz", SHARED_DATA / "kmnist", torchvision_name="KMNIST",
-                        train=("kmnist-train-imgs.npz", "kmnist-train-labels.npz"),
-                        test=("kmnist-test-imgs.npz", "kmnist-test-labels.npz")),
+        data=DataSource(
+            "npz",
+            SHARED_DATA / "kmnist",
+            torchvision_name="KMNIST",
+            train=("kmnist-train-imgs.npz", "kmnist-train-labels.npz"),
+            test=("kmnist-test-imgs.npz", "kmnist-test-labels.npz"),
+        ),
         input=InputSpec(mean=(0.1918,), std=(0.3483,), fit=28, centre="box"),
         epochs=5,
         words=SHARED_DATA / "kana-words" / "words.tsv",
@@ -204,14 +220,28 @@ TASKS: dict[str, TaskSpec] = {
         label_format="{display}",
         # Real pen strokes (Chars74K EnglishHnd), drawn like canvas strokes; writer split and synthetic
         # handwriting in letters.py. Train = synthetic + train writers, test = 10 unseen writers.
-        data=DataSource("strokes", SHARED_DATA / "handwritten-letters" / "chars74k-englishhnd-strokes",
-                        train=("char74k.json",), test=("char74k.json",)),  # type: ignore[arg-type]
+        data=DataSource(
+            "strokes",
+            SHARED_DATA / "handwritten-letters" / "chars74k-englishhnd-strokes",
+            train=("char74k.json",),
+            test=("char74k.json",),
+        ),  # type: ignore[arg-type]
         # EMNIST Letters for users who have its files (`--source emnist --data-root DIR`): the IDX arrays
         # are stored transposed, and the labels run 1..26.
-        sources=(("emnist", DataSource(
-            "idx", SHARED_DATA / "emnist-letters", torchvision_name="EMNIST", orientation="transpose", label_offset=1,
-            train=("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz"),
-            test=("emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz"))),),
+        sources=(
+            (
+                "emnist",
+                DataSource(
+                    "idx",
+                    SHARED_DATA / "emnist-letters",
+                    torchvision_name="EMNIST",
+                    orientation="transpose",
+                    label_offset=1,
+                    train=("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz"),
+                    test=("emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz"),
+                ),
+            ),
+        ),
         input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="mass"),  # of rendered letters
         epochs=3,  # then fine-tuned on the real letters only (see the model cards)
     ),
@@ -223,16 +253,21 @@ TASKS: dict[str, TaskSpec] = {
         target=0.90,
         title="Animals (CIFAR-10 animals)",
         classes=("bird", "cat", "deer", "dog", "frog", "horse"),
-        data=DataSource("zip_jpeg", SHARED_DATA / "animals",
-                        train=("cifar10_animals_32px_jpeg.zip", "train"), test=("cifar10_animals_32px_jpeg.zip", "test")),
+        data=DataSource(
+            "zip_jpeg",
+            SHARED_DATA / "animals",
+            train=("cifar10_animals_32px_jpeg.zip", "train"),
+            test=("cifar10_animals_32px_jpeg.zip", "test"),
+        ),
         # photo_resize: chosen on the licensed non-holdout photos in assets/animals (qnn photo-eval
         # --task animals assets/animals): with the first shipped hybrid, "full" gave the cat 0.9999 against 0.968
         # for "match", and the coffee cup a lower (still wrong) top probability, 0.86 against 0.97; the current
         # one (2 tuned stages, 7 crop + mirror views, mirrored pair averaged) gives the cat 0.962 against 0.972,
         # and the cup 0.49 against 0.97, so "full" leaves it below the "none of these?" threshold (0.68); the
         # ImageNet animal-share check in ood.py flags it either way. Thin evidence (two photos), but never the holdout.
-        input=InputSpec(kind="photo", size=160, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, native=32,
-                        photo_resize="full"),
+        input=InputSpec(
+            kind="photo", size=160, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, native=32, photo_resize="full"
+        ),
         augment="crop-flip",  # pixel-space crop + mirror views, cached before the frozen trunk (training/features.py)
         backbone="efficientnet_lite0",
         tuned_stages=2,

@@ -35,7 +35,7 @@ def mnist_on_canvas(image: np.ndarray, polarity: str, size: int = 280, offset=(3
     big = Image.fromarray(image).resize((size // 2, size // 2), Image.Resampling.BILINEAR)
     canvas = np.zeros((size, size), np.uint8)
     a = np.asarray(big)
-    canvas[offset[1]:offset[1] + a.shape[0], offset[0]:offset[0] + a.shape[1]] = a
+    canvas[offset[1] : offset[1] + a.shape[0], offset[0] : offset[0] + a.shape[1]] = a
     if polarity == "dark-on-light":
         return Image.fromarray(255 - canvas).convert("RGB")
     if polarity == "transparent":
@@ -53,16 +53,20 @@ def fake_running_job(runs: Path, pid: int | None = None, epochs: int = 1) -> int
 
     from qnn_core.jobs import store
 
-    params = dict(task="mnist", quantum=True, qubits=8, depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0,
-                  subset=3000)
+    params = dict(
+        task="mnist", quantum=True, qubits=8, depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0, subset=3000
+    )
     proc = psutil.Process(pid)
     with store.opened(runs) as con:
         job_id = store.insert(con, runs, "mnist", params)
-        con.execute("UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
-                    (proc.pid, proc.create_time(), job_id))
+        con.execute(
+            "UPDATE jobs SET status = 'running', started_at = created_at, pid = ?, pid_started = ? WHERE id = ?",
+            (proc.pid, proc.create_time(), job_id),
+        )
         for step in range(1, 11):
-            store.record_progress(con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step),
-                                  step / 10)
+            store.record_progress(
+                con, job_id, dict(event="batch", epoch=1, step=step, steps=10, loss=2.3 / step), step / 10
+            )
     return job_id
 
 

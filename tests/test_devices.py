@@ -1,5 +1,6 @@
 """`--device` / `$QNN_DEVICE`: one spelling everywhere, a missing device is a one-line error (never a silent
 CPU), and on a machine with CUDA the GPU gives the CPU's logits within float tolerance."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -87,7 +88,10 @@ def test_cuda_gives_the_cpu_logits(task):
 def test_a_model_trained_on_cuda_loads_on_the_cpu(tmp_path):
     from qnn_core.training.train import TrainConfig, train
 
-    train(TrainConfig(task="mnist", subset=256, max_batches=2, epochs=1, device="cuda", amp="bf16"),
-          tmp_path / "gpu.pt", quiet=True)
+    train(
+        TrainConfig(task="mnist", subset=256, max_batches=2, epochs=1, device="cuda", amp="bf16"),
+        tmp_path / "gpu.pt",
+        quiet=True,
+    )
     model, meta = load_checkpoint(tmp_path / "gpu.pt")
     assert devices.module_device(model).type == "cpu" and meta["device"].startswith("cuda")

@@ -1,5 +1,6 @@
 """The one atomic array writer the caches share: what it writes reads back, and writers racing on one chunk
 leave one whole file and no temporaries."""
+
 import threading
 
 import numpy as np

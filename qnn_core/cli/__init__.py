@@ -14,7 +14,10 @@ from qnn_core import __version__
 
 # name -> (module whose main(argv) runs it, one line for `qnn --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("qnn_core.training.train", "train a task's model (hybrid, classical twin, bottleneck) and write its card"),
+    "train": (
+        "qnn_core.training.train",
+        "train a task's model (hybrid, classical twin, bottleneck) and write its card",
+    ),
     "evaluate": ("qnn_core.evaluation.evaluate", "accuracy of a checkpoint on a split, optionally with shots or noise"),
     "predict": ("qnn_core.cli.predict", "classify image files: one JSON line per file"),
     "read": ("qnn_core.sequence.read", "read a line of handwriting: a phone number or a word"),

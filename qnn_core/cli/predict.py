@@ -8,6 +8,7 @@ One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...],
 (service/verdict.py), and the reason says why in a sentence ("This doesn't look like a digit: ...").
 A bad file gets a one-line error on stderr and the exit status is non-zero.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         pred = predictor.predict(f, quantum=a.quantum == "on", k=a.top)
         top = [[label, round(prob, 4)] for label, prob in pred.top]
         said = verdict(predictor, pred)
-        print(json.dumps({"file": f, "label": pred.label, "top": top, "unsure": said.unsure,
-                          "unsure_reason": said.message}, ensure_ascii=False), flush=True)
+        print(
+            json.dumps(
+                {"file": f, "label": pred.label, "top": top, "unsure": said.unsure, "unsure_reason": said.message},
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
 
     return run_over_files(a, handle)
 

@@ -8,6 +8,7 @@ ink on light (coloured pen, off-white paper), or strokes on a transparent canvas
 or, as a proxy of people's own pictures, re-made like a canvas, a pen on paper or
 a phone photo (proxies.py).
 """
+
 from __future__ import annotations
 
 import io
@@ -45,11 +46,12 @@ def _glyph(cell: np.ndarray, size: float) -> np.ndarray:
     n = max(8, round(size))
     big = np.asarray(Image.fromarray(cell).resize((n, n), Image.Resampling.BILINEAR), np.float32) / 255.0
     rows, cols = np.flatnonzero(big.max(1) > 0.05), np.flatnonzero(big.max(0) > 0.05)
-    return big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return big[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def compose_ink(cells: list[np.ndarray], rng: np.random.Generator, style: LineStyle = LineStyle(),
-                gaps: list[float] | None = None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+def compose_ink(
+    cells: list[np.ndarray], rng: np.random.Generator, style: LineStyle = LineStyle(), gaps: list[float] | None = None
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """Lay uint8 (28, 28) ink-bright cells side by side; gaps (in character heights) may be given, even negative."""
     size = rng.uniform(*style.height)
     glyphs = [_glyph(c, size * rng.uniform(*style.scale)) for c in cells]
@@ -69,7 +71,7 @@ def compose_ink(cells: list[np.ndarray], rng: np.random.Generator, style: LineSt
     ink = np.zeros((height, width), np.float32)
     boxes = []
     for g, x, t in zip(glyphs, xs, tops):
-        ink[t:t + g.shape[0], x:x + g.shape[1]] = np.maximum(ink[t:t + g.shape[0], x:x + g.shape[1]], g)
+        ink[t : t + g.shape[0], x : x + g.shape[1]] = np.maximum(ink[t : t + g.shape[0], x : x + g.shape[1]], g)
         boxes.append((x, t, g.shape[1], g.shape[0]))
     return ink, boxes
 
@@ -99,8 +101,14 @@ def render(ink: np.ndarray, polarity: str, rng: np.random.Generator, jpeg: bool 
     return buf.getvalue()
 
 
-def compose_line(cells: list[np.ndarray], labels: list[int], rng: np.random.Generator,
-                 style: LineStyle = LineStyle(), polarity: str | None = None, proxy: str | None = None) -> ComposedLine:
+def compose_line(
+    cells: list[np.ndarray],
+    labels: list[int],
+    rng: np.random.Generator,
+    style: LineStyle = LineStyle(),
+    polarity: str | None = None,
+    proxy: str | None = None,
+) -> ComposedLine:
     """A whole line from data-set cells, rendered in a random (or the given) look, or as a picture in one of
     proxies.STYLES (its boxes then describe the ink before the re-making)."""
     ink, boxes = compose_ink(cells, rng, style)

@@ -11,6 +11,7 @@ Fonts and their licences (from each package's debian/copyright; the fonts are re
 FONTS below. setup.sh installs the packages; a font that is missing is left out, and `available()` says
 which are there, so the model card records the mix a run really had.
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -74,20 +75,29 @@ def glyph(name: str, char: str) -> np.ndarray:
     return np.asarray(img, np.float32) / 255
 
 
-def bend(ink: np.ndarray, rng: np.random.Generator, rotate_deg: float = 10.0, slant: float = 0.35,
-         aspect: tuple[float, float] = (0.75, 1.25)) -> np.ndarray:
+def bend(
+    ink: np.ndarray,
+    rng: np.random.Generator,
+    rotate_deg: float = 10.0,
+    slant: float = 0.35,
+    aspect: tuple[float, float] = (0.75, 1.25),
+) -> np.ndarray:
     """A random rotation, slant and width about the centre, and a random stroke weight."""
     h, w = ink.shape
     angle = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg))
     cos, sin = np.cos(angle), np.sin(angle)
-    forward = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, rng.uniform(-slant, slant)], [0.0, 1.0]]) \
+    forward = (
+        np.array([[cos, -sin], [sin, cos]])
+        @ np.array([[1.0, rng.uniform(-slant, slant)], [0.0, 1.0]])
         @ np.diag([rng.uniform(*aspect), 1.0])
+    )
     inverse = np.linalg.inv(forward)  # PIL maps output pixels back to input pixels
     centre = np.array([w / 2, h / 2])
     offset = centre - inverse @ centre
     coeffs = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
     img = Image.fromarray(np.round(ink * 255).astype(np.uint8)).transform(
-        (w, h), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR)
+        (w, h), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR
+    )
     weight = rng.random()
     if weight < 0.3:  # a broader pen
         img = img.filter(ImageFilter.MaxFilter(int(rng.choice([3, 5, 7]))))

@@ -13,6 +13,7 @@ that it can never drift:
 Every picture is made by `strokes.py`: the strokes drawn like a browser canvas, then
 the app's own preprocessing. Generated training sets are cached under .cache/letters/.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,9 +71,12 @@ def read_chars74k(path: Path) -> tuple[PenSample, ...]:
     if not path.is_file():
         raise DataNotFoundError(f"{path} not found (the Chars74K EnglishHnd strokes; see shared/data)")
     raw = json.loads(path.read_text())
-    return tuple(PenSample(LETTERS.index(ch.lower()), ch, k, tuple(tuple(map(tuple, s)) for s in sample))
-                 for ch, samples in sorted(raw.items()) if ch.isalpha()
-                 for k, sample in enumerate(samples))
+    return tuple(
+        PenSample(LETTERS.index(ch.lower()), ch, k, tuple(tuple(map(tuple, s)) for s in sample))
+        for ch, samples in sorted(raw.items())
+        if ch.isalpha()
+        for k, sample in enumerate(samples)
+    )
 
 
 def writer_samples(split: str, root: str | Path | None = None) -> list[PenSample]:
@@ -81,8 +85,14 @@ def writer_samples(split: str, root: str | Path | None = None) -> list[PenSample
     return [s for s in read_chars74k(chars74k_path(root)) if s.writer in writers]
 
 
-def render_samples(samples: list[PenSample], task: TaskSpec, seed: int, copies: int = 1,
-                   distortion: Distortion | None = None, spread: StyleRange = StyleRange()) -> Split:
+def render_samples(
+    samples: list[PenSample],
+    task: TaskSpec,
+    seed: int,
+    copies: int = 1,
+    distortion: Distortion | None = None,
+    spread: StyleRange = StyleRange(),
+) -> Split:
     """Each sample drawn `copies` times on random canvases (copy 0 undistorted); deterministic for a seed."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
@@ -124,13 +134,14 @@ def synthetic(task: TaskSpec, n: int | None = None, seed: int | None = None, fon
     fonts = round(n * FONT_SHARE) if fonts is None else fonts
     chunks = []
     font_tag = f"-{len(font_letters.available())}f"  # the fonts a run had: another set is another cache entry
-    for kind, count, make, tag in (("synthetic", n - fonts, generate, ""),
-                                   ("fonts", fonts, font_letters.generate, font_tag)):
+    for kind, count, make, tag in (
+        ("synthetic", n - fonts, generate, ""),
+        ("fonts", fonts, font_letters.generate, font_tag),
+    ):
         for k in range(-(-count // SYNTHETIC_CHUNK)):
             size = min(SYNTHETIC_CHUNK, count - k * SYNTHETIC_CHUNK)
             chunk_seed = seed * 100_000 + k
-            chunks.append(_cached(f"{kind}-n{size}-s{chunk_seed}{tag}",
-                                  lambda: Split(*make(size, task, chunk_seed))))
+            chunks.append(_cached(f"{kind}-n{size}-s{chunk_seed}{tag}", lambda: Split(*make(size, task, chunk_seed))))
     return Split(np.concatenate([c.images for c in chunks]), np.concatenate([c.labels for c in chunks]))
 
 
@@ -138,10 +149,16 @@ def train_val(task: TaskSpec, root: str | Path | None = None, mix: str = "mixed"
     """mix: 'mixed' (synthetic + train writers), 'synthetic' or 'real'. Validation: the validation writers."""
     if mix not in ("mixed", "synthetic", "real"):
         raise ValueError(f"mix must be 'mixed', 'synthetic' or 'real', got {mix!r}")
-    real = _cached(f"real-train-c{REAL_COPIES}", lambda: render_samples(
-        writer_samples("train", root), task, SEEDS["train"], copies=REAL_COPIES, distortion=REAL_DISTORTION))
-    val = _cached(f"real-val-c{VAL_COPIES}", lambda: render_samples(
-        writer_samples("val", root), task, SEEDS["val"], copies=VAL_COPIES))
+    real = _cached(
+        f"real-train-c{REAL_COPIES}",
+        lambda: render_samples(
+            writer_samples("train", root), task, SEEDS["train"], copies=REAL_COPIES, distortion=REAL_DISTORTION
+        ),
+    )
+    val = _cached(
+        f"real-val-c{VAL_COPIES}",
+        lambda: render_samples(writer_samples("val", root), task, SEEDS["val"], copies=VAL_COPIES),
+    )
     parts = ([synthetic(task)] if mix != "real" else []) + ([real] if mix != "synthetic" else [])
     return Split(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])), val
 
@@ -156,8 +173,9 @@ def read_uji(path: Path = UJI_ZIP) -> list[PenSample]:
             for line in (ln.strip() for ln in lines):
                 if line.startswith(".SEGMENT"):
                     if char and char.isalpha():
-                        samples.append(PenSample(LETTERS.index(char.lower()), char, writer,
-                                                 tuple(tuple(s) for s in strokes)))
+                        samples.append(
+                            PenSample(LETTERS.index(char.lower()), char, writer, tuple(tuple(s) for s in strokes))
+                        )
                     found = re.search(r'"(.)"\s*$', line)
                     char, strokes, stroke = (found.group(1) if found else None), [], None
                 elif line == ".PEN_DOWN":

@@ -4,6 +4,7 @@ Images come back as uint8 arrays (N, H, W) with light ink on a dark background,
 already in the task's canonical orientation. A user may point `root` at their
 own copy of the original files; torchvision's download is used only when asked.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,7 +35,7 @@ def _read_idx(path: Path) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -88,14 +89,16 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
     except DataNotFoundError as err:
         if not download:
             hint = " (install it with: apt-get install dataset-fashion-mnist)" if task.name == "fashion" else ""
-            raise DataNotFoundError(f"{err}{hint}; pass a data root with the original files, "
-                                    f"or --download to fetch them with torchvision") from None
+            raise DataNotFoundError(
+                f"{err}{hint}; pass a data root with the original files, or --download to fetch them with torchvision"
+            ) from None
         if task.data.torchvision_name is None:
             raise
         return _download(task, split, Path(root or ".cache/data"))
     if task.data.kind == "zip_jpeg":
-        return _read_zip_jpeg(data_files(task, split, root)[0], task.data.test[1] if split == "test" else task.data.train[1],
-                              task.classes)
+        return _read_zip_jpeg(
+            data_files(task, split, root)[0], task.data.test[1] if split == "test" else task.data.train[1], task.classes
+        )
     images = orient(_read(img_path, task.data.kind), task.data.orientation)
     labels = _read(lbl_path, task.data.kind).astype(np.int64) - task.data.label_offset
     if len(images) != len(labels):
@@ -103,8 +106,9 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
     return Split(images, labels)
 
 
-def load_train_val(task: TaskSpec, root: str | Path | None = None, download: bool = False,
-                   mix: str = "mixed") -> tuple[Split, Split]:
+def load_train_val(
+    task: TaskSpec, root: str | Path | None = None, download: bool = False, mix: str = "mixed"
+) -> tuple[Split, Split]:
     """Training and validation data: for stroke tasks writer-disjoint and with synthetic letters (letters.py)."""
     if task.data.kind == "strokes":
         return letters.train_val(task, root, mix=mix)

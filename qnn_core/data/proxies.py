@@ -8,6 +8,7 @@ image through such a rendering and then through `preprocess.prepare`, exactly as
 a model measured on them is measured on what a user's picture gives it. Made from the test split they are a
 test proxy; made from the validation images they are the one to choose and calibrate on.
 """
+
 from __future__ import annotations
 
 import io

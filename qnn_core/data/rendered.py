@@ -7,6 +7,7 @@ gets its renderings once per (images, task input, seed, views), computed in chun
 (a hybrid and its twin trained side by side) can share: each chunk is written atomically, and a chunk
 another process already wrote is read, not made again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,13 +34,24 @@ SEED_BASE = 1_000_003
 
 
 def chunk_key(images: np.ndarray, task: TaskSpec, seed: int, styles: tuple[str, ...]) -> str:
-    fields = {"format": FORMAT, "input": repr(task.input), "seed": seed, "styles": list(styles),
-              "images": images_sha256(images)}
+    fields = {
+        "format": FORMAT,
+        "input": repr(task.input),
+        "seed": seed,
+        "styles": list(styles),
+        "images": images_sha256(images),
+    }
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def rendered_views(images: np.ndarray, task: TaskSpec, seed: int, views: int = VIEWS,
-                   cache_dir: Path | None = None, quiet: bool = False) -> np.ndarray:
+def rendered_views(
+    images: np.ndarray,
+    task: TaskSpec,
+    seed: int,
+    views: int = VIEWS,
+    cache_dir: Path | None = None,
+    quiet: bool = False,
+) -> np.ndarray:
     """(views, N, size, size) uint8: `views` renderings of every image, each in a style taken in turn, seeded by
     `seed`; from the cache where it has them."""
     folder = Path(cache_dir or CACHE_DIR)
@@ -47,7 +59,7 @@ def rendered_views(images: np.ndarray, task: TaskSpec, seed: int, views: int = V
     jobs, paths = [], []
     for view in range(views):
         for start in range(0, len(images), CHUNK):
-            part = images[start:start + CHUNK]
+            part = images[start : start + CHUNK]
             # Each chunk its own stream; each view turns the style order, so an image gets every style in turn.
             chunk_seed = SEED_BASE + seed * 7919 + view * 104_729 + start
             turn = view % len(proxies.STYLES)
@@ -59,8 +71,9 @@ def rendered_views(images: np.ndarray, task: TaskSpec, seed: int, views: int = V
     if jobs:
         # In an order of its own, so processes started together (a hybrid and its twin) share the work.
         random.Random().shuffle(jobs)
-        for part, chunk_seed, styles, path in tqdm(jobs, desc=f"{task.name} renderings", unit="chunk",
-                                                   file=sys.stderr, disable=quiet):
+        for part, chunk_seed, styles, path in tqdm(
+            jobs, desc=f"{task.name} renderings", unit="chunk", file=sys.stderr, disable=quiet
+        ):
             if not Path(path).is_file():  # another process may have written it meanwhile
                 out = proxies.proxy(part, task, seed=chunk_seed, styles=styles)
                 save_arrays_atomic(path, out)

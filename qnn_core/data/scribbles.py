@@ -5,6 +5,7 @@ They are the made-up half of the negatives on which the "I'm not sure" verdict i
 strokes on a canvas exactly as `strokes.render_many` draws letters (random stroke width, position, size and
 polarity), then prepared like a user's drawing, so the model sees what a person's scribble would give it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,9 @@ def scribble(rng: np.random.Generator) -> Strokes:
             c, s = np.cos(angle + turn), np.sin(angle + turn)
             for i in range(int(rng.integers(2, 5))):
                 offset = (i - 1.5) * 1.0
-                out.append(np.array([[-2 * c - offset * s, -2 * s + offset * c], [2 * c - offset * s, 2 * s + offset * c]]))
+                out.append(
+                    np.array([[-2 * c - offset * s, -2 * s + offset * c], [2 * c - offset * s, 2 * s + offset * c]])
+                )
         return out
     # two to six short loose strokes anywhere
     return [_walk(rng, int(rng.integers(3, 10)), 0.5) + rng.uniform(-6, 6, 2) for _ in range(int(rng.integers(2, 7)))]

@@ -3,6 +3,7 @@
 Every trainer, evaluator and calibration reads validation through `validation_split`, so they all hold out
 the same images, sized by the task's `val_size`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,6 @@ def train_val_split(train: Split, seed: int = 0, val_size: int = VAL_SIZE) -> tu
     """Validation taken from the official train split, the same for every run of a given seed."""
     tr, va = train_val_indices(len(train), seed, val_size)
     return train.subset(tr), train.subset(va)
-
 
 
 def validation_size(task: TaskSpec) -> int:

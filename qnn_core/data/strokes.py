@@ -8,6 +8,7 @@ transparent RGBA export) and then sending the picture through
 `preprocess.prepare` gives training and test images made exactly like a user's
 drawing is made at serving time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -65,9 +66,17 @@ def random_style(rng: np.random.Generator, spread: StyleRange = StyleRange()) ->
     transparent = rng.random() < spread.p_transparent
     mode = "RGB" if rng.random() < spread.p_rgb else "RGBA"
     ink, paper = int(rng.integers(0, 70)), int(rng.integers(200, 256))
-    return CanvasStyle(size=size, stroke_width=width, letter_size=letter, centre=centre,
-                       polarity="light-on-dark" if light_on_dark else "dark-on-light",
-                       background="transparent" if transparent else "opaque", mode=mode, ink=ink, paper=paper)
+    return CanvasStyle(
+        size=size,
+        stroke_width=width,
+        letter_size=letter,
+        centre=centre,
+        polarity="light-on-dark" if light_on_dark else "dark-on-light",
+        background="transparent" if transparent else "opaque",
+        mode=mode,
+        ink=ink,
+        paper=paper,
+    )
 
 
 def _fit_to_canvas(strokes: Strokes, style: CanvasStyle) -> list[np.ndarray]:
@@ -123,8 +132,7 @@ def render_input(strokes: Strokes, task: TaskSpec, style: CanvasStyle = CanvasSt
     return np.round(pixels * 255).astype(np.uint8)
 
 
-def render_many(samples: Sequence[Strokes], task: TaskSpec, seed: int,
-                spread: StyleRange = StyleRange()) -> np.ndarray:
+def render_many(samples: Sequence[Strokes], task: TaskSpec, seed: int, spread: StyleRange = StyleRange()) -> np.ndarray:
     """Each sample drawn once with its own random canvas style; the same seed gives the same images."""
     rng = np.random.default_rng(seed)
     out = np.zeros((len(samples), task.input.size, task.input.size), np.uint8)

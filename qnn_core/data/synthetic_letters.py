@@ -14,6 +14,7 @@ very renderer the real pen strokes go through (`strokes.py`). Each sample:
 
 Everything is drawn from one seeded generator: the same seed gives the same images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,14 @@ from qnn_core.tasks import TaskSpec
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # Hershey fonts that look like writing: plain print, single-line roman, two cursive hands, italic.
 # Print is most common, as in the real data. (Gothic, Greek and symbol fonts are left out.)
-FONTS: dict[str, float] = {"futural": 0.3, "rowmans": 0.2, "cursive": 0.15, "scripts": 0.15, "timesi": 0.1,
-                           "futuram": 0.1}
+FONTS: dict[str, float] = {
+    "futural": 0.3,
+    "rowmans": 0.2,
+    "cursive": 0.15,
+    "scripts": 0.15,
+    "timesi": 0.1,
+    "futuram": 0.1,
+}
 
 
 @dataclass(frozen=True)
@@ -101,13 +108,15 @@ def distort(strokes: Strokes, rng: np.random.Generator, d: Distortion = Distorti
     return [move(a) for a in arrays]
 
 
-def sample_strokes(label: int, upper: bool, font: str, rng: np.random.Generator,
-                   d: Distortion = Distortion()) -> list[np.ndarray]:
+def sample_strokes(
+    label: int, upper: bool, font: str, rng: np.random.Generator, d: Distortion = Distortion()
+) -> list[np.ndarray]:
     return distort(glyph(font, LETTERS[label].upper() if upper else LETTERS[label]), rng, d)
 
 
-def generate(n: int, task: TaskSpec, seed: int, spread: StyleRange = StyleRange(),
-             d: Distortion = Distortion()) -> tuple[np.ndarray, np.ndarray]:
+def generate(
+    n: int, task: TaskSpec, seed: int, spread: StyleRange = StyleRange(), d: Distortion = Distortion()
+) -> tuple[np.ndarray, np.ndarray]:
     """n synthetic letters as (uint8 images (n, size, size), int64 labels); classes balanced, cases mixed."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % len(LETTERS)

@@ -12,6 +12,7 @@ set to zero (how much the trained head leans on them). Results go to a JSON file
 so an interrupted ablation resumes where it stopped; the Markdown report and the README block are
 derived from that JSON. This is a reduced-budget ablation: it does not retrain the shipped checkpoints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,19 +77,34 @@ def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device:
 
 def run_one(task: str, variant: str, seed: int, budget: dict, work_dir: Path, device: str = "cpu") -> dict:
     """Train one model with the ablation's budget and measure it on the official test split."""
-    cfg = TrainConfig(task=task, seed=seed, epochs=budget["epochs"], subset=budget["subset"],
-                      max_batches=budget.get("max_batches"), threads=budget["threads"], device=device,
-                      **VARIANT_CONFIG[variant])
+    cfg = TrainConfig(
+        task=task,
+        seed=seed,
+        epochs=budget["epochs"],
+        subset=budget["subset"],
+        max_batches=budget.get("max_batches"),
+        threads=budget["threads"],
+        device=device,
+        **VARIANT_CONFIG[variant],
+    )
     out = work_dir / f"{task}_{variant}_seed{seed}.pt"
     t0 = time.time()
     meta = train(cfg, out, quiet=True)
     train_s = time.time() - t0
     t1 = time.time()
     result = test_accuracies(out, task, budget.get("test_limit"), device)
-    return {"task": task, "variant": variant, "seed": seed, **result, "val_accuracy": meta["val_accuracy"],
-            "best_epoch": meta.get("best_epoch"), "train_size": meta["train_size"],
-            "train_images_per_s": float(np.median([h["images_per_s"] for h in meta["history"]])),
-            "train_time_s": round(train_s, 1), "eval_time_s": round(time.time() - t1, 1)}
+    return {
+        "task": task,
+        "variant": variant,
+        "seed": seed,
+        **result,
+        "val_accuracy": meta["val_accuracy"],
+        "best_epoch": meta.get("best_epoch"),
+        "train_size": meta["train_size"],
+        "train_images_per_s": float(np.median([h["images_per_s"] for h in meta["history"]])),
+        "train_time_s": round(train_s, 1),
+        "eval_time_s": round(time.time() - t1, 1),
+    }
 
 
 def run_all(todo: list[tuple[str, str, int]], budget: dict, work_dir: Path, device: str, jobs: int) -> Iterator[dict]:
@@ -129,14 +145,20 @@ def summarise(runs: list[dict]) -> dict:
                 m, sd = mean_std([a * 100 for a in accs])
                 s[variant] = {"mean": m, "std": sd, "n": len(accs)}
         for variant in VARIANTS:
-            offs = [r["test_accuracy_quantum_off"] * 100 for (v, _), r in sorted(by.items())
-                    if v == variant and "test_accuracy_quantum_off" in r]
+            offs = [
+                r["test_accuracy_quantum_off"] * 100
+                for (v, _), r in sorted(by.items())
+                if v == variant and "test_accuracy_quantum_off" in r
+            ]
             if offs:
                 m, sd = mean_std(offs)
                 s[f"{variant}_quantum_off"] = {"mean": m, "std": sd, "n": len(offs)}
         if "hybrid_quantum_off" in s:
-            drops = [(r["test_accuracy"] - r["test_accuracy_quantum_off"]) * 100
-                     for (v, _), r in sorted(by.items()) if v == "hybrid"]
+            drops = [
+                (r["test_accuracy"] - r["test_accuracy_quantum_off"]) * 100
+                for (v, _), r in sorted(by.items())
+                if v == "hybrid"
+            ]
             m, sd = mean_std(drops)
             s["quantum_off_drop"] = {"mean": m, "std": sd, "n": len(drops)}
         for control in CONTROLS:
@@ -173,8 +195,10 @@ def verdict(s: dict, key: str = "difference", gain: str = "the quantum branch ad
         return f"{gain} {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
     if hi < 0:
         return f"the hybrid is worse by {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
-    return (f"no measurable difference: {d['mean']:+.2f} ± {d['std']:.2f} points, "
-            f"95% interval {lo:+.2f} to {hi:+.2f} includes 0")
+    return (
+        f"no measurable difference: {d['mean']:+.2f} ± {d['std']:.2f} points, "
+        f"95% interval {lo:+.2f} to {hi:+.2f} includes 0"
+    )
 
 
 def _pm(x: dict | None, sign: str = "") -> str:
@@ -184,27 +208,40 @@ def _pm(x: dict | None, sign: str = "") -> str:
 def table(data: dict) -> str:
     """The summary table plus one sentence per task, in Markdown."""
     summary = data["summary"]
-    rows = ["| task | hybrid (%) | classical-only (%) | hybrid − classical (pts, paired) | hybrid, quantum off at inference (%) | seeds |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| task | hybrid (%) | classical-only (%) | hybrid − classical (pts, paired) | hybrid, quantum off at inference (%) | seeds |",
+        "|---|---|---|---|---|---|",
+    ]
     for task, s in summary.items():
         n = min(s.get(v, {}).get("n", 0) for v in VARIANTS[:2])
-        rows.append(f"| {s['title']} | {_pm(s.get('hybrid'))} | {_pm(s.get('classical'))} | "
-                    f"{_pm(s.get('difference'), '+')} | {_pm(s.get('hybrid_quantum_off'))} | {n} |")
+        rows.append(
+            f"| {s['title']} | {_pm(s.get('hybrid'))} | {_pm(s.get('classical'))} | "
+            f"{_pm(s.get('difference'), '+')} | {_pm(s.get('hybrid_quantum_off'))} | {n} |"
+        )
     b = data["budget"]
-    rows += ["", f"Mean ± sample standard deviation over seeds; test accuracy on each task's official test split "
-                 f"({_test_size(data)} images). Budget per model: {budget_words(b)}. {shipped_reference(summary)}"]
-    rows += [""] + [f"- **{s['title']}**: {verdict(s)}; switching the trained hybrid's quantum branch off at "
-                    f"inference changes its accuracy by {0.0 - s['quantum_off_drop']['mean']:+.2f} ± "
-                    f"{s['quantum_off_drop']['std']:.2f} points." if "quantum_off_drop" in s else
-                    f"- **{s['title']}**: {verdict(s)}." for s in summary.values()]
+    rows += [
+        "",
+        f"Mean ± sample standard deviation over seeds; test accuracy on each task's official test split "
+        f"({_test_size(data)} images). Budget per model: {budget_words(b)}. {shipped_reference(summary)}",
+    ]
+    rows += [""] + [
+        f"- **{s['title']}**: {verdict(s)}; switching the trained hybrid's quantum branch off at "
+        f"inference changes its accuracy by {0.0 - s['quantum_off_drop']['mean']:+.2f} ± "
+        f"{s['quantum_off_drop']['std']:.2f} points."
+        if "quantum_off_drop" in s
+        else f"- **{s['title']}**: {verdict(s)}."
+        for s in summary.values()
+    ]
     controls = controls_table(summary)
     return "\n".join(rows + ([""] + controls if controls else []))
 
 
 # What the hybrid's advantage over each fairer control would mean, for the verdict sentence.
-CONTROL_GAIN = {"matched": "the circuit beats a classical layer of the same size by",
-                "frozen": "training the circuit's layers adds",
-                "no-entangle": "entanglement adds"}
+CONTROL_GAIN = {
+    "matched": "the circuit beats a classical layer of the same size by",
+    "frozen": "training the circuit's layers adds",
+    "no-entangle": "entanglement adds",
+}
 
 
 def controls_table(summary: dict) -> list[str]:
@@ -212,21 +249,29 @@ def controls_table(summary: dict) -> list[str]:
     rows: list[str] = []
     if not any(f"difference_{c}" in s for s in summary.values() for c in CONTROL_GAIN):
         return rows
-    rows += ["**Fairer controls.** The same budget and seeds, changing only the quantum branch:", "",
-             "| task | control | control (%) | hybrid − control (pts, paired) | 95% interval | control, quantum off (%) | seeds |",
-             "|---|---|---|---|---|---|---|"]
+    rows += [
+        "**Fairer controls.** The same budget and seeds, changing only the quantum branch:",
+        "",
+        "| task | control | control (%) | hybrid − control (pts, paired) | 95% interval | control, quantum off (%) | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for s in summary.values():
         for control in CONTROL_GAIN:
             d = s.get(f"difference_{control}")
             if control not in s or not d:
                 continue
             ci = f"{d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}" if "ci95" in d else "–"
-            rows.append(f"| {s['title']} | {CONTROLS[control]} | {_pm(s[control])} | {_pm(d, '+')} | {ci} | "
-                        f"{_pm(s.get(f'{control}_quantum_off'))} | {d['n']} |")
+            rows.append(
+                f"| {s['title']} | {CONTROLS[control]} | {_pm(s[control])} | {_pm(d, '+')} | {ci} | "
+                f"{_pm(s.get(f'{control}_quantum_off'))} | {d['n']} |"
+            )
     rows.append("")
     for s in summary.values():
-        said = [f"against the {CONTROLS[c].split(' (')[0]}: {verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
-                for c in CONTROL_GAIN if f"difference_{c}" in s]
+        said = [
+            f"against the {CONTROLS[c].split(' (')[0]}: {verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
+            for c in CONTROL_GAIN
+            if f"difference_{c}" in s
+        ]
         if said:
             rows.append(f"- **{s['title']}**: " + "; ".join(said) + ".")
     return rows
@@ -239,11 +284,20 @@ def shipped_reference(summary: dict) -> str:
     if not rows:
         return ""
     deeper = [s["title"] for t, s in summary.items() if t in TASKS and shipped_backbone_is_deeper(t)]
-    return ("For scale, the shipped full-budget hybrids score " + ", ".join(f"{a:.2f}% ({s['title']})" for s, a in rows)
-            + "; the reduced-budget hybrids here are " + ", ".join(f"{a - s['hybrid']['mean']:.1f}" for s, a in rows)
-            + " points below them, so this compares the two models after equal, short training"
-            + (f" (with the default backbone, one residual block per stage, which the shipped {' and '.join(deeper)} "
-               "models exceed: see their cards)" if deeper else "") + ".")
+    return (
+        "For scale, the shipped full-budget hybrids score "
+        + ", ".join(f"{a:.2f}% ({s['title']})" for s, a in rows)
+        + "; the reduced-budget hybrids here are "
+        + ", ".join(f"{a - s['hybrid']['mean']:.1f}" for s, a in rows)
+        + " points below them, so this compares the two models after equal, short training"
+        + (
+            f" (with the default backbone, one residual block per stage, which the shipped {' and '.join(deeper)} "
+            "models exceed: see their cards)"
+            if deeper
+            else ""
+        )
+        + "."
+    )
 
 
 def shipped_backbone_is_deeper(task: str) -> bool:
@@ -258,7 +312,9 @@ def _test_size(data: dict) -> str:
 
 
 def budget_words(b: dict) -> str:
-    words = f"{b['epochs']} epoch{'s' if b['epochs'] != 1 else ''} on the first {b['subset']:,} images of the train split"
+    words = (
+        f"{b['epochs']} epoch{'s' if b['epochs'] != 1 else ''} on the first {b['subset']:,} images of the train split"
+    )
     words += f" (after the fixed 5,000-image validation hold-out), batch 128, AdamW + one-cycle, {b['threads']} thread"
     if b.get("max_batches"):
         words += f", at most {b['max_batches']} batches per epoch"
@@ -268,30 +324,48 @@ def budget_words(b: dict) -> str:
 
 
 def markdown(data: dict) -> str:
-    lines = ["# Ablation: does the quantum branch help?", "",
-             f"Generated by `{data['command']}` from `{data.get('json_name', 'ablation.json')}`; do not edit by hand.", "",
-             "**This is a reduced-budget ablation.** It does not use or retrain the shipped checkpoints (those are "
-             "trained on the full train split for 5–7 epochs); every model here is trained from scratch with the "
-             "budget below, so that 3 seeds × 5 variants × 3 tasks fit in a few hours on two CPU cores. Hybrid "
-             "and classical-only share the backbone (ResNet widths 32/64/128), the 64-feature classical branch, "
-             "the data, the augmentation, the optimiser and the seed; the hybrid adds the 8-qubit, depth-3 "
-             "quantum branch (8 more features into the head).", "",
-             table(data), "", "## Every run", "",
-             "| task | variant | seed | test acc (%) | quantum off (%) | val acc (%) | train img/s | train s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in sorted(data["runs"], key=lambda r: (list(TASKS).index(r["task"]) if r["task"] in TASKS else 99,
-                                                  r["variant"], r["seed"])):
+    lines = [
+        "# Ablation: does the quantum branch help?",
+        "",
+        f"Generated by `{data['command']}` from `{data.get('json_name', 'ablation.json')}`; do not edit by hand.",
+        "",
+        "**This is a reduced-budget ablation.** It does not use or retrain the shipped checkpoints (those are "
+        "trained on the full train split for 5–7 epochs); every model here is trained from scratch with the "
+        "budget below, so that 3 seeds × 5 variants × 3 tasks fit in a few hours on two CPU cores. Hybrid "
+        "and classical-only share the backbone (ResNet widths 32/64/128), the 64-feature classical branch, "
+        "the data, the augmentation, the optimiser and the seed; the hybrid adds the 8-qubit, depth-3 "
+        "quantum branch (8 more features into the head).",
+        "",
+        table(data),
+        "",
+        "## Every run",
+        "",
+        "| task | variant | seed | test acc (%) | quantum off (%) | val acc (%) | train img/s | train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        data["runs"],
+        key=lambda r: (list(TASKS).index(r["task"]) if r["task"] in TASKS else 99, r["variant"], r["seed"]),
+    ):
         off = f"{r['test_accuracy_quantum_off'] * 100:.2f}" if "test_accuracy_quantum_off" in r else "–"
-        lines.append(f"| {r['task']} | {r['variant']} | {r['seed']} | {r['test_accuracy'] * 100:.2f} | {off} | "
-                     f"{r['val_accuracy'] * 100:.2f} | {r['train_images_per_s']:.0f} | {r['train_time_s']:.0f} |")
+        lines.append(
+            f"| {r['task']} | {r['variant']} | {r['seed']} | {r['test_accuracy'] * 100:.2f} | {off} | "
+            f"{r['val_accuracy'] * 100:.2f} | {r['train_images_per_s']:.0f} | {r['train_time_s']:.0f} |"
+        )
     m = data["machine"]
-    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, Python {m['python']}. "
-                  "The 95% interval of the difference is mean ± t(0.975, n−1)·std/√n over the paired seeds.", ""]
+    lines += [
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, Python {m['python']}. "
+        "The 95% interval of the difference is mean ± t(0.975, n−1)·std/√n over the paired seeds.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def readme_block(data: dict, md_name: str) -> str:
-    return (table(data) + f"\n\nDetails, every run and the exact command: [`benchmarks/{md_name}`](benchmarks/{md_name}).")
+    return (
+        table(data) + f"\n\nDetails, every run and the exact command: [`benchmarks/{md_name}`](benchmarks/{md_name})."
+    )
 
 
 def update_readme(block: str, readme: Path = README) -> bool:
@@ -328,8 +402,19 @@ def task_summary(task: str, path: str | Path = DEFAULT_JSON) -> dict | None:
 
 
 def command_line(a: argparse.Namespace) -> str:
-    parts = ["qnn ablation", "--tasks", *a.tasks, "--seeds", *map(str, a.seeds),
-             "--epochs", str(a.epochs), "--subset", str(a.subset), "--threads", str(a.threads)]
+    parts = [
+        "qnn ablation",
+        "--tasks",
+        *a.tasks,
+        "--seeds",
+        *map(str, a.seeds),
+        "--epochs",
+        str(a.epochs),
+        "--subset",
+        str(a.subset),
+        "--threads",
+        str(a.threads),
+    ]
     if list(a.variants) != list(VARIANTS):
         parts += ["--variants", *a.variants]
     if a.max_batches:
@@ -347,21 +432,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn ablation", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=["mnist", "fashion", "kmnist"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
-                   help="which models to train per task and seed (default all: hybrid, classical-only and the "
-                        "three fairer controls)")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="which models to train per task and seed (default all: hybrid, classical-only and the "
+        "three fairer controls)",
+    )
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--subset", type=int, default=20000, help="train on the first N images of the train split")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--jobs", type=positive_int, default=1,
-                   help="train this many models at once, each in its own process (results are the same)")
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=1,
+        help="train this many models at once, each in its own process (results are the same)",
+    )
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
     add_limit(p, "test images", "--test-limit")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
     p.add_argument("--work-dir", type=Path, help="where the trained checkpoints go (default: runs/ablation)")
     p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")
-    p.add_argument("--report-only", action="store_true",
-                   help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON",
+    )
     add_device(p, default="cpu")
     return p
 
@@ -370,12 +467,19 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     for t in a.tasks:
         get_task(t)
-    budget = {"epochs": a.epochs, "subset": a.subset, "threads": a.threads, "max_batches": a.max_batches,
-              "test_limit": a.limit, "batch_size": 128}
+    budget = {
+        "epochs": a.epochs,
+        "subset": a.subset,
+        "threads": a.threads,
+        "max_batches": a.max_batches,
+        "test_limit": a.limit,
+        "batch_size": 128,
+    }
     data = load_results(a.out) or {}
     if data and data.get("budget") != budget:
-        print(f"error: {a.out} holds runs with another budget ({data.get('budget')}); use another --out",
-              file=sys.stderr)
+        print(
+            f"error: {a.out} holds runs with another budget ({data.get('budget')}); use another --out", file=sys.stderr
+        )
         return 2
     if not (a.report_only and data):  # a report-only pass keeps the record of where the runs were made
         data.update(budget=budget, command=command_line(a), machine=machine(), json_name=a.out.name)
@@ -389,8 +493,12 @@ def main(argv: list[str] | None = None) -> int:
         data["runs"].append(r)
         data["summary"] = summarise(data["runs"])
         write_json_atomic(data, a.out)
-        print(f"[{i}/{len(todo)}] {r['task']} {r['variant']} seed {r['seed']}: test {r['test_accuracy']:.4f}  "
-              f"train {r['train_time_s']:.0f} s  eval {r['eval_time_s']:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"[{i}/{len(todo)}] {r['task']} {r['variant']} seed {r['seed']}: test {r['test_accuracy']:.4f}  "
+            f"train {r['train_time_s']:.0f} s  eval {r['eval_time_s']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     data["summary"] = summarise(data["runs"])
     write_json_atomic(data, a.out)
     md = a.out.with_name(a.out.stem.upper() + ".md") if a.out.stem.islower() else a.out.with_suffix(".md")

@@ -11,6 +11,7 @@ and for hybrid models the accuracy with the quantum branch switched off. With --
 the hybrid's with its <Z> estimated from that many measurements (seeded) and/or under depolarizing noise, and
 `accuracy_exact` the one with the exact values beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,14 @@ from qnn_core.models.hybrid import HybridNet
 from qnn_core.tasks import TaskSpec, get_task
 
 
-def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None = None, quantum: bool = True,
-             readout: Readout | None = None) -> dict:
+def evaluate(
+    model: HybridNet,
+    task: TaskSpec,
+    split: Split,
+    mirror: bool | None = None,
+    quantum: bool = True,
+    readout: Readout | None = None,
+) -> dict:
     """`quantum=False` measures a hybrid with its quantum branch switched off at inference (the model is unchanged);
     `readout` a hybrid whose <Z> are estimated from shots and/or under noise (its quantum branch on)."""
     mirror = task.test_time_mirror if mirror is None else mirror
@@ -62,8 +69,12 @@ def evaluate(model: HybridNet, task: TaskSpec, split: Split, mirror: bool | None
         result["accuracy_single_view"] = float((single.argmax(1).numpy() == split.labels).mean())
     if not readout.exact:  # what the finite shots and the noise cost, on the same split
         exact = predict_logits(model, task, split.images, mirror=mirror).argmax(1).numpy()
-        result.update(shots=readout.shots, noise=readout.noise, seed=readout.seed,
-                      accuracy_exact=float((exact == split.labels).mean()))
+        result.update(
+            shots=readout.shots,
+            noise=readout.noise,
+            seed=readout.seed,
+            accuracy_exact=float((exact == split.labels).mean()),
+        )
     if model.config.quantum and not quantum:
         result["quantum_branch"] = "off"  # `accuracy` is already the accuracy with the branch off
     elif model.config.quantum:
@@ -112,8 +123,9 @@ def write_report(result: dict, task: TaskSpec, split: Split, out_dir: Path, stem
     for ax, i in zip(np.atleast_1d(axes).ravel(), wrong):
         ax.imshow(split.images[i], cmap="gray")
         ax.set_title(f"{names[split.labels[i]]} → {names[result['_predictions'][i]]}", fontsize=12)
-    fig.suptitle(f"Misclassified {result.get('split', 'test')} images (true → predicted), the first {len(wrong)}",
-                 fontsize=13)
+    fig.suptitle(
+        f"Misclassified {result.get('split', 'test')} images (true → predicted), the first {len(wrong)}", fontsize=13
+    )
     fig.tight_layout()
     grid_path = out_dir / f"{stem}_errors.png"
     fig.savefig(grid_path, dpi=110)
@@ -134,15 +146,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_limit(p, "images of the split")
     p.add_argument("--data-root")
     p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
-    p.add_argument("--holdout", action="store_true",
-                   help="measure on the task's held-out real set instead (letters: UJI Pen Characters; never tuned on)")
-    p.add_argument("--split", choices=("test", "val"), default="test",
-                   help="val: the validation images held out of train, where recipes (and mirroring) are chosen")
-    p.add_argument("--proxy", action="store_true",
-                   help="re-make the split's images as people's pictures of them (canvas, pen on paper, phone photo; "
-                        "data/proxies.py, seeded) and measure on those; with --split val, the proxy to choose on")
-    p.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
-                   help="average with the mirror images' logits: the registry's choice (auto), or force it")
+    p.add_argument(
+        "--holdout",
+        action="store_true",
+        help="measure on the task's held-out real set instead (letters: UJI Pen Characters; never tuned on)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="val: the validation images held out of train, where recipes (and mirroring) are chosen",
+    )
+    p.add_argument(
+        "--proxy",
+        action="store_true",
+        help="re-make the split's images as people's pictures of them (canvas, pen on paper, phone photo; "
+        "data/proxies.py, seeded) and measure on those; with --split val, the proxy to choose on",
+    )
+    p.add_argument(
+        "--mirror",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="average with the mirror images' logits: the registry's choice (auto), or force it",
+    )
     add_json(p, "the full result, one object,")
     p.add_argument("--report", type=Path, help="also write confusion and misclassification PNGs here")
     add_device(p, default="cpu")
@@ -157,8 +183,13 @@ def proxy_split(split: Split, task: TaskSpec) -> Split:
 def proxy_styles(result: dict, split: Split) -> dict:
     """Accuracy per rendering style of an evaluation on a proxy split (its images take the styles in turn)."""
     preds, styles = result["_predictions"], proxies.STYLES
-    return {"seed": PROXY_SEED, **{style: float((preds[k::len(styles)] == split.labels[k::len(styles)]).mean())
-                                   for k, style in enumerate(styles)}}
+    return {
+        "seed": PROXY_SEED,
+        **{
+            style: float((preds[k :: len(styles)] == split.labels[k :: len(styles)]).mean())
+            for k, style in enumerate(styles)
+        },
+    }
 
 
 def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -> str | None:
@@ -166,13 +197,17 @@ def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -
     if not (a.shots or a.noise):
         return None
     flags = " and ".join(f for f, v in (("--shots", a.shots), ("--noise", a.noise)) if v)
-    if (model is None and a.model == "classical" and not a.checkpoint) or (model is not None and not model.config.quantum):
+    if (model is None and a.model == "classical" and not a.checkpoint) or (
+        model is not None and not model.config.quantum
+    ):
         return f"{flags} read out the quantum branch; a classical-only model has none (use --model hybrid)"
     if a.quantum == "off":
         return f"{flags} read out the quantum branch, which --quantum off switches off"
     if model is not None and a.noise and model.config.n_qubits > NOISE_MAX_QUBITS:
-        return (f"--noise simulates up to {NOISE_MAX_QUBITS} qubits (a density matrix of 4^n numbers per gate layer); "
-                f"this model has {model.config.n_qubits}")
+        return (
+            f"--noise simulates up to {NOISE_MAX_QUBITS} qubits (a density matrix of 4^n numbers per gate layer); "
+            f"this model has {model.config.n_qubits}"
+        )
     return None
 
 
@@ -204,8 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         if task.input.kind == "photo" or a.holdout:
             p.error("--proxy re-makes drawings of a handwriting task's test or validation split")
         split = proxy_split(split, task)
-    result = evaluate(model, task, split, mirror=None if a.mirror == "auto" else a.mirror == "on",
-                      quantum=a.quantum == "on", readout=Readout(a.shots, a.noise))
+    result = evaluate(
+        model,
+        task,
+        split,
+        mirror=None if a.mirror == "auto" else a.mirror == "on",
+        quantum=a.quantum == "on",
+        readout=Readout(a.shots, a.noise),
+    )
     result["checkpoint"] = ckpt.name
     if a.proxy:
         result["proxy"] = proxy_styles(result, split)
@@ -224,9 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         off = ", quantum branch off" if result.get("quantum_branch") == "off" else ""
         if "accuracy_exact" in result:
-            read = " ".join(w for w, v in ((f"from {a.shots} shots", a.shots), (f"under noise p={a.noise:g}", a.noise)) if v)
+            read = " ".join(
+                w for w, v in ((f"from {a.shots} shots", a.shots), (f"under noise p={a.noise:g}", a.noise)) if v
+            )
             off += f", <Z> {read} (exact: {result['accuracy_exact']:.4f})"
-        print(f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images{off}")
+        print(
+            f"{task.name}: accuracy {result['accuracy']:.4f} on {result['n']} {result.get('split', 'test')} images{off}"
+        )
     return 0
 
 

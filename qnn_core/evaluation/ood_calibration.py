@@ -10,6 +10,7 @@ The animal-share threshold reads the backbone's own ImageNet head (inference/ood
 threshold is re-derived from validation predictions made the way the app makes them, so a change of
 inference (test-time mirroring) needs no retraining.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,11 @@ def calibrate(task_name: str, device: str = "cpu") -> dict:
     backbone = EfficientNetLite0Features(tuned_stages=task.tuned_stages).to(device)
     share = imagenet_head(backbone.cut, device).animal_share(trunk_features(backbone, val.images, task.input))
     threshold = float(np.quantile(share, ANIMAL_MISS_RATE))
-    return {"animal_share_below": round(threshold, 4), "animal_share_val_median": round(float(np.median(share)), 4),
-            "animal_share_calibrated_on": f"validation ({len(val)} images)"}
+    return {
+        "animal_share_below": round(threshold, 4),
+        "animal_share_val_median": round(float(np.median(share)), 4),
+        "animal_share_calibrated_on": f"validation ({len(val)} images)",
+    }
 
 
 def served_unsure(model, task, device: str = "cpu") -> dict:

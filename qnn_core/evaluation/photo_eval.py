@@ -6,6 +6,7 @@
 FOLDER holds photos and a labels.csv with `file,label` columns. This measures only: the
 preprocessing a task serves with is chosen in its registry entry, never by this on held-out photos.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,9 @@ def read_labels(path: Path) -> list[tuple[str, str]]:
         return [(row["file"], row["label"]) for row in csv.DictReader(f)]
 
 
-def photo_accuracy(predictor: Predictor, folder: Path, labels: list[tuple[str, str]], resize: str,
-                   quantum: bool = True) -> dict:
+def photo_accuracy(
+    predictor: Predictor, folder: Path, labels: list[tuple[str, str]], resize: str, quantum: bool = True
+) -> dict:
     """Accuracy and each photo's prediction, with the photo preprocessing `resize` ("match" | "full")."""
     task = predictor.task
     rows, correct = [], 0
@@ -40,10 +42,22 @@ def photo_accuracy(predictor: Predictor, folder: Path, labels: list[tuple[str, s
             continue
         ok = pred.label == label
         correct += ok
-        rows.append({"file": name, "label": label, "predicted": pred.label, "prob": round(pred.top[0][1], 4),
-                     "correct": bool(ok)})
-    return {"resize": resize, "accuracy": correct / len(labels) if labels else 0.0, "correct": correct,
-            "n": len(labels), "photos": rows}
+        rows.append(
+            {
+                "file": name,
+                "label": label,
+                "predicted": pred.label,
+                "prob": round(pred.top[0][1], 4),
+                "correct": bool(ok),
+            }
+        )
+    return {
+        "resize": resize,
+        "accuracy": correct / len(labels) if labels else 0.0,
+        "correct": correct,
+        "n": len(labels),
+        "photos": rows,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         predictor = Predictor(a.task, model_path(get_task(a.task), a), a.device)
         labels = read_labels(a.labels or a.folder / "labels.csv")
     except (KeyError, CheckpointError, DeviceError, OSError) as err:
-        print(f"error: {err.args[0] if isinstance(err, (KeyError, CheckpointError, DeviceError)) else err}",
-              file=sys.stderr)
+        print(
+            f"error: {err.args[0] if isinstance(err, (KeyError, CheckpointError, DeviceError)) else err}",
+            file=sys.stderr,
+        )
         return 2
     results = [photo_accuracy(predictor, a.folder, labels, r, quantum=a.quantum == "on") for r in a.resize]
     for r in results:

@@ -1,5 +1,6 @@
 """Script-written blocks of README.md: each sits between two HTML comment markers, so a script can
 rewrite its numbers without touching the prose around them."""
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ under depolarizing noise p = 0 ... 0.2 per gate layer (exact <Z> of the noisy st
 the whole test split costs a few seconds). The backbone runs once per model; only the circuit and the head are
 re-run per setting. JSON, a Markdown table and a PNG chart come out; the Results page draws the same JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,18 +65,32 @@ def measure(task_name: str, kind: str, limit: int | None = None) -> dict:
         runs = [acc(Readout(shots=n, seed=seed)) for seed in SEEDS]
         shots[str(n)] = {"mean": float(np.mean(runs)), "min": min(runs), "max": max(runs), "runs": runs}
     noise = {f"{p:g}": acc(Readout(noise=p)) if p else exact for p in NOISE}
-    return {"task": task_name, "model": kind, "test_size": len(split), "exact": exact, "shots": shots,
-            "noise": noise, "noise_one_answer_share": one_answer_share(Readout(noise=max(NOISE))), "chance": 1 / task.num_classes, "seconds": round(time.time() - t0, 1)}
+    return {
+        "task": task_name,
+        "model": kind,
+        "test_size": len(split),
+        "exact": exact,
+        "shots": shots,
+        "noise": noise,
+        "noise_one_answer_share": one_answer_share(Readout(noise=max(NOISE))),
+        "chance": 1 / task.num_classes,
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
 def plain_words(data: dict) -> str:
     """Why the two models react so differently, worded from the measured numbers."""
     rows = {(r["task"], r["model"]): r for r in data["results"]}
-    pairs = [(rows[(t, "hybrid")], rows[(t, "bottleneck")]) for t in dict.fromkeys(t for t, _ in rows)
-             if (t, "hybrid") in rows and (t, "bottleneck") in rows]
-    text = ("A real quantum computer never returns ⟨Z⟩ itself: it returns bitstrings, and ⟨Z⟩ is estimated as the "
-            "average of ±1 over N shots, off by up to 1/√N (±0.32 at 10 shots, ±0.03 at 1,000). Depolarizing noise "
-            "pulls every ⟨Z⟩ towards 0.")
+    pairs = [
+        (rows[(t, "hybrid")], rows[(t, "bottleneck")])
+        for t in dict.fromkeys(t for t, _ in rows)
+        if (t, "hybrid") in rows and (t, "bottleneck") in rows
+    ]
+    text = (
+        "A real quantum computer never returns ⟨Z⟩ itself: it returns bitstrings, and ⟨Z⟩ is estimated as the "
+        "average of ±1 over N shots, off by up to 1/√N (±0.32 at 10 shots, ±0.03 at 1,000). Depolarizing noise "
+        "pulls every ⟨Z⟩ towards 0."
+    )
     if not pairs:
         return text
     few, p = str(min(SHOTS)), f"{max(NOISE):g}"
@@ -85,21 +100,27 @@ def plain_words(data: dict) -> str:
         return f"{lo:+.2f}" if abs(hi - lo) < 0.005 else f"{lo:+.2f} to {hi:+.2f}"
 
     hybrids, bottlenecks = [h for h, _ in pairs], [b for _, b in pairs]
-    text += (f" The **hybrid** barely notices: at {few} shots its accuracy changes by "
-             f"{span(hybrids, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} points, because its head "
-             "decides mostly from 64 classical features and the 8 ⟨Z⟩ only nudge it. The **quantum bottleneck** "
-             "decides from the 8 ⟨Z⟩ alone, so every sampling error goes straight into its decision: at "
-             f"{few} shots it changes by {span(bottlenecks, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} "
-             "points")
+    text += (
+        f" The **hybrid** barely notices: at {few} shots its accuracy changes by "
+        f"{span(hybrids, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} points, because its head "
+        "decides mostly from 64 classical features and the 8 ⟨Z⟩ only nudge it. The **quantum bottleneck** "
+        "decides from the 8 ⟨Z⟩ alone, so every sampling error goes straight into its decision: at "
+        f"{few} shots it changes by {span(bottlenecks, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} "
+        "points"
+    )
     needed = [next((n for n in SHOTS if b["exact"] - b["shots"][str(n)]["mean"] <= 0.01), None) for b in bottlenecks]
     if all(needed):
-        text += f", and it needs {max(needed):,} shots per image to come within a point of its exact accuracy on every task"
-    text += (f". Under noise p = {p} after every gate layer the hybrid changes by "
-             f"{span(hybrids, lambda r: (r['noise'][p] - r['exact']) * 100)} points and the bottleneck by "
-             f"{span(bottlenecks, lambda r: (r['noise'][p] - r['exact']) * 100)}: the noise shrinks all its ⟨Z⟩ "
-             "together while the head's biases stay as they were, so where the biases win the bottleneck gives "
-             f"one answer for most images ({share_words(bottlenecks)} of its predictions at p = {p} are its most "
-             "frequent class).")
+        text += (
+            f", and it needs {max(needed):,} shots per image to come within a point of its exact accuracy on every task"
+        )
+    text += (
+        f". Under noise p = {p} after every gate layer the hybrid changes by "
+        f"{span(hybrids, lambda r: (r['noise'][p] - r['exact']) * 100)} points and the bottleneck by "
+        f"{span(bottlenecks, lambda r: (r['noise'][p] - r['exact']) * 100)}: the noise shrinks all its ⟨Z⟩ "
+        "together while the head's biases stay as they were, so where the biases win the bottleneck gives "
+        f"one answer for most images ({share_words(bottlenecks)} of its predictions at p = {p} are its most "
+        "frequent class)."
+    )
     return text
 
 
@@ -109,26 +130,46 @@ def share_words(models: list[dict]) -> str:
 
 
 def table(data: dict) -> str:
-    head = "| task | model | exact | " + " | ".join(f"{n} shots" for n in SHOTS) + " | " + \
-        " | ".join(f"p = {p:g}" for p in NOISE[1:]) + " |"
+    head = (
+        "| task | model | exact | "
+        + " | ".join(f"{n} shots" for n in SHOTS)
+        + " | "
+        + " | ".join(f"p = {p:g}" for p in NOISE[1:])
+        + " |"
+    )
     rows = [head, "|" + "---|" * (3 + len(SHOTS) + len(NOISE) - 1)]
     for r in data["results"]:
-        cells = [f"{r['exact'] * 100:.2f}"] + [f"{r['shots'][str(n)]['mean'] * 100:.2f}" for n in SHOTS] + \
-            [f"{r['noise'][f'{p:g}'] * 100:.2f}" for p in NOISE[1:]]
+        cells = (
+            [f"{r['exact'] * 100:.2f}"]
+            + [f"{r['shots'][str(n)]['mean'] * 100:.2f}" for n in SHOTS]
+            + [f"{r['noise'][f'{p:g}'] * 100:.2f}" for p in NOISE[1:]]
+        )
         rows.append(f"| {get_task(r['task']).title} | {MODEL_WORDS[r['model']]} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
 def markdown(data: dict) -> str:
     sizes = "/".join(sorted({f"{r['test_size']:,}" for r in data["results"]}))
-    return "\n".join([
-        "# Accuracy from shots and under noise", "",
-        f"Generated by `{data['command']}`; do not edit by hand.", "",
-        f"Test accuracy (%) on each task's official test split ({sizes} images), with the quantum branch's ⟨Z⟩ "
-        f"estimated from N shots per image (mean of {len(SEEDS)} sampling seeds) or computed exactly under "
-        "depolarizing noise of probability p after every gate layer. Nothing else in the model changes.", "",
-        table(data), "", plain_words(data), "", "![accuracy against shots and noise](readout_curves.png)", "",
-        f"Machine: {data['machine']['cpu']}, torch {data['machine']['torch']}.", ""])
+    return "\n".join(
+        [
+            "# Accuracy from shots and under noise",
+            "",
+            f"Generated by `{data['command']}`; do not edit by hand.",
+            "",
+            f"Test accuracy (%) on each task's official test split ({sizes} images), with the quantum branch's ⟨Z⟩ "
+            f"estimated from N shots per image (mean of {len(SEEDS)} sampling seeds) or computed exactly under "
+            "depolarizing noise of probability p after every gate layer. Nothing else in the model changes.",
+            "",
+            table(data),
+            "",
+            plain_words(data),
+            "",
+            "![accuracy against shots and noise](readout_curves.png)",
+            "",
+            f"Machine: {data['machine']['cpu']}, torch {data['machine']['torch']}.",
+            "",
+        ]
+    )
 
 
 def chart(data: dict, path: Path) -> None:
@@ -142,7 +183,7 @@ def chart(data: dict, path: Path) -> None:
     for r in data["results"]:
         style = "-" if r["model"] == "hybrid" else "--"
         label = f"{get_task(r['task']).title}, {r['model']}"
-        line, = left.plot(SHOTS, [r["shots"][str(n)]["mean"] * 100 for n in SHOTS], style, marker="o", label=label)
+        (line,) = left.plot(SHOTS, [r["shots"][str(n)]["mean"] * 100 for n in SHOTS], style, marker="o", label=label)
         left.axhline(r["exact"] * 100, color=line.get_color(), lw=0.5, ls=":")
         right.plot(NOISE, [r["noise"][f"{p:g}"] * 100 for p in NOISE], style, marker="o", color=line.get_color())
     left.set_xscale("log")
@@ -189,8 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --report-only needs {a.out}; run without it first", file=sys.stderr)
         return 2
     if data is None:
-        data = {"command": command_line(a), "machine": machine(), "shots": list(SHOTS), "noise": list(NOISE),
-                "seeds": list(SEEDS), "results": []}
+        data = {
+            "command": command_line(a),
+            "machine": machine(),
+            "shots": list(SHOTS),
+            "noise": list(NOISE),
+            "seeds": list(SEEDS),
+            "results": [],
+        }
         for t in a.tasks:
             for kind in CURVE_MODELS:
                 if kind in get_task(t).models:

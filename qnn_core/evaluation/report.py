@@ -6,6 +6,7 @@ Writes checkpoints/eval/<task>_<variant>.json (+ confusion and error PNGs),
 the model card checkpoints/<task>_<variant>.md, and the results table in
 README.md between its markers. Every number there comes from this run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,11 +75,14 @@ def measure_proxies(model, task: TaskSpec, quantum: bool, splits: dict[str, Spli
     out = {}
     for name, split in splits.items():
         result = evaluate(model, task, split)
-        result.update(proxy=proxy_styles(result, split), checkpoint=task.checkpoint(quantum).name,
-                      split="validation" if name == "val" else "test",
-                      command=f"qnn evaluate --task {task.name}"
-                              f"{'' if quantum else ' --model classical'} --proxy"
-                              f"{' --split val' if name == 'val' else ''} --json")
+        result.update(
+            proxy=proxy_styles(result, split),
+            checkpoint=task.checkpoint(quantum).name,
+            split="validation" if name == "val" else "test",
+            command=f"qnn evaluate --task {task.name}"
+            f"{'' if quantum else ' --model classical'} --proxy"
+            f"{' --split val' if name == 'val' else ''} --json",
+        )
         out[name] = public(result)
         write_json_atomic(out[name], proxy_path(task, quantum, name))
     return out
@@ -87,9 +91,12 @@ def measure_proxies(model, task: TaskSpec, quantum: bool, splits: dict[str, Spli
 def proxy_row(proxy: dict[str, dict]) -> str:
     test, val = proxy["test"], proxy.get("val")
     styles = ", ".join(f"{style} {test['proxy'][style]:.2%}" for style in STYLES)
-    return (f"| the same images re-made as people's pictures (a canvas, a pen on paper, a phone photo; "
-            f"`evaluate --proxy`) | {test['accuracy']:.2%} ({styles})"
-            + (f"; validation {val['accuracy']:.2%}" if val else "") + " |")
+    return (
+        f"| the same images re-made as people's pictures (a canvas, a pen on paper, a phone photo; "
+        f"`evaluate --proxy`) | {test['accuracy']:.2%} ({styles})"
+        + (f"; validation {val['accuracy']:.2%}" if val else "")
+        + " |"
+    )
 
 
 def holdout_path(task: TaskSpec, quantum: bool) -> Path:
@@ -101,23 +108,35 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     n_test_writers, n_val, n_train = len(letters.TEST_WRITERS), len(letters.VAL_WRITERS), len(letters.TRAIN_WRITERS)
     real = n_train * 52 * letters.REAL_COPIES
     in_fonts = round(letters.N_SYNTHETIC * letters.FONT_SHARE)
-    synthetic = (f"{letters.N_SYNTHETIC:,} synthetic letters ({letters.N_SYNTHETIC - in_fonts:,} Hershey, "
-                 f"{in_fonts:,} in handwriting fonts)")
-    mix = {"mixed": f"{synthetic} + {real:,} drawings of real letters",
-           "synthetic": synthetic, "real": f"{real:,} drawings of real letters"}
+    synthetic = (
+        f"{letters.N_SYNTHETIC:,} synthetic letters ({letters.N_SYNTHETIC - in_fonts:,} Hershey, "
+        f"{in_fonts:,} in handwriting fonts)"
+    )
+    mix = {
+        "mixed": f"{synthetic} + {real:,} drawings of real letters",
+        "synthetic": synthetic,
+        "real": f"{real:,} drawings of real letters",
+    }
     fonts = "; ".join(f"{package} ({licence})" for package, licence in sorted(set(font_letters.FONTS.values())))
     stages = [m for _, m in training_runs(task, meta)]
-    trained = "; then ".join(f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
-                             f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})" for m in stages)
+    trained = "; then ".join(
+        f"{mix[m['train_config'].get('mix', 'mixed')]} ({m['train_size']:,} images, "
+        f"{m['epochs']} epoch{'s' if m['epochs'] != 1 else ''}, lr {m['train_config']['lr']})"
+        for m in stages
+    )
     rows = [
         f"| **test accuracy** | **{result['accuracy']:.2%}** on the {result['n']:,} real letters (a–z and A–Z) of "
         f"{n_test_writers} Chars74K writers never trained on or used for any choice (writers {letters.TEST_WRITERS}) |",
     ]
     if "accuracy_quantum_off" in result:
-        rows.append(f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |")
+        rows.append(
+            f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |"
+        )
     if holdout:
-        rows.append(f"| independent holdout, measured only | {holdout['accuracy']:.2%} on the {holdout['n']:,} letters of "
-                    f"UJI Pen Characters v1 (11 other writers, another tablet) |")
+        rows.append(
+            f"| independent holdout, measured only | {holdout['accuracy']:.2%} on the {holdout['n']:,} letters of "
+            f"UJI Pen Characters v1 (11 other writers, another tablet) |"
+        )
     rows += [
         f"| validation accuracy (chooses the kept epoch and the recipe) | {meta['val_accuracy']:.2%} "
         f"({meta['val_size']:,} drawings: the {n_val} validation writers' letters, {letters.VAL_COPIES} canvases each) |",
@@ -138,18 +157,22 @@ def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
     frozen = meta["train_config"].get("freeze_backbone")
     tuned = cfg.get("tuned_stages", 1)
     stages = "last stage" if tuned == 1 else f"last {tuned} stages"
-    return (f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
-            f"from the installed package at load time and not stored in the checkpoint); trunk frozen, {stages} "
-            f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all")
+    return (
+        f"{cfg['backbone']}, ImageNet-pretrained (weights sha256 `{str(meta.get('backbone_sha256'))[:16]}…`, rebuilt "
+        f"from the installed package at load time and not stored in the checkpoint); trunk frozen, {stages} "
+        f"{'frozen too' if frozen else 'fine-tuned'}; input {meta['input']['size']} px; {n_params:,} parameters in all"
+    )
 
 
 def augment_text(task: TaskSpec, train_config: dict) -> str:
     if task.input.kind != "photo":
         kind = train_config.get("augment") or task.augment
         if renders(kind):
-            return (f"{kind} (preprocess/augment.py){cutmix_text(train_config)}: half of every batch swapped for the images re-made as a canvas, "
-                    f"a pen on paper or a phone photo would give them, {rendered.VIEWS} renderings per image "
-                    "(data/rendered.py)")
+            return (
+                f"{kind} (preprocess/augment.py){cutmix_text(train_config)}: half of every batch swapped for the images re-made as a canvas, "
+                f"a pen on paper or a phone photo would give them, {rendered.VIEWS} renderings per image "
+                "(data/rendered.py)"
+            )
         return f"{kind} (preprocess/augment.py){cutmix_text(train_config)}"
     views = train_config.get("views")
     if views:
@@ -165,7 +188,11 @@ def cutmix_text(train_config: dict) -> str:
 def blocks_flag(cfg: dict) -> str:
     """`--blocks` where the checkpoint's resnet has other than the default blocks (every run of a chain alike)."""
     blocks = tuple(cfg.get("blocks", ModelConfig.blocks))
-    return f" --blocks {','.join(map(str, blocks))}" if cfg.get("backbone", "resnet") == "resnet" and blocks != ModelConfig.blocks else ""
+    return (
+        f" --blocks {','.join(map(str, blocks))}"
+        if cfg.get("backbone", "resnet") == "resnet" and blocks != ModelConfig.blocks
+        else ""
+    )
 
 
 def preact_flag(cfg: dict) -> str:
@@ -192,34 +219,50 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
         return []
     lines = ["", "## Real photographs", ""]
     if meta.get("unsure_below") is not None:
-        lines.append(f"\"None of these?\" is shown below a top probability of **{meta['unsure_below']:.2f}**, calibrated on "
-                     f"the validation split{' (predicted as served, mirrored pair averaged)' if task.test_time_mirror else ''}: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
-                     f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images.")
+        lines.append(
+            f'"None of these?" is shown below a top probability of **{meta["unsure_below"]:.2f}**, calibrated on '
+            f"the validation split{' (predicted as served, mirrored pair averaged)' if task.test_time_mirror else ''}: it flags {meta['unsure_flags_right']:.1%} of the correctly classified and "
+            f"{meta['unsure_flags_wrong']:.1%} of the misclassified validation images."
+        )
         lines.append("")
     if meta.get("animal_share_below") is not None:
-        lines.append(f"It is also shown when the backbone's own ImageNet head puts less than "
-                     f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
-                     f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
-                     f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`.")
+        lines.append(
+            f"It is also shown when the backbone's own ImageNet head puts less than "
+            f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
+            f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
+            f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
+        )
         lines.append("")
-    lines.append(f"Served preprocessing (registry): `photo_resize = \"{task.input.photo_resize}\"`; "
-                 f"\"match\" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, "
-                 "as the training images were; \"full\" resizes it straight to the input size. It was chosen on the "
-                 "licensed non-holdout photos in `assets/animals/` (`qnn photo-eval --task "
-                 f"{task.name} assets/animals`), never on the held-out photos below.")
+    lines.append(
+        f'Served preprocessing (registry): `photo_resize = "{task.input.photo_resize}"`; '
+        f'"match" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, '
+        'as the training images were; "full" resizes it straight to the input size. It was chosen on the '
+        "licensed non-holdout photos in `assets/animals/` (`qnn photo-eval --task "
+        f"{task.name} assets/animals`), never on the held-out photos below."
+    )
     if photos:
-        lines += ["", f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
-                  "", "| preprocessing | correct | accuracy |", "|---|---|---|"]
-        lines += [f"| {r['resize']}{' (served)' if r['resize'] == task.input.photo_resize else ''} | "
-                  f"{r['correct']}/{r['n']} | {r['accuracy']:.2%} |" for r in photos]
+        lines += [
+            "",
+            f"Held-out real photos (`shared/data/holdout/animal-photos`, measurement only, {photos[0]['n']} photos):",
+            "",
+            "| preprocessing | correct | accuracy |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r['resize']}{' (served)' if r['resize'] == task.input.photo_resize else ''} | "
+            f"{r['correct']}/{r['n']} | {r['accuracy']:.2%} |"
+            for r in photos
+        ]
     return lines
 
 
 def kept_text(run: dict) -> str:
     if run.get("best_epoch") == "swa":
         swa = run["swa"]
-        return (f"kept: the average of its {swa['averaged_epochs']} epochs' weights (SWA), validation "
-                f"{swa['val_acc']:.2%} against {swa['best_single_val_acc']:.2%} for the best single weights")
+        return (
+            f"kept: the average of its {swa['averaged_epochs']} epochs' weights (SWA), validation "
+            f"{swa['val_acc']:.2%} against {swa['best_single_val_acc']:.2%} for the best single weights"
+        )
     if run.get("best_epoch") == 0:  # no epoch beat the weights it started from
         return "kept: none, no epoch beat the previous run's weights on validation"
     return f"kept: epoch {run.get('best_epoch')}"
@@ -238,14 +281,25 @@ def training_runs(task: TaskSpec, meta: dict) -> list[tuple[str, dict]]:
 
 def train_commands(task: TaskSpec, runs: list[tuple[str, dict]], flag: str) -> str:
     mix = lambda m: f" --mix {m['train_config']['mix']}" if task.data.kind == "strokes" and len(runs) > 1 else ""
-    cmds = [f"`qnn train --task {task.name}{flag}{extra_train_flags(m)}{mix(m)} --threads 1"
-            + (f" --init run{i - 1}.pt" if i > 1 else "") + (f" --out run{i}.pt" if i < len(runs) else "") + "`"
-            for i, (_, m) in enumerate(runs, 1)]
+    cmds = [
+        f"`qnn train --task {task.name}{flag}{extra_train_flags(m)}{mix(m)} --threads 1"
+        + (f" --init run{i - 1}.pt" if i > 1 else "")
+        + (f" --out run{i}.pt" if i < len(runs) else "")
+        + "`"
+        for i, (_, m) in enumerate(runs, 1)
+    ]
     return ", then ".join(cmds)
 
 
-def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout: dict | None = None,
-               photos: list[dict] | None = None, proxy: dict[str, dict] | None = None) -> str:
+def model_card(
+    task: TaskSpec,
+    meta: dict,
+    result: dict,
+    n_params: int,
+    holdout: dict | None = None,
+    photos: list[dict] | None = None,
+    proxy: dict[str, dict] | None = None,
+) -> str:
     cfg = meta["config"]
     names = [task.label(i) for i in range(task.num_classes)]
     stages = training_runs(task, meta)
@@ -262,7 +316,8 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
         "",
         "Generated by `qnn report` from the checkpoint and its evaluation; do not edit by hand.",
         "",
-        "| | |", "|---|---|",
+        "| | |",
+        "|---|---|",
         f"| checkpoint | `checkpoints/{task.name}_{variant(cfg['quantum'])}.pt` |",
         f"| model | {kind} |",
         f"| backbone | {backbone_text(cfg, meta, n_params)} |",
@@ -270,15 +325,26 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     if task.data.kind == "strokes":
         lines += _stroke_data_rows(task, meta, result, holdout) + ([proxy_row(proxy)] if proxy else [])
     else:
-        lines.append(f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |")
+        lines.append(
+            f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |"
+        )
         if "accuracy_quantum_off" in result:
-            lines.append(f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |")
+            lines.append(
+                f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |"
+            )
         if result.get("test_time_mirror"):
             val = result.get("validation", {})
-            lines.append("| test-time mirroring | on: the logits of the image and of its mirror image are averaged "
-                         f"(registry `test_time_mirror`); one view only: test {result['accuracy_single_view']:.2%}"
-                         + (f"; chosen on validation, where it gives {val['accuracy']:.2%} against "
-                            f"{val['accuracy_single_view']:.2%}" if val else "") + " |")
+            lines.append(
+                "| test-time mirroring | on: the logits of the image and of its mirror image are averaged "
+                f"(registry `test_time_mirror`); one view only: test {result['accuracy_single_view']:.2%}"
+                + (
+                    f"; chosen on validation, where it gives {val['accuracy']:.2%} against "
+                    f"{val['accuracy_single_view']:.2%}"
+                    if val
+                    else ""
+                )
+                + " |"
+            )
         if proxy:
             lines.append(proxy_row(proxy))
         lines += [
@@ -286,21 +352,27 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
             f"| trained on | {meta['train_size']:,} images of the official train split, sha256 of the files `{meta['train_data_sha256']}` |",
         ]
     lines += [
-        "| epochs | " + "; ".join(f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
-                                  f"lr {m['train_config']['lr']}{' constant (SWA)' if m['train_config'].get('swa') else ''}"
-                                  for name, m in stages)
+        "| epochs | "
+        + "; ".join(
+            f"{name + ': ' if name else ''}{m['epochs']} ({kept_text(m)}), "
+            f"lr {m['train_config']['lr']}{' constant (SWA)' if m['train_config'].get('swa') else ''}"
+            for name, m in stages
+        )
         + f"; seed {meta['seed']}, batch {meta['train_config']['batch_size']}, AdamW + one-cycle |",
-        "| augmentation | " + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}"
-                                        for name, m in stages) + " |",
+        "| augmentation | "
+        + "; ".join(f"{name + ': ' if name else ''}{augment_text(task, m['train_config'])}" for name, m in stages)
+        + " |",
         f"| training time | {train_time_s / 60:.1f} min wall-clock, one thread, on a 2-core CPU shared with the twin model's training; "
         f"{np.median(epoch_times):.0f} s per epoch (median) |",
         "| libraries | " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + " |",
         "",
         f"Reproduce the training: {train_cmd}; the evaluation: "
-        f"`qnn evaluate --task {task.name}{flag} --json`"
-        + (" (and `--holdout` for the holdout)." if holdout else "."),
+        f"`qnn evaluate --task {task.name}{flag} --json`" + (" (and `--holdout` for the holdout)." if holdout else "."),
         "",
-        "## Per-class test accuracy", "", "| class | accuracy |", "|---|---|",
+        "## Per-class test accuracy",
+        "",
+        "| class | accuracy |",
+        "|---|---|",
     ]
     lines += [f"| {names[i]} | {acc:.2%} |" for i, acc in enumerate(result["per_class_accuracy"].values())]
     lines += ["", "## Most confused pairs (true → predicted, count)", ""]
@@ -309,14 +381,31 @@ def model_card(task: TaskSpec, meta: dict, result: dict, n_params: int, holdout:
     lines += unsure_report.card_section(task, variant(cfg["quantum"]))
     lines += ["", "## Training history", ""]
     if init:
-        lines += ["Each later run starts from the weights the run before it kept, and keeps its own only where they "
-                  "beat those on validation.", ""]
-    lines += ["| stage | epoch | train loss | train acc | val acc | s |" if init else
-              "| epoch | train loss | train acc | val acc | s |", "|---|---|---|---|---|---|" if init else "|---|---|---|---|---|"]
-    lines += [f"| {name + ' | ' if name else ''}{h['epoch']} | {h['loss']:.4f} | {h['train_acc']:.2%} | {h['val_acc']:.2%} | "
-              f"{h['epoch_time_s']:.0f} |" for name, m in stages for h in m["history"]]
+        lines += [
+            "Each later run starts from the weights the run before it kept, and keeps its own only where they "
+            "beat those on validation.",
+            "",
+        ]
+    lines += [
+        "| stage | epoch | train loss | train acc | val acc | s |"
+        if init
+        else "| epoch | train loss | train acc | val acc | s |",
+        "|---|---|---|---|---|---|" if init else "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name + ' | ' if name else ''}{h['epoch']} | {h['loss']:.4f} | {h['train_acc']:.2%} | {h['val_acc']:.2%} | "
+        f"{h['epoch_time_s']:.0f} |"
+        for name, m in stages
+        for h in m["history"]
+    ]
     stem = f"{task.name}_{variant(cfg['quantum'])}"
-    lines += ["", f"![confusion matrix](eval/{stem}_confusion.png)", "", f"![misclassified](eval/{stem}_errors.png)", ""]
+    lines += [
+        "",
+        f"![confusion matrix](eval/{stem}_confusion.png)",
+        "",
+        f"![misclassified](eval/{stem}_errors.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -330,48 +419,71 @@ def target_text(task: TaskSpec, result: dict | None) -> str:
 
 
 def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
-    out = ["| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for task, h, c in rows:
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
         n = (h or c or {}).get("n")
-        out.append(f"| {task.title} | {f'{n:,}' if n else '–'} | {percent_cell(h)} | {target_text(task, h)} | "
-                   f"{percent_cell(h, 'accuracy_quantum_off')} | {percent_cell(c)} | {diff} |")
+        out.append(
+            f"| {task.title} | {f'{n:,}' if n else '–'} | {percent_cell(h)} | {target_text(task, h)} | "
+            f"{percent_cell(h, 'accuracy_quantum_off')} | {percent_cell(c)} | {diff} |"
+        )
     pairs = [(h, c) for _, h, c in rows if h and c]
     if pairs:
         gap = max(abs(h["accuracy"] - c["accuracy"]) for h, c in pairs) * 100
         off = max(abs(h["accuracy"] - h["accuracy_quantum_off"]) for h, _ in pairs) * 100
-        out += ["", f"In plain words: with one seed per model, hybrid and classical-only differ by at most {gap:.2f} "
-                    f"points, and switching the trained hybrid's quantum branch off changes its test accuracy by at "
-                    f"most {off:.2f} points. "
-                    + ("So far there is no sign that the quantum branch adds accuracy on these tasks; telling "
-                       "differences this small from seed-to-seed noise needs a multi-seed ablation."
-                       if max(gap, off) < 0.3 else
-                       "One seed cannot tell such a difference from seed-to-seed noise; a multi-seed ablation can.")]
+        out += [
+            "",
+            f"In plain words: with one seed per model, hybrid and classical-only differ by at most {gap:.2f} "
+            f"points, and switching the trained hybrid's quantum branch off changes its test accuracy by at "
+            f"most {off:.2f} points. "
+            + (
+                "So far there is no sign that the quantum branch adds accuracy on these tasks; telling "
+                "differences this small from seed-to-seed noise needs a multi-seed ablation."
+                if max(gap, off) < 0.3
+                else "One seed cannot tell such a difference from seed-to-seed noise; a multi-seed ablation can."
+            ),
+        ]
     for task, h, c in rows:
         if task.data.kind == "strokes" and (h or c):
             out += ["", _stroke_note(task, h, c)]
-    pictures = [f"{task.title} hybrid {r['accuracy']:.2%}" + (f", classical-only {c['accuracy']:.2%}" if c else "")
-                for task, *_ in rows if takes_drawings(task)
-                for r, c in [(_read_json(proxy_path(task, True, "test")), _read_json(proxy_path(task, False, "test")))]
-                if r]
+    pictures = [
+        f"{task.title} hybrid {r['accuracy']:.2%}" + (f", classical-only {c['accuracy']:.2%}" if c else "")
+        for task, *_ in rows
+        if takes_drawings(task)
+        for r, c in [(_read_json(proxy_path(task, True, "test")), _read_json(proxy_path(task, False, "test")))]
+        if r
+    ]
     if pictures:
-        out += ["", "People's own pictures: the same test images re-made the way a canvas, a pen on paper and a "
-                    "phone photo would give them (thick or thin strokes, off-centre, any size, blur, uneven light, "
-                    "JPEG, either polarity; `evaluate --proxy`, per style in the cards): " + "; ".join(pictures) + "."]
+        out += [
+            "",
+            "People's own pictures: the same test images re-made the way a canvas, a pen on paper and a "
+            "phone photo would give them (thick or thin strokes, off-centre, any size, blur, uneven light, "
+            "JPEG, either polarity; `evaluate --proxy`, per style in the cards): " + "; ".join(pictures) + ".",
+        ]
     return "\n".join(out)
 
 
 def _stroke_note(task: TaskSpec, h: dict | None, c: dict | None) -> str:
     n = (h or c)["n"]
-    held = {name: json.loads(p.read_text()) for name, p in
-            (("hybrid", holdout_path(task, True)), ("classical-only", holdout_path(task, False))) if p.is_file()}
-    text = (f"{task.title}: the test images are the {n:,} real letters (a–z and A–Z) of {len(TEST_WRITERS)} "
-            f"Chars74K writers whom training never saw (pen strokes drawn like a canvas; see the model cards).")
+    held = {
+        name: json.loads(p.read_text())
+        for name, p in (("hybrid", holdout_path(task, True)), ("classical-only", holdout_path(task, False)))
+        if p.is_file()
+    }
+    text = (
+        f"{task.title}: the test images are the {n:,} real letters (a–z and A–Z) of {len(TEST_WRITERS)} "
+        f"Chars74K writers whom training never saw (pen strokes drawn like a canvas; see the model cards)."
+    )
     if held:
         n_held = next(iter(held.values()))["n"]
-        text += (f" Measured, never tuned, on {n_held:,} letters of 11 other writers (UJI Pen Characters v1): "
-                 + ", ".join(f"{name} {r['accuracy']:.2%}" for name, r in held.items()) + ".")
+        text += (
+            f" Measured, never tuned, on {n_held:,} letters of 11 other writers (UJI Pen Characters v1): "
+            + ", ".join(f"{name} {r['accuracy']:.2%}" for name, r in held.items())
+            + "."
+        )
     return text
 
 
@@ -407,11 +519,17 @@ def _read_json(path: Path):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn report", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=list(TASKS))
-    p.add_argument("--report-only", action="store_true",
-                   help="measure nothing; re-write the model cards and the README table from the committed evaluations")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing; re-write the model cards and the README table from the committed evaluations",
+    )
     deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
-    p.add_argument("--bottleneck-only", action="store_true",
-                   help="measure only the quantum-bottleneck models and their twins (after retraining them)")
+    p.add_argument(
+        "--bottleneck-only",
+        action="store_true",
+        help="measure only the quantum-bottleneck models and their twins (after retraining them)",
+    )
     add_device(p, default="cpu")
     return p
 
@@ -457,8 +575,7 @@ def main(argv: list[str] | None = None) -> int:
                 if takes_drawings(task) and proxy_splits is None:  # made once, for both models of the task
                     proxy_splits = {"test": proxy_split(split, task), "val": proxy_split(load_train_val(task)[1], task)}
                 proxy = measure_proxies(model, task, quantum, proxy_splits) if takes_drawings(task) else None
-            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos,
-                                                                  proxy))
+            (CHECKPOINT_DIR / f"{stem}.md").write_text(model_card(task, meta, result, n_params, holdout, photos, proxy))
             print(f"{stem}: {result['accuracy']:.4f}", file=sys.stderr)
         if "bottleneck" in task.models:
             if a.report_only:

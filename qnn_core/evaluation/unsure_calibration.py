@@ -11,6 +11,7 @@ VAL_FALSE_ALARMS of the validation positives. Then it is measured once on the *t
 for false alarms, the other tasks' for detection, another seed of scribbles) and, for letters, on the UJI
 holdout; the rule goes into the checkpoint's meta, the measurements into checkpoints/eval/*_unsure.json.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -36,7 +37,10 @@ NEGATIVES = {"val": 1000, "test": 2000}  # per other task: a seeded sample of it
 DRAWN = {"scribble": 1000, "near-blank": 300}  # per stage
 SEEDS = {"val": 1, "test": 2}  # of the drawn negatives: test scribbles are never the validation ones
 # Shapes that two tasks share, which a detector cannot be expected to tell apart (named in the card).
-SHARED_SHAPES = {("mnist", "letters"): "0/o, 1/l, 2/z, 5/s, 6/b, 9/g, 9/q", ("letters", "mnist"): "o/0, l/1, z/2, s/5, b/6, g/9, q/9"}
+SHARED_SHAPES = {
+    ("mnist", "letters"): "0/o, 1/l, 2/z, 5/s, 6/b, 9/g, 9/q",
+    ("letters", "mnist"): "o/0, l/1, z/2, s/5, b/6, g/9, q/9",
+}
 
 
 def handwriting_tasks() -> list[str]:
@@ -67,14 +71,16 @@ def negative_sets(task: TaskSpec, stage: str) -> dict[str, np.ndarray]:
         if stage == "val":
             out[other] = sample(_split(other, "train"), NEGATIVES["val"]).images
         else:
-            out[other] = _split(other, "test").images[:NEGATIVES["test"]]
+            out[other] = _split(other, "test").images[: NEGATIVES["test"]]
     for kind, n in DRAWN.items():
         out[kind] = scribbles.render(kind, n, task, SEEDS[stage])
     return out
 
 
 @torch.no_grad()
-def view_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500) -> list[torch.Tensor]:
+def view_features(
+    backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500
+) -> list[torch.Tensor]:
     """Pooled backbone features per view (the images, and their mirror images where the task averages them)."""
     backbone.eval()
     return [torch.cat(list(pixel_features(backbone, task, v, batch_size))).cpu() for v in served_views(task, images)]
@@ -103,19 +109,25 @@ def measure(rule: UnsureRule, pos: tuple, negs: dict[str, tuple]) -> dict:
     pooled = np.concatenate(list(per.values()))
     tasks = np.concatenate([s for name, s in per.items() if name not in scribbles.KINDS])
     drawn = np.concatenate([s for name, s in per.items() if name in scribbles.KINDS])
-    return {"false_alarms": float((p > rule.threshold).mean()), "positives": len(p),
-            "detection": float((pooled > rule.threshold).mean()), "negatives": len(pooled),
-            "auroc": auroc(p, pooled),
-            "other_tasks": {"detection": float((tasks > rule.threshold).mean()), "n": len(tasks), "auroc": auroc(p, tasks)},
-            "drawn": {"detection": float((drawn > rule.threshold).mean()), "n": len(drawn), "auroc": auroc(p, drawn)},
-            "per_source": {name: {"detection": float((s > rule.threshold).mean()), "n": len(s), "auroc": auroc(p, s)}
-                           for name, s in per.items()}}
+    return {
+        "false_alarms": float((p > rule.threshold).mean()),
+        "positives": len(p),
+        "detection": float((pooled > rule.threshold).mean()),
+        "negatives": len(pooled),
+        "auroc": auroc(p, pooled),
+        "other_tasks": {"detection": float((tasks > rule.threshold).mean()), "n": len(tasks), "auroc": auroc(p, tasks)},
+        "drawn": {"detection": float((drawn > rule.threshold).mean()), "n": len(drawn), "auroc": auroc(p, drawn)},
+        "per_source": {
+            name: {"detection": float((s > rule.threshold).mean()), "n": len(s), "auroc": auroc(p, s)}
+            for name, s in per.items()
+        },
+    }
 
 
 def proxy_flags_right(rule: UnsureRule, proxy: tuple, labels: np.ndarray) -> float:
     """Of the proxy pictures the model reads right, how many the rule flags (the false alarms a user would see)."""
     logits, features = proxy
-    right = logits.argmax(1) == labels[:len(logits)]
+    right = logits.argmax(1) == labels[: len(logits)]
     return float(rule.is_unsure(logits[right], features[right]).mean())
 
 
@@ -128,8 +140,13 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
     # People's pictures are not the data set's images: how often the rule flags the validation and test images
     # re-made as canvas, pen and photo pictures (data/proxies.py) is measured beside the rest. They are not
     # positives of the calibration: a blurred photo the model misreads is one it should be unsure of.
-    images = {"fit": fit.images, "val": val, "val_proxy": proxies.proxy(val, task, seed=SEEDS["val"]), "test": test,
-              "test_proxy": proxies.proxy(test[:NEGATIVES["test"]], task, seed=SEEDS["test"])}
+    images = {
+        "fit": fit.images,
+        "val": val,
+        "val_proxy": proxies.proxy(val, task, seed=SEEDS["val"]),
+        "test": test,
+        "test_proxy": proxies.proxy(test[: NEGATIVES["test"]], task, seed=SEEDS["test"]),
+    }
     negatives = {stage: negative_sets(task, stage) for stage in ("val", "test")}
     holdout = load_holdout(task) if task.data.kind == "strokes" else None  # letters: UJI, measured only
     records, features_by_backbone = [], {}
@@ -156,22 +173,33 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
         probe = UnsureRule(best, 0.0, gaussian if best == "mahalanobis" else None)
         threshold = float(np.quantile(probe.scores(*val_pos), 1 - VAL_FALSE_ALARMS))
         rule = UnsureRule(best, threshold, probe.gaussian, VAL_FALSE_ALARMS)
-        record = {"task": task.name, "model": kind, "checkpoint": path.name, "score": best,
-                  "threshold": round(threshold, 6), "val_auroc_by_score": compared,
-                  "val": measure(rule, val_pos, val_negs),
-                  "val_proxy_flags": float(rule.is_unsure(*out["val_proxy"]).mean()),
-                  "val_proxy_flags_right": proxy_flags_right(rule, out["val_proxy"], _val(task.name).labels),
-                  "test_proxy_flags": float(rule.is_unsure(*out["test_proxy"]).mean()),
-                  "test_proxy_flags_right": proxy_flags_right(rule, out["test_proxy"], _split(task.name, "test").labels),
-                  "test_proxy_images": len(out["test_proxy"][0]),
-                  "test": measure(rule, out["test"], {n.split(":", 1)[1]: v for n, v in out.items()
-                                                       if n.startswith("test:")}),
-                  "val_false_alarm_target": VAL_FALSE_ALARMS, "fit_images": len(fit)}
+        record = {
+            "task": task.name,
+            "model": kind,
+            "checkpoint": path.name,
+            "score": best,
+            "threshold": round(threshold, 6),
+            "val_auroc_by_score": compared,
+            "val": measure(rule, val_pos, val_negs),
+            "val_proxy_flags": float(rule.is_unsure(*out["val_proxy"]).mean()),
+            "val_proxy_flags_right": proxy_flags_right(rule, out["val_proxy"], _val(task.name).labels),
+            "test_proxy_flags": float(rule.is_unsure(*out["test_proxy"]).mean()),
+            "test_proxy_flags_right": proxy_flags_right(rule, out["test_proxy"], _split(task.name, "test").labels),
+            "test_proxy_images": len(out["test_proxy"][0]),
+            "test": measure(
+                rule, out["test"], {n.split(":", 1)[1]: v for n, v in out.items() if n.startswith("test:")}
+            ),
+            "val_false_alarm_target": VAL_FALSE_ALARMS,
+            "fit_images": len(fit),
+        }
         if holdout is not None:
             record["holdout_false_alarms"] = float(rule.is_unsure(*out["holdout"]).mean())
             record["holdout_images"] = len(holdout)
-        shared = {other: SHARED_SHAPES[(task.name, other)] for other in handwriting_tasks()
-                  if (task.name, other) in SHARED_SHAPES}
+        shared = {
+            other: SHARED_SHAPES[(task.name, other)]
+            for other in handwriting_tasks()
+            if (task.name, other) in SHARED_SHAPES
+        }
         if shared:
             record["shared_shapes"] = shared
         if write:

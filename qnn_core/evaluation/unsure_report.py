@@ -3,6 +3,7 @@
 Everything is read from the committed checkpoints/eval/*_unsure.json that `qnn ood --task T`
 writes (evaluation/unsure_calibration.py); nothing is measured here.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,17 @@ from qnn_core.evaluation.readme import replace_block
 from qnn_core.evaluation.unsure_calibration import unsure_eval_path
 from qnn_core.tasks import TASKS, TaskSpec, get_task
 
-SCORE_NAMES = {"msp": "maximum softmax probability", "energy": "energy (−logsumexp of the logits)",
-               "mahalanobis": "Mahalanobis distance of the backbone features to the nearest class mean"}
-MODEL_WORDS = {"hybrid": "hybrid", "classical": "classical-only", "bottleneck": "quantum bottleneck",
-               "bottleneck-twin": "bottleneck's classical twin"}
+SCORE_NAMES = {
+    "msp": "maximum softmax probability",
+    "energy": "energy (−logsumexp of the logits)",
+    "mahalanobis": "Mahalanobis distance of the backbone features to the nearest class mean",
+}
+MODEL_WORDS = {
+    "hybrid": "hybrid",
+    "classical": "classical-only",
+    "bottleneck": "quantum bottleneck",
+    "bottleneck-twin": "bottleneck's classical twin",
+}
 
 
 def load(task: TaskSpec, kind: str) -> dict | None:
@@ -34,42 +42,61 @@ def card_section(task: TaskSpec, kind: str) -> list[str]:
         return []
     val, test = r["val"], r["test"]
     compared = ", ".join(f"{s} {a:.4f}" for s, a in r["val_auroc_by_score"].items())
-    lines = ["", "## \"I'm not sure\"", "",
-             f"The page says \"This doesn't look like {task.noun}\" when the **{SCORE_NAMES[r['score']]}** is above "
-             f"**{r['threshold']:.4g}**, the threshold that flags {r['val_false_alarm_target']:.0%} of the validation "
-             f"images. The score was chosen on validation by AUROC against other tasks' training images, scribbles "
-             f"and near-blank drawings ({compared}); the class Gaussian is fitted on {r['fit_images']:,} training "
-             f"images. Measured once on the test splits:", "",
-             "| | validation | test |", "|---|---|---|",
-             f"| false alarms on {task.title}'s own images | {val['false_alarms']:.2%} of {val['positives']:,} | "
-             f"**{test['false_alarms']:.2%}** of {test['positives']:,} |"]
+    lines = [
+        "",
+        '## "I\'m not sure"',
+        "",
+        f'The page says "This doesn\'t look like {task.noun}" when the **{SCORE_NAMES[r["score"]]}** is above '
+        f"**{r['threshold']:.4g}**, the threshold that flags {r['val_false_alarm_target']:.0%} of the validation "
+        f"images. The score was chosen on validation by AUROC against other tasks' training images, scribbles "
+        f"and near-blank drawings ({compared}); the class Gaussian is fitted on {r['fit_images']:,} training "
+        f"images. Measured once on the test splits:",
+        "",
+        "| | validation | test |",
+        "|---|---|---|",
+        f"| false alarms on {task.title}'s own images | {val['false_alarms']:.2%} of {val['positives']:,} | "
+        f"**{test['false_alarms']:.2%}** of {test['positives']:,} |",
+    ]
     if "test_proxy_flags" in r:
-        lines += [f"| the same re-made as people's pictures (canvas, pen, phone photo): flagged | {r['val_proxy_flags']:.2%} | "
-                  f"{r['test_proxy_flags']:.2%} of {r['test_proxy_images']:,} |",
-                  f"| — of those the model reads right | {r['val_proxy_flags_right']:.2%} | "
-                  f"{r['test_proxy_flags_right']:.2%} |"]
+        lines += [
+            f"| the same re-made as people's pictures (canvas, pen, phone photo): flagged | {r['val_proxy_flags']:.2%} | "
+            f"{r['test_proxy_flags']:.2%} of {r['test_proxy_images']:,} |",
+            f"| — of those the model reads right | {r['val_proxy_flags_right']:.2%} | "
+            f"{r['test_proxy_flags_right']:.2%} |",
+        ]
     lines += [
-             f"| other tasks' images detected (pooled) | {val['other_tasks']['detection']:.2%} of "
-             f"{val['other_tasks']['n']:,} | **{test['other_tasks']['detection']:.2%}** of {test['other_tasks']['n']:,} |",
-             f"| scribbles and near-blank drawings detected | {val['drawn']['detection']:.2%} | "
-             f"{test['drawn']['detection']:.2%} |",
-             f"| AUROC, all negatives | {val['auroc']:.4f} | {test['auroc']:.4f} |"]
-    lines += [f"| — {_source(n)} detected | {val['per_source'][n]['detection']:.2%} | {s['detection']:.2%} "
-              f"(AUROC {s['auroc']:.4f}) |" for n, s in test["per_source"].items()]
+        f"| other tasks' images detected (pooled) | {val['other_tasks']['detection']:.2%} of "
+        f"{val['other_tasks']['n']:,} | **{test['other_tasks']['detection']:.2%}** of {test['other_tasks']['n']:,} |",
+        f"| scribbles and near-blank drawings detected | {val['drawn']['detection']:.2%} | "
+        f"{test['drawn']['detection']:.2%} |",
+        f"| AUROC, all negatives | {val['auroc']:.4f} | {test['auroc']:.4f} |",
+    ]
+    lines += [
+        f"| — {_source(n)} detected | {val['per_source'][n]['detection']:.2%} | {s['detection']:.2%} "
+        f"(AUROC {s['auroc']:.4f}) |"
+        for n, s in test["per_source"].items()
+    ]
     if "holdout_false_alarms" in r:
-        lines.append(f"| false alarms on the UJI holdout ({r['holdout_images']:,} letters by other writers, measured "
-                     f"only) | | {r['holdout_false_alarms']:.2%} |")
+        lines.append(
+            f"| false alarms on the UJI holdout ({r['holdout_images']:,} letters by other writers, measured "
+            f"only) | | {r['holdout_false_alarms']:.2%} |"
+        )
     for other, shapes in r.get("shared_shapes", {}).items():
-        lines += ["", f"Shapes that {task.title} and {get_task(other).title} really share ({shapes}) are expected "
-                      "misses: such a drawing is both."]
-    lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `qnn ood --task "
-                  f"{task.name}`."]
+        lines += [
+            "",
+            f"Shapes that {task.title} and {get_task(other).title} really share ({shapes}) are expected "
+            "misses: such a drawing is both.",
+        ]
+    lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `qnn ood --task {task.name}`."]
     return lines
 
 
 def table() -> str:
-    rows = ["| task | model | score | test false alarms | the same as people's pictures, read right: flagged | other tasks detected | "
-            "scribbles, near-blank detected | AUROC | UJI false alarms |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| task | model | score | test false alarms | the same as people's pictures, read right: flagged | other tasks detected | "
+        "scribbles, near-blank detected | AUROC | UJI false alarms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for task in TASKS.values():
         for kind in task.models:
             r = load(task, kind)
@@ -78,8 +105,10 @@ def table() -> str:
             t = r["test"]
             uji = f"{r['holdout_false_alarms']:.2%}" if "holdout_false_alarms" in r else "–"
             proxy = f"{r['test_proxy_flags_right']:.2%}" if "test_proxy_flags_right" in r else "–"
-            rows.append(f"| {task.title} | {MODEL_WORDS[kind]} | {r['score']} | {t['false_alarms']:.2%} | {proxy} | "
-                        f"{t['other_tasks']['detection']:.2%} | {t['drawn']['detection']:.2%} | {t['auroc']:.4f} | {uji} |")
+            rows.append(
+                f"| {task.title} | {MODEL_WORDS[kind]} | {r['score']} | {t['false_alarms']:.2%} | {proxy} | "
+                f"{t['other_tasks']['detection']:.2%} | {t['drawn']['detection']:.2%} | {t['auroc']:.4f} | {uji} |"
+            )
     return "\n".join(rows)
 
 

@@ -3,6 +3,7 @@
 Training's validation, evaluation, calibration and the ablation all measure through these functions, so a
 number in a model card is the number a user of the app gets.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -21,17 +22,25 @@ from qnn_core.tasks import TaskSpec
 
 
 @torch.no_grad()
-def single_view_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                       quantum: bool = True) -> torch.Tensor:
+def single_view_logits(
+    model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500, quantum: bool = True
+) -> torch.Tensor:
     """Logits of the images alone; `quantum=False` zeroes the hybrid's quantum features for this call."""
     if task.input.kind == "photo":  # colour photos through a pretrained backbone, its activations cached
-        return logits_from_trunk(model, trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
-                                 batch_size, quantum=quantum)[0]
+        return logits_from_trunk(
+            model,
+            trunk_features(model.backbone, images, task.input, desc=f"{task.name} features"),
+            batch_size,
+            quantum=quantum,
+        )[0]
     model.eval()
     device = module_device(model)
-    out = [model.logits_and_expvals(normalise(to_input(images[i:i + batch_size]), task.input).to(device),
-                                    quantum=quantum)[0].cpu()
-           for i in range(0, len(images), batch_size)]
+    out = [
+        model.logits_and_expvals(
+            normalise(to_input(images[i : i + batch_size]), task.input).to(device), quantum=quantum
+        )[0].cpu()
+        for i in range(0, len(images), batch_size)
+    ]
     return torch.cat(out) if out else torch.empty(0, task.num_classes)
 
 
@@ -46,25 +55,40 @@ def served_views(task: TaskSpec, images: np.ndarray, mirror: bool | None = None)
     return [images, mirrored(images)] if (task.test_time_mirror if mirror is None else mirror) else [images]
 
 
-def pixel_features(backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray,
-                   batch_size: int = 500) -> Iterator[torch.Tensor]:
+def pixel_features(
+    backbone: torch.nn.Module, task: TaskSpec, images: np.ndarray, batch_size: int = 500
+) -> Iterator[torch.Tensor]:
     """The pooled features of a 28x28 task's backbone, batch by batch (a generator: the caller decides what
     to keep), on the backbone's device."""
     device = module_device(backbone)
-    return (backbone(normalise(to_input(images[i:i + batch_size]), task.input).to(device))
-            for i in range(0, len(images), batch_size))
+    return (
+        backbone(normalise(to_input(images[i : i + batch_size]), task.input).to(device))
+        for i in range(0, len(images), batch_size)
+    )
 
 
-def served_and_single_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                             mirror: bool | None = None, quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def served_and_single_logits(
+    model: HybridNet,
+    task: TaskSpec,
+    images: np.ndarray,
+    batch_size: int = 500,
+    mirror: bool | None = None,
+    quantum: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(the logits the app would give, those of the images alone): the first are averaged with the mirror
     images' where the task says so (mirror None: its registry), and are the second otherwise."""
     views = [single_view_logits(model, task, v, batch_size, quantum) for v in served_views(task, images, mirror)]
     return (views[0] if len(views) == 1 else sum(views) / len(views)), views[0]
 
 
-def predict_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                   mirror: bool | None = None, quantum: bool = True) -> torch.Tensor:
+def predict_logits(
+    model: HybridNet,
+    task: TaskSpec,
+    images: np.ndarray,
+    batch_size: int = 500,
+    mirror: bool | None = None,
+    quantum: bool = True,
+) -> torch.Tensor:
     return served_and_single_logits(model, task, images, batch_size, mirror, quantum)[0]
 
 
@@ -73,8 +97,14 @@ def accuracy(model: HybridNet, task: TaskSpec, split: Split) -> float:
 
 
 @torch.no_grad()
-def readout_logits(model: HybridNet, task: TaskSpec, images: np.ndarray, readout: Readout, batch_size: int = 500,
-                   mirror: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def readout_logits(
+    model: HybridNet,
+    task: TaskSpec,
+    images: np.ndarray,
+    readout: Readout,
+    batch_size: int = 500,
+    mirror: bool | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """As `served_and_single_logits`, with the hybrid's <Z> read out as `readout` says (shots, noise): the
     backbone and the classical branch as always, the circuit's output estimated, then the head on both."""
     inputs = branch_inputs(model, task, images, batch_size, mirror)
@@ -86,8 +116,9 @@ BranchInput = tuple[torch.Tensor, "torch.Tensor | None"]  # one view's (angles, 
 
 
 @torch.no_grad()
-def branch_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500,
-                  mirror: bool | None = None) -> list[BranchInput]:
+def branch_inputs(
+    model: HybridNet, task: TaskSpec, images: np.ndarray, batch_size: int = 500, mirror: bool | None = None
+) -> list[BranchInput]:
     """What the backbone feeds the circuit and the head, per view (the images, and their mirror images where the
     task averages the pair): computed once, so many readouts (shots, noise levels) re-run only circuit and head."""
     if not model.config.quantum:
@@ -100,7 +131,9 @@ def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_siz
     device = module_device(model)
     if task.input.kind == "photo":  # the same cached trunk activations as single_view_logits
         trunk = trunk_features(model.backbone, images, task.input, desc=f"{task.name} features")
-        batches = (model.backbone.from_trunk(trunk[i:i + batch_size].to(device)) for i in range(0, len(trunk), batch_size))
+        batches = (
+            model.backbone.from_trunk(trunk[i : i + batch_size].to(device)) for i in range(0, len(trunk), batch_size)
+        )
     else:
         batches = pixel_features(model.backbone, task, images, batch_size)
     angles, classical = [], []
@@ -113,8 +146,9 @@ def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_siz
 
 
 @torch.no_grad()
-def head_logits(model: HybridNet, inputs: list[BranchInput], estimator: BatchReadout,
-                batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+def head_logits(
+    model: HybridNet, inputs: list[BranchInput], estimator: BatchReadout, batch_size: int = 500
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(served, single-view) logits: each view's <Z> read out by `estimator`, the head on them and the
     classical features, and the views averaged."""
     device = module_device(model)
@@ -122,8 +156,8 @@ def head_logits(model: HybridNet, inputs: list[BranchInput], estimator: BatchRea
     for angles, classical in inputs:
         out = []
         for i in range(0, len(angles), batch_size):
-            expvals = estimator.expvals(angles[i:i + batch_size]).to(device)
-            part = None if classical is None else classical[i:i + batch_size].to(device)
+            expvals = estimator.expvals(angles[i : i + batch_size]).to(device)
+            part = None if classical is None else classical[i : i + batch_size].to(device)
             out.append(model.fuse(part, expvals)[0].cpu())
         views.append(torch.cat(out) if out else torch.empty(0, model.head.out_features))
     return sum(views) / len(views), views[0]

@@ -7,6 +7,7 @@ concurrent Grad-CAMs crashed the server. So the hooks never touch the shared mod
 throw-away view whose own `nn.Identity` sits between the backbone's last feature map and the rest of the
 model, and pytorch-grad-cam hooks that. The shared model is only read.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,8 +56,9 @@ def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: boo
         return np.zeros(prepared.pixels.shape[:2], np.float32)
     view = CamView(model, quantum)
     with torch.enable_grad(), GradCAM(model=view, target_layers=[view.at]) as cam:
-        heat = cam(input_tensor=prepared.tensor.to(view.device_anchor.device),
-                   targets=[ClassifierOutputTarget(class_index)])[0]
+        heat = cam(
+            input_tensor=prepared.tensor.to(view.device_anchor.device), targets=[ClassifierOutputTarget(class_index)]
+        )[0]
     return np.nan_to_num(heat.astype(np.float32))
 
 

@@ -6,6 +6,7 @@ pretrained EfficientNet-Lite0 still has its 1000-class ImageNet head, whose clas
 animals is a cheap out-of-distribution score. Both thresholds are calibrated on the
 validation split (`qnn_core.evaluation.ood_calibration`) and stored in the checkpoint's metadata.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -34,8 +35,10 @@ class ImageNetHead(nn.Module):
     @torch.no_grad()
     def animal_share(self, trunk: torch.Tensor, batch_size: int = 500) -> np.ndarray:
         device = next(self.net.parameters()).device
-        out = [torch.softmax(self.net(trunk[i:i + batch_size].float().to(device)), 1)[:, IMAGENET_ANIMALS].sum(1).cpu()
-               for i in range(0, len(trunk), batch_size)]
+        out = [
+            torch.softmax(self.net(trunk[i : i + batch_size].float().to(device)), 1)[:, IMAGENET_ANIMALS].sum(1).cpu()
+            for i in range(0, len(trunk), batch_size)
+        ]
         return torch.cat(out).numpy()
 
 
@@ -62,6 +65,9 @@ def calibrate_unsure(probs: np.ndarray, labels: np.ndarray, miss_rate: float = U
     top, pred = probs.max(1), probs.argmax(1)
     right = pred == labels
     threshold = float(np.quantile(top[right], miss_rate))
-    return {"unsure_below": round(threshold, 4), "unsure_flags_right": round(float((top[right] < threshold).mean()), 4),
-            "unsure_flags_wrong": round(float((top[~right] < threshold).mean()), 4) if (~right).any() else None,
-            "unsure_calibrated_on": "validation"}
+    return {
+        "unsure_below": round(threshold, 4),
+        "unsure_flags_right": round(float((top[right] < threshold).mean()), 4),
+        "unsure_flags_wrong": round(float((top[~right] < threshold).mean()), 4) if (~right).any() else None,
+        "unsure_calibrated_on": "validation",
+    }

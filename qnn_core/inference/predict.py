@@ -1,6 +1,7 @@
 """Classify user images with a task's shipped (or given) checkpoint: the Predictor that the CLIs (predict.py,
 read.py), the sequence reader and the service all call, and the CLIs' shared loop over files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ class Predictor:
     `device` (a devices.resolve spelling, or a torch.device); images go there and results come back to the CPU.
     """
 
-    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None,
-                 device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, task: TaskSpec | str, checkpoint: str | Path | None = None, device: str | torch.device = "cpu"
+    ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
         self.checkpoint = Path(checkpoint) if checkpoint else self.task.checkpoint()
         self.device = resolve(device) if isinstance(device, str) else device
@@ -74,20 +76,33 @@ class Predictor:
         branches = self.model.branches_from_features(features)
         # Kept so that the quantum view re-runs only the circuit and the head (shots, noise), never the backbone.
         classical = None if branches[0] is None else branches[0].cpu().numpy()  # None: a bottleneck head
-        circuit_input = CircuitInput(self.model.circuit_angles(features).cpu().numpy(),
-                                     classical) if self.model_is_hybrid else None
+        circuit_input = (
+            CircuitInput(self.model.circuit_angles(features).cpu().numpy(), classical) if self.model_is_hybrid else None
+        )
         mean_features = features.mean(0).cpu().numpy()
-        return [self._prediction(prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k, circuit_input,
-                                 mean_features) for quantum in switches]
+        return [
+            self._prediction(
+                prepared, *self.model.fuse(*branches, quantum=quantum), quantum, k, circuit_input, mean_features
+            )
+            for quantum in switches
+        ]
 
-    def _prediction(self, prepared: Prepared, logits: torch.Tensor, expvals: torch.Tensor | None, quantum: bool,
-                    k: int, circuit_input: CircuitInput | None = None,
-                    features: np.ndarray | None = None) -> Prediction:
+    def _prediction(
+        self,
+        prepared: Prepared,
+        logits: torch.Tensor,
+        expvals: torch.Tensor | None,
+        quantum: bool,
+        k: int,
+        circuit_input: CircuitInput | None = None,
+        features: np.ndarray | None = None,
+    ) -> Prediction:
         served = logits.float().mean(0).cpu().numpy()
         probs = torch.softmax(logits.mean(0, keepdim=True), 1)[0].cpu().numpy()
         order = np.argsort(-probs)[:k]
-        unsure = self.unsure_rule is not None and bool(self.unsure_rule.is_unsure(served[None], None if features is None
-                                                                                   else features[None])[0])
+        unsure = self.unsure_rule is not None and bool(
+            self.unsure_rule.is_unsure(served[None], None if features is None else features[None])[0]
+        )
         return Prediction(
             index=int(order[0]),
             label=self.task.label(int(order[0])),
@@ -107,8 +122,11 @@ class Predictor:
         return self.predict_prepared(prepare(source, self.task), quantum=quantum, k=k)
 
 
-def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], None],
-                   errors: tuple[type[Exception], ...] = (ImageInputError,)) -> int:
+def run_over_files(
+    a: argparse.Namespace,
+    handle: Callable[[Predictor, str], None],
+    errors: tuple[type[Exception], ...] = (ImageInputError,),
+) -> int:
     """The CLIs' shared loop: the model `a.task` + `a.model` / `a.checkpoint` name, each of `a.files` handled; a
     bad file is one line on stderr, never a traceback.
 
@@ -127,5 +145,3 @@ def run_over_files(a: argparse.Namespace, handle: Callable[[Predictor, str], Non
             print(f"error: {f}: {err}", file=sys.stderr)
             status = 1
     return status
-
-

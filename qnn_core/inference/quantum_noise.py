@@ -17,6 +17,7 @@ built once, then <O> = psi^T O psi for any number of encoded inputs, which is wh
 for a whole test split). D_p is its own adjoint; a unitary layer's adjoint is O -> U^dagger O U. The tests check
 that both pictures agree with each other and with a numpy simulation written out gate by gate.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -62,7 +63,7 @@ def _shrink(n: int, p: float, device: torch.device) -> torch.Tensor:
 def _pauli_frame(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """For n qubits: where rho[b, b ^ x] sits (gather, as row x, column b), its inverse (scatter), the
     Walsh-Hadamard matrix H[b, z] = (-1)^popcount(b & z), and popcount(x | z), the weight of the string X^x Z^z."""
-    dim = 2 ** n
+    dim = 2**n
     b = torch.arange(dim, device=device)
     gather = (b[None, :] * dim + (b[None, :] ^ b[:, None])).reshape(-1)
     scatter = torch.empty_like(gather)

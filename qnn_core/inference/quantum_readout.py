@@ -4,6 +4,7 @@ What one prediction fed its two branches is kept (`CircuitInput`), so the quantu
 circuit and the head, never the backbone: the classical features stay as they were, only the <Z> change.
 `BatchReadout` does the same for whole arrays, for `evaluate --shots/--noise`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,9 +71,15 @@ class BatchReadout:
     def distribution(self, angles: torch.Tensor) -> np.ndarray:
         """(batch, n) angles -> (batch, 2^n) float64 probability of each basis state at the end, noisy or not."""
         if self._per_input:  # a few density matrices at a time: each is 4^n complex numbers
-            return np.concatenate([
-                evolve(self.circuit, self.circuit.encoded_states(part), self.readout.noise)
-                .diagonal(dim1=-2, dim2=-1).real.double().numpy() for part in angles.split(DENSITY_CHUNK)])
+            return np.concatenate(
+                [
+                    evolve(self.circuit, self.circuit.encoded_states(part), self.readout.noise)
+                    .diagonal(dim1=-2, dim2=-1)
+                    .real.double()
+                    .numpy()
+                    for part in angles.split(DENSITY_CHUNK)
+                ]
+            )
         if self._observables is not None and self.readout.shots:  # the pulled-back basis projectors
             return quadratic(self._observables, self.circuit.encoded_states(angles)).double().numpy()
         if self.readout.noise:
@@ -97,8 +104,11 @@ def head_probabilities(model: HybridNet, classical: np.ndarray | None, expvals: 
     device = model.head.weight.device
     lead, views = expvals.shape[:-2], expvals.shape[-2]
     ev = torch.as_tensor(np.asarray(expvals, np.float32)).reshape(-1, expvals.shape[-1])
-    cl = None if classical is None else \
-        torch.as_tensor(np.asarray(classical, np.float32)).repeat(int(np.prod(lead, dtype=int)), 1).to(device)
+    cl = (
+        None
+        if classical is None
+        else torch.as_tensor(np.asarray(classical, np.float32)).repeat(int(np.prod(lead, dtype=int)), 1).to(device)
+    )
     logits = model.fuse(cl, ev.to(device))[0].float().cpu()
     logits = logits.reshape(*lead, views, -1).mean(-2)
     return torch.softmax(logits, -1).double().numpy()

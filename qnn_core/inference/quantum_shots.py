@@ -9,6 +9,7 @@ together, would be lost. The error of each estimate shrinks as 1/sqrt(shots).
 Sampling takes a numpy Generator, which a caller makes from its seed for each call: the same seed gives the
 same estimates whichever thread asks, and threads never share one generator's state.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,9 @@ def normalised(probs: np.ndarray) -> np.ndarray:
     return p / p.sum(-1, keepdims=True)
 
 
-def sample_expvals(probs: np.ndarray, z_signs: np.ndarray, shots: int, rng: np.random.Generator,
-                   resamples: int | None = None) -> np.ndarray:
+def sample_expvals(
+    probs: np.ndarray, z_signs: np.ndarray, shots: int, rng: np.random.Generator, resamples: int | None = None
+) -> np.ndarray:
     """<Z> estimated from `shots` bitstrings drawn from each row of probs (..., 2^n).
 
     Returns (..., n), or (resamples, ..., n) with `resamples`: that many independent runs of `shots` each.

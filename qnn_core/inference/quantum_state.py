@@ -12,6 +12,7 @@ qubit 0 is |1> and the others |0>.
 Nothing here changes the layer: `Circuit` reads its matrices once and keeps its own copies, and the per-layer
 unitaries are built once under a lock, so threads serving one model share a Circuit safely.
 """
+
 from __future__ import annotations
 
 import threading
@@ -39,7 +40,7 @@ class Circuit:
         self.layer = layer
         self.n_qubits = layer.n_qubits
         self.depth = layer.depth
-        self.dim = 2 ** layer.n_qubits
+        self.dim = 2**layer.n_qubits
         self.device = layer.rx[0].params.device
         with torch.no_grad():
             self.unitary = layer.layer_unitary().detach().to("cpu", torch.complex64)  # column j = U e_j
@@ -71,7 +72,7 @@ def tq_layer_unitary(layer: QuantumLayer, index: int) -> torch.Tensor:
     TorchQuantum's gate functions take the modules' parameters directly: calling the tq modules themselves
     would write their `wires` attribute, a change to the shared model.
     """
-    n, dim = layer.n_qubits, 2 ** layer.n_qubits
+    n, dim = layer.n_qubits, 2**layer.n_qubits
     device = layer.rx[0].params.device
     with torch.no_grad():
         qdev = tq.QuantumDevice(n_wires=n, bsz=dim, device=device)
@@ -86,7 +87,7 @@ def tq_layer_unitary(layer: QuantumLayer, index: int) -> torch.Tensor:
 
 def z_signs(n: int) -> np.ndarray:
     """(2^n, n): the eigenvalue of Z on wire w in basis state k, +1 for |0>, -1 for |1> (wire 0 most significant)."""
-    k = np.arange(2 ** n)[:, None]
+    k = np.arange(2**n)[:, None]
     bits = (k >> np.arange(n - 1, -1, -1)[None, :]) & 1
     return (1 - 2 * bits).astype(np.float64)
 
@@ -113,7 +114,7 @@ def reduced_from_state(state: np.ndarray, n: int) -> np.ndarray:
     psi = np.asarray(state, dtype=np.complex128)
     out = np.empty((n, 2, 2), np.complex128)
     for w in range(n):
-        t = psi.reshape(2 ** w, 2, 2 ** (n - w - 1))
+        t = psi.reshape(2**w, 2, 2 ** (n - w - 1))
         out[w] = np.einsum("aib,ajb->ij", t, t.conj())
     return out
 
@@ -123,7 +124,7 @@ def reduced_from_density(rho: np.ndarray, n: int) -> np.ndarray:
     rho = np.asarray(rho, dtype=np.complex128)
     out = np.empty((n, 2, 2), np.complex128)
     for w in range(n):
-        a, b = 2 ** w, 2 ** (n - w - 1)
+        a, b = 2**w, 2 ** (n - w - 1)
         out[w] = np.einsum("aibajb->ij", rho.reshape(a, 2, b, a, 2, b))
     return out
 

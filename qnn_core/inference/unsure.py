@@ -10,6 +10,7 @@ page. Three scores, each higher for a stranger input, are compared on validation
   shared covariance (Lee et al. 2018), fitted on training images: it sees how far an input is from anything
   the model learned, whatever the head makes of it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ class Gaussian:
         return np.einsum("ncd,de,nce->nc", diff, self.precision, diff).min(1)
 
 
-def outlier_scores(score: str, logits: np.ndarray, features: np.ndarray | None = None,
-                   gaussian: Gaussian | None = None) -> np.ndarray:
+def outlier_scores(
+    score: str, logits: np.ndarray, features: np.ndarray | None = None, gaussian: Gaussian | None = None
+) -> np.ndarray:
     """(N, classes) logits as served (and (N, d) features) -> (N,) scores, higher for a stranger input."""
     logits = np.asarray(logits, np.float64)
     if score == "msp":

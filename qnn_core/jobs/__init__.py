@@ -10,6 +10,7 @@ processes, or ray_backend with its cluster-side ray_worker and the reports it lo
 training process), active ("use this model"), text and cli. Nothing here imports Streamlit;
 torch is only imported by the workers and by `use_model`, ray only by ray_backend's functions.
 """
+
 from qnn_core.jobs.active import active_checkpoint, active_job_id, revert_to_shipped, use_model
 from qnn_core.jobs.params import LIMITS, JobParams
 from qnn_core.jobs.scheduler import (
@@ -27,6 +28,26 @@ from qnn_core.jobs.scheduler import (
 from qnn_core.jobs.store import STATUSES, Job, runs_dir
 from qnn_core.jobs.text import format_duration, format_time
 
-__all__ = ["JobParams", "LIMITS", "Job", "STATUSES", "submit", "list_jobs", "get_job", "cancel", "reconcile", "job_metrics",
-           "job_log", "max_running", "backend_info", "BackendInfo", "runs_dir", "use_model", "revert_to_shipped",
-           "active_checkpoint", "active_job_id", "format_duration", "format_time"]
+__all__ = [
+    "JobParams",
+    "LIMITS",
+    "Job",
+    "STATUSES",
+    "submit",
+    "list_jobs",
+    "get_job",
+    "cancel",
+    "reconcile",
+    "job_metrics",
+    "job_log",
+    "max_running",
+    "backend_info",
+    "BackendInfo",
+    "runs_dir",
+    "use_model",
+    "revert_to_shipped",
+    "active_checkpoint",
+    "active_job_id",
+    "format_duration",
+    "format_time",
+]

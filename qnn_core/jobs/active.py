@@ -3,6 +3,7 @@
 The shipped checkpoints are never overwritten; an override is one row in the runs
 directory's database, so "revert to shipped" is just deleting that row.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,10 @@ def use_model(job_id: int, task: str | None = None, runs: str | Path | None = No
     if trained_for != job.task:
         raise ValueError(f"{ckpt} holds a model for {trained_for!r}, not {job.task!r}.")
     with store.opened(root) as con, store.transaction(con):
-        con.execute("INSERT OR REPLACE INTO active_models (task, job_id, checkpoint_path, activated_at) VALUES (?, ?, ?, ?)",
-                    (job.task, job.id, str(ckpt), time.time()))
+        con.execute(
+            "INSERT OR REPLACE INTO active_models (task, job_id, checkpoint_path, activated_at) VALUES (?, ?, ?, ?)",
+            (job.task, job.id, str(ckpt), time.time()),
+        )
     return ckpt
 
 

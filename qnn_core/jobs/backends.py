@@ -17,6 +17,7 @@ only these verbs differ (scheduler.backend(name) gives a job's backend):
     gone(job)                 why a running job's worker vanished, or None while it may still run
     stop(runs, job, grace_s)  stop a running job; the job ends 'cancelled'
 """
+
 from __future__ import annotations
 
 import os
@@ -76,8 +77,10 @@ class LocalBackend:
     def gone(self, job: Job) -> str | None:
         if procs.is_alive(job.pid, job.pid_started):
             return None
-        return (f"The worker process (pid {job.pid}) ended without reporting a result: it was killed, ran out of "
-                "memory, or the machine restarted.")
+        return (
+            f"The worker process (pid {job.pid}) ended without reporting a result: it was killed, ran out of "
+            "memory, or the machine restarted."
+        )
 
     def stop(self, runs: Path, job: Job, grace_s: float) -> None:
         how = procs.terminate(job.pid, job.pid_started, grace_s)

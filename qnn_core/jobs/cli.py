@@ -2,6 +2,7 @@
 
 (and the internal `worker ID`). --backend and --ray-address are $QNN_JOBS_BACKEND and $RAY_ADDRESS for one command.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,16 +20,26 @@ from qnn_core.jobs.params import JobParams
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn jobs", description="Background training jobs.")
     p.add_argument("--runs", help="runs directory (default: $QNN_RUNS_DIR, else runs/ in the repository)")
-    p.add_argument("--backend", choices=backends.BACKENDS,
-                   help="where new jobs run: local processes or a Ray cluster (default: $QNN_JOBS_BACKEND, else local)")
-    p.add_argument("--ray-address", metavar="URL",
-                   help="the Ray dashboard, e.g. http://head:8265 (default: $RAY_ADDRESS, as `ray job submit`)")
+    p.add_argument(
+        "--backend",
+        choices=backends.BACKENDS,
+        help="where new jobs run: local processes or a Ray cluster (default: $QNN_JOBS_BACKEND, else local)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="URL",
+        help="the Ray dashboard, e.g. http://head:8265 (default: $RAY_ADDRESS, as `ray job submit`)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     d = JobParams()
     s = sub.add_parser("submit", help="queue a training job (starts at once when no other job is running)")
     s.add_argument("--task", required=True)
-    s.add_argument("--model", choices=MODELS[:2], default="hybrid",
-                   help="train the hybrid or its classical-only twin (default %(default)s)")
+    s.add_argument(
+        "--model",
+        choices=MODELS[:2],
+        default="hybrid",
+        help="train the hybrid or its classical-only twin (default %(default)s)",
+    )
     deprecated_alias(s, "--no-quantum", "model", "--model classical", const="classical")
     s.add_argument("--qubits", type=int, default=d.qubits, help="4..12 (default %(default)s)")
     s.add_argument("--depth", type=int, default=d.depth, help="circuit depth 1..6 (default %(default)s)")
@@ -36,15 +47,24 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--lr", type=float, default=d.lr, help="default %(default)s")
     s.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
     s.add_argument("--seed", type=int, default=d.seed)
-    s.add_argument("--subset", type=int, default=d.subset,
-                   help="train on the first N training images; 0 = all (default %(default)s)")
+    s.add_argument(
+        "--subset",
+        type=int,
+        default=d.subset,
+        help="train on the first N training images; 0 = all (default %(default)s)",
+    )
     s.add_argument("--max-batches", type=int, help="stop each epoch after N batches")
-    s.add_argument("--limit", type=positive_int,
-                   help="evaluate on the first N test images (default: all; 2000 for a subset demo)")
+    s.add_argument(
+        "--limit", type=positive_int, help="evaluate on the first N test images (default: all; 2000 for a subset demo)"
+    )
     deprecated_alias(s, "--test-images", "limit", "--limit", type=positive_int)
     s.add_argument("--threads", type=int, default=d.threads, help="torch threads (default %(default)s)")
-    s.add_argument("--processes", type=int, default=d.processes,
-                   help="data-parallel training processes under torchrun (default %(default)s)")
+    s.add_argument(
+        "--processes",
+        type=int,
+        default=d.processes,
+        help="data-parallel training processes under torchrun (default %(default)s)",
+    )
     add_device(s, default=d.device)
     add_json(s, "the queued job")
     ls = sub.add_parser("list", help="all jobs, newest first")
@@ -69,9 +89,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _params(a: argparse.Namespace) -> JobParams:
-    return JobParams(task=a.task, quantum=a.model == "hybrid", qubits=a.qubits, depth=a.depth, epochs=a.epochs, lr=a.lr,
-                     batch_size=a.batch_size, seed=a.seed, subset=a.subset or None, max_batches=a.max_batches,
-                     test_images=a.limit, threads=a.threads, processes=a.processes, device=a.device)
+    return JobParams(
+        task=a.task,
+        quantum=a.model == "hybrid",
+        qubits=a.qubits,
+        depth=a.depth,
+        epochs=a.epochs,
+        lr=a.lr,
+        batch_size=a.batch_size,
+        seed=a.seed,
+        subset=a.subset or None,
+        max_batches=a.max_batches,
+        test_images=a.limit,
+        threads=a.threads,
+        processes=a.processes,
+        device=a.device,
+    )
 
 
 def _dump(obj) -> None:
@@ -90,7 +123,9 @@ def run(a: argparse.Namespace) -> int:
         return ray_worker.main()
     if a.command == "submit":
         job = scheduler.submit(_params(a), a.runs)
-        _dump(job.to_dict()) if a.json else print(f"job {job.id} {job.status}: {job.task}, {job.model_label} ({job.where})")
+        _dump(job.to_dict()) if a.json else print(
+            f"job {job.id} {job.status}: {job.task}, {job.model_label} ({job.where})"
+        )
     elif a.command == "list":
         jobs = scheduler.list_jobs(a.runs)
         _dump([j.to_dict() for j in jobs]) if a.json else print(text.jobs_table(jobs))

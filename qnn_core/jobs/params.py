@@ -3,6 +3,7 @@
 The page and the CLI both build a `JobParams`; `validate()` turns every bad value into
 one plain sentence, so a typo never reaches the trainer as a traceback.
 """
+
 from __future__ import annotations
 
 import math
@@ -103,10 +104,21 @@ class JobParams:
         """The trainer's configuration for these parameters."""
         from qnn_core.training.train import TrainConfig
 
-        return TrainConfig(task=self.task, epochs=self.epochs, quantum=self.quantum, seed=self.seed, lr=float(self.lr),
-                           batch_size=self.batch_size, n_qubits=self.qubits, q_depth=self.depth, subset=self.subset,
-                           max_batches=self.max_batches, threads=self.threads, device=self.device,
-                           # a subset demo on photos skips the cached crop + mirror views: extracting them
-                           # would take minutes before the first step (pretrained backbones only: the trainer
-                           # refuses --views for a resnet trained on pixels)
-                           views=0 if self.subset and TASKS[self.task].backbone != "resnet" else None)
+        return TrainConfig(
+            task=self.task,
+            epochs=self.epochs,
+            quantum=self.quantum,
+            seed=self.seed,
+            lr=float(self.lr),
+            batch_size=self.batch_size,
+            n_qubits=self.qubits,
+            q_depth=self.depth,
+            subset=self.subset,
+            max_batches=self.max_batches,
+            threads=self.threads,
+            device=self.device,
+            # a subset demo on photos skips the cached crop + mirror views: extracting them
+            # would take minutes before the first step (pretrained backbones only: the trainer
+            # refuses --views for a resnet trained on pixels)
+            views=0 if self.subset and TASKS[self.task].backbone != "resnet" else None,
+        )

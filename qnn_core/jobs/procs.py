@@ -6,6 +6,7 @@ identity, pids get reused, so a process counts as "ours" only if its start time 
 A job with several processes is torchrun and its ranks, which torchrun starts in sessions of
 their own; stopping a job signals the whole tree.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,16 @@ def python_command(python: str, module_args: list[str], processes: int = 1) -> l
     (`torch.distributed.run` is torchrun's module: the same `python` finds it, whatever PATH says)."""
     if processes <= 1:
         return [python, "-m", *module_args]
-    return [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-            "-m", *module_args]
+    return [
+        python,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(processes),
+        "-m",
+        *module_args,
+    ]
 
 
 def spawn_worker(job_id: int, runs: Path, log_path: Path, processes: int = 1) -> tuple[int, float | None]:
@@ -39,9 +48,16 @@ def spawn_worker(job_id: int, runs: Path, log_path: Path, processes: int = 1) ->
     env = {**os.environ, "QNN_RUNS_DIR": str(runs), "PYTHONUNBUFFERED": "1"}
     command = python_command(sys.executable, ["qnn_core", "jobs", "worker", str(job_id)], processes)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT,
-                                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
     # Reap it when it ends so no zombie lingers under a long-lived parent (the Streamlit server).
     threading.Thread(target=proc.wait, name=f"reap-job-{job_id}", daemon=True).start()
     return proc.pid, start_time(proc.pid)

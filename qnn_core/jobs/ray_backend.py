@@ -28,6 +28,7 @@ RAY_JOB_START_TIMEOUT_SECONDS (15 minutes), shorter than a training run. So the 
 than the limit run: $QNN_MAX_JOBS, else one job per CPU of the cluster's alive nodes (State API). Ray is
 imported inside the functions, so `qnn jobs list` never pays for it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -51,8 +52,23 @@ from qnn_core.paths import REPO_ROOT, SHARED_DATA
 
 WORKER_COMMAND = ["qnn_core", "jobs", "ray-worker"]  # run as `python -m qnn_core jobs ray-worker`
 # Not needed on a node (gitignore-style, relative to the repository; Ray also honours .gitignore).
-EXCLUDES = (".git", ".venv", ".cache", ".pytest_cache", ".ruff_cache", "__pycache__", "runs", "checkpoints",
-            "benchmarks", "docs", "assets", "tests", "*.pt", "*.sqlite", "*.sqlite-*")
+EXCLUDES = (
+    ".git",
+    ".venv",
+    ".cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "__pycache__",
+    "runs",
+    "checkpoints",
+    "benchmarks",
+    "docs",
+    "assets",
+    "tests",
+    "*.pt",
+    "*.sqlite",
+    "*.sqlite-*",
+)
 LIMIT_CACHE_S = 30.0
 STOP_WAIT_S = 3.0  # Ray's RAY_JOB_STOP_WAIT_TIME_S: SIGTERM, then SIGKILL after this long
 RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (requirements.txt)."
@@ -69,8 +85,10 @@ class RaySettings:
     def from_env(cls) -> RaySettings:
         address = (os.environ.get("RAY_ADDRESS") or "").strip().rstrip("/")
         if not address:
-            raise ValueError("The ray backend needs RAY_ADDRESS, the Ray dashboard's address such as "
-                             "http://head-node:8265 (or --ray-address).")
+            raise ValueError(
+                "The ray backend needs RAY_ADDRESS, the Ray dashboard's address such as "
+                "http://head-node:8265 (or --ray-address)."
+            )
         extra = os.environ.get("QNN_RAY_RUNTIME_ENV") or "{}"
         try:
             runtime_env = json.loads(extra)
@@ -78,15 +96,23 @@ class RaySettings:
             raise ValueError(f"QNN_RAY_RUNTIME_ENV must be a JSON object ({err}).") from None
         if not isinstance(runtime_env, dict):
             raise ValueError("QNN_RAY_RUNTIME_ENV must be a JSON object.")
-        return cls(address, os.environ.get("QNN_RAY_DATA_ROOT") or str(SHARED_DATA),
-                   os.environ.get("QNN_RAY_PYTHON") or "python", runtime_env)
+        return cls(
+            address,
+            os.environ.get("QNN_RAY_DATA_ROOT") or str(SHARED_DATA),
+            os.environ.get("QNN_RAY_PYTHON") or "python",
+            runtime_env,
+        )
 
 
 def _quiet_ray_logs() -> None:
     """Ray's SDK logs every package upload at INFO, and warns that it leaves .git and .venv behind (as it should);
     the CLI's output and the server log need neither."""
-    for name in ("ray._private.runtime_env.packaging", "ray._private.runtime_env.working_dir",
-                 "ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"):
+    for name in (
+        "ray._private.runtime_env.packaging",
+        "ray._private.runtime_env.working_dir",
+        "ray.dashboard.modules.dashboard_sdk",
+        "ray.dashboard.modules.job.sdk",
+    ):
         logger = logging.getLogger(name)
         logger.setLevel(logging.WARNING)
         logger.addFilter(lambda record: "is now ignored by default" not in record.getMessage())
@@ -112,8 +138,12 @@ def runtime_env(settings: RaySettings, params: JobParams, key: str, runs: Path) 
     excludes = list(EXCLUDES)
     if runs.is_relative_to(REPO_ROOT):  # a runs directory inside the repository stays behind too
         excludes.append(runs.relative_to(REPO_ROOT).as_posix())
-    env_vars = {"QNN_JOB_PARAMS": json.dumps(params.to_dict()), "QNN_JOB_KEY": key,
-                "QNN_DATA_ROOT": settings.data_root, "PYTHONUNBUFFERED": "1"}
+    env_vars = {
+        "QNN_JOB_PARAMS": json.dumps(params.to_dict()),
+        "QNN_JOB_KEY": key,
+        "QNN_DATA_ROOT": settings.data_root,
+        "PYTHONUNBUFFERED": "1",
+    }
     extra = dict(settings.runtime_env)
     env_vars.update(extra.pop("env_vars", {}))
     return {"working_dir": str(REPO_ROOT), "excludes": excludes, **extra, "env_vars": env_vars}
@@ -204,11 +234,18 @@ class RayBackend:
         key = f"qnn-job{job.id}-{secrets.token_hex(4)}"  # readable in Ray's dashboard, unique across runs dirs
         try:
             client(settings.address).submit_job(
-                entrypoint=entrypoint(settings.python, params.processes), submission_id=key,
+                entrypoint=entrypoint(settings.python, params.processes),
+                submission_id=key,
                 runtime_env=runtime_env(settings, params, key, runs),
-                metadata={"qnn_job": str(job.id), "task": job.task, "model": job.model_label,
-                          "app_host": socket.gethostname(), "runs_dir": str(runs)},
-                **resources(params))
+                metadata={
+                    "qnn_job": str(job.id),
+                    "task": job.task,
+                    "model": job.model_label,
+                    "app_host": socket.gethostname(),
+                    "runs_dir": str(runs),
+                },
+                **resources(params),
+            )
         except (OSError, RuntimeError, ValueError, TypeError) as err:
             raise StartError(f"Could not submit the job to the Ray cluster at {settings.address}: {err}") from err
         return dict(ray_submission_id=key, ray_address=settings.address, data_root=settings.data_root)
@@ -238,15 +275,21 @@ class RayBackend:
             now = store.get(con, job.id)
             if now is None or now.status != "running":
                 return  # another reconcile got there first
-            for report in progress[now.reported:]:
+            for report in progress[now.reported :]:
                 store.record_progress(con, job.id, report["event"], float(report["progress"]))
             store.update(con, job.id, reported=len(progress), runs_on=where or now.runs_on)
             if info.status.is_terminal():
                 end = _end(now, info, log)
                 if info.end_time:  # when it ended on the cluster, not when this app looked
                     end.columns["finished_at"] = info.end_time / 1000
-                store.finish(con, job.id, end.status, error=end.error, result=end.result,
-                             log_tail=None if end.status == "done" else _tail(log))
+                store.finish(
+                    con,
+                    job.id,
+                    end.status,
+                    error=end.error,
+                    result=end.result,
+                    log_tail=None if end.status == "done" else _tail(log),
+                )
                 if end.columns:
                     store.update(con, job.id, **end.columns)
 
@@ -276,9 +319,14 @@ class RayBackend:
 
     def _forgotten(self, runs: Path, job: Job) -> None:
         with store.opened(runs) as con:
-            store.finish(con, job.id, "failed", log_tail=procs.tail(job.log_path, LOG_TAIL_LINES),
-                         error=f"The Ray cluster at {job.ray_address} no longer knows job {job.ray_submission_id} "
-                               "(was the cluster restarted?).")
+            store.finish(
+                con,
+                job.id,
+                "failed",
+                log_tail=procs.tail(job.log_path, LOG_TAIL_LINES),
+                error=f"The Ray cluster at {job.ray_address} no longer knows job {job.ray_submission_id} "
+                "(was the cluster restarted?).",
+            )
 
 
 def _tail(log: reports.Log) -> str:
@@ -307,8 +355,11 @@ def _end(job: Job, info, log: reports.Log) -> _End:
         except reports.TransferError as err:
             return _End("failed", str(err))
         atomic_write(job.checkpoint_path, lambda tmp: Path(tmp).write_bytes(data))
-        return _End("done", result=result["result"],
-                    columns=dict(checkpoint_sha256=header["sha256"], remote_checkpoint=header["path"]))
+        return _End(
+            "done",
+            result=result["result"],
+            columns=dict(checkpoint_sha256=header["sha256"], remote_checkpoint=header["path"]),
+        )
     if info.status == JobStatus.STOPPED:
         if job.cancel_requested:
             return _End("cancelled")

@@ -13,6 +13,7 @@ Exit status 0 means done; a stop (SIGTERM from `stop_job`) or an error exits 1, 
 `failed` report the app turns into the job's end (a stop while torch is still loading just ends the
 process: see worker.import_trainer).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,6 +37,7 @@ def _reporter(epochs: int) -> Callable[[dict], None]:
     def on_progress(event: dict) -> None:
         worker.log(worker.progress_line(event, epochs))
         reports.emit("progress", event=event, progress=worker.progress_fraction(event, epochs))
+
     return on_progress
 
 
@@ -49,8 +51,14 @@ def main() -> int:
     try:
         params = JobParams.from_dict(json.loads(os.environ["QNN_JOB_PARAMS"])).validate()
         if lead:
-            reports.emit("started", host=socket.gethostname(), pid=os.getpid(), cwd=str(Path.cwd()),
-                         processes=params.processes, data_root=os.environ.get("QNN_DATA_ROOT"))
+            reports.emit(
+                "started",
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                cwd=str(Path.cwd()),
+                processes=params.processes,
+                data_root=os.environ.get("QNN_DATA_ROOT"),
+            )
             worker.log(f"{key} on {socket.gethostname()}: {params.task}, {params.model_label}, {params.to_dict()}")
         train = worker.import_trainer()  # slow; from here on SIGTERM is a Stopped to unwind
         train(params.train_config(), checkpoint, progress=_reporter(params.epochs) if lead else None, quiet=True)

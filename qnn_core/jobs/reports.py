@@ -21,6 +21,7 @@ The cost is log volume: a demo model's checkpoint is 1.3 MB (1.8 MB of log), the
 The API returns a log whole, so the app reads it on each look while the job runs (a few KB of
 progress lines) and once more, with the checkpoint, after it ended.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,9 +53,10 @@ def emit(kind: str, **data: Any) -> None:
 def checkpoint_lines(path: str | Path) -> Iterator[str]:
     """The header, then the file's bytes in base64 chunks."""
     data = Path(path).read_bytes()
-    chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)]
-    yield line("checkpoint", path=str(path), size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-               chunks=len(chunks))
+    chunks = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)]
+    yield line(
+        "checkpoint", path=str(path), size=len(data), sha256=hashlib.sha256(data).hexdigest(), chunks=len(chunks)
+    )
     for i, chunk in enumerate(chunks):
         yield line("chunk", i=i, data=base64.b64encode(chunk).decode("ascii"))
 
@@ -85,21 +87,25 @@ class Log:
             raise TransferError("The job ended without sending its checkpoint.")
         header = self.reports[starts[-1]]
         chunks: dict[int, str] = {}
-        for r in self.reports[starts[-1] + 1:]:
+        for r in self.reports[starts[-1] + 1 :]:
             if r.get("kind") == "chunk":
                 chunks[int(r["i"])] = r["data"]
         missing = [i for i in range(header["chunks"]) if i not in chunks]
         if missing:
-            raise TransferError(f"The checkpoint arrived incomplete: {len(missing)} of {header['chunks']} "
-                                "chunks are missing from the job's log.")
+            raise TransferError(
+                f"The checkpoint arrived incomplete: {len(missing)} of {header['chunks']} "
+                "chunks are missing from the job's log."
+            )
         try:
             data = b"".join(base64.b64decode(chunks[i], validate=True) for i in range(header["chunks"]))
         except (binascii.Error, ValueError):
             raise TransferError("The checkpoint arrived damaged: a chunk in the job's log is not base64.") from None
         digest = hashlib.sha256(data).hexdigest()
         if len(data) != header["size"] or digest != header["sha256"]:
-            raise TransferError(f"The checkpoint arrived damaged: {len(data):,} bytes with sha256 {digest[:12]}…, "
-                                f"the worker sent {header['size']:,} bytes with sha256 {header['sha256'][:12]}….")
+            raise TransferError(
+                f"The checkpoint arrived damaged: {len(data):,} bytes with sha256 {digest[:12]}…, "
+                f"the worker sent {header['size']:,} bytes with sha256 {header['sha256'][:12]}…."
+            )
         return data, header
 
 
@@ -110,7 +116,7 @@ def parse(text: str) -> Log:
         at = raw.find(MARK)  # not only at the start: a launcher may prefix lines (torchrun's "[rank0]:")
         if at >= 0:
             try:
-                report = json.loads(raw[at + len(MARK):])
+                report = json.loads(raw[at + len(MARK) :])
             except json.JSONDecodeError:
                 report = None
             if isinstance(report, dict):

@@ -8,6 +8,7 @@ oldest first, while fewer than `max_running` are running. The write lock makes c
 callers take turns. Which backend a new job goes to is server configuration (backends.py);
 each job remembers its own.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,20 @@ from qnn_core.jobs.params import JobParams
 from qnn_core.jobs.ray_backend import RayBackend, RaySettings
 from qnn_core.jobs.store import Job, runs_dir
 
-__all__ = ["LOG_TAIL_LINES", "BackendInfo", "backend", "backend_info", "cancel", "get_job", "job_log",
-           "job_metrics", "list_jobs", "max_running", "reconcile", "submit"]
+__all__ = [
+    "LOG_TAIL_LINES",
+    "BackendInfo",
+    "backend",
+    "backend_info",
+    "cancel",
+    "get_job",
+    "job_log",
+    "job_metrics",
+    "list_jobs",
+    "max_running",
+    "reconcile",
+    "submit",
+]
 GRACE_S = 10.0
 
 
@@ -114,8 +127,10 @@ def reconcile(runs: str | Path | None = None, limit: int | None = None) -> None:
                 if message is None:
                     alive += 1
                     continue
-                con.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, log_tail = ? WHERE id = ?",
-                            (time.time(), message, procs.tail(job.log_path, LOG_TAIL_LINES), job.id))
+                con.execute(
+                    "UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, log_tail = ? WHERE id = ?",
+                    (time.time(), message, procs.tail(job.log_path, LOG_TAIL_LINES), job.id),
+                )
             while alive < limit:
                 row = con.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
                 if row is None:
@@ -124,12 +139,13 @@ def reconcile(runs: str | Path | None = None, limit: int | None = None) -> None:
                 try:
                     columns = backend(job.backend).start(job, root)
                 except (StartError, ValueError) as err:
-                    con.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                                (time.time(), str(err), job.id))
+                    con.execute(
+                        "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
+                        (time.time(), str(err), job.id),
+                    )
                     continue
                 # Still inside the transaction: a local worker waits for this commit before it checks its row.
-                store.update(con, job.id, status="running", started_at=time.time(), heartbeat_at=time.time(),
-                             **columns)
+                store.update(con, job.id, status="running", started_at=time.time(), heartbeat_at=time.time(), **columns)
                 alive += 1
 
 

@@ -7,6 +7,7 @@ The database is the app's record of every job, whichever backend runs it (a Ray 
 copied in from the cluster, see ray_backend), so an app restart still lists them all. Columns
 added since the first schema are ALTERed into an existing file by `migrate` on connect.
 """
+
 from __future__ import annotations
 
 import json
@@ -251,17 +252,28 @@ def all_jobs(con: sqlite3.Connection) -> list[Job]:
 def insert(con: sqlite3.Connection, runs: Path, task: str, params: dict[str, Any], backend: str = "local") -> int:
     """A queued job with its backend and its log and checkpoint paths (in this runs directory) fixed from the start."""
     with transaction(con):
-        cur = con.execute("INSERT INTO jobs (task, params, status, created_at, backend) VALUES (?, ?, 'queued', ?, ?)",
-                          (task, json.dumps(params), time.time(), backend))
+        cur = con.execute(
+            "INSERT INTO jobs (task, params, status, created_at, backend) VALUES (?, ?, 'queued', ?, ?)",
+            (task, json.dumps(params), time.time(), backend),
+        )
         job_id = int(cur.lastrowid)
         folder = job_dir(runs, job_id)
-        con.execute("UPDATE jobs SET log_path = ?, checkpoint_path = ? WHERE id = ?",
-                    (str(folder / "train.log"), str(folder / "model.pt"), job_id))
+        con.execute(
+            "UPDATE jobs SET log_path = ?, checkpoint_path = ? WHERE id = ?",
+            (str(folder / "train.log"), str(folder / "model.pt"), job_id),
+        )
     return job_id
 
 
-def finish(con: sqlite3.Connection, job_id: int, status: str, *, error: str | None = None,
-           log_tail: str | None = None, result: dict | None = None) -> bool:
+def finish(
+    con: sqlite3.Connection,
+    job_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    log_tail: str | None = None,
+    result: dict | None = None,
+) -> bool:
     """Move an unfinished job to a final status; False when it had already ended (first writer wins)."""
     assert status in STATUSES and status not in UNFINISHED
     with transaction(con):
@@ -269,7 +281,8 @@ def finish(con: sqlite3.Connection, job_id: int, status: str, *, error: str | No
             "UPDATE jobs SET status = ?, finished_at = ?, error = ?, log_tail = ?, result = ?,"
             " progress = CASE WHEN ? = 'done' THEN 1.0 ELSE progress END"
             " WHERE id = ? AND status IN ('queued', 'running')",
-            (status, time.time(), error, log_tail, json.dumps(result) if result is not None else None, status, job_id))
+            (status, time.time(), error, log_tail, json.dumps(result) if result is not None else None, status, job_id),
+        )
     return cur.rowcount == 1
 
 
@@ -291,14 +304,37 @@ def record_progress(con: sqlite3.Connection, job_id: int, event: dict[str, Any],
         con.execute(
             "INSERT INTO metrics (job_id, kind, epoch, step, steps, loss, train_acc, val_acc, images_per_s,"
             " epoch_time_s, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, kind, event["epoch"], event.get("step"), event.get("steps"), event.get("loss"),
-             event.get("train_acc"), event.get("val_acc"), event.get("images_per_s"), event.get("epoch_time_s"), now))
+            (
+                job_id,
+                kind,
+                event["epoch"],
+                event.get("step"),
+                event.get("steps"),
+                event.get("loss"),
+                event.get("train_acc"),
+                event.get("val_acc"),
+                event.get("images_per_s"),
+                event.get("epoch_time_s"),
+                now,
+            ),
+        )
         con.execute(
             "UPDATE jobs SET progress = ?, epoch = ?, step = COALESCE(?, step), steps = COALESCE(?, steps),"
             " loss = ?, train_acc = ?, images_per_s = ?, val_acc = COALESCE(?, val_acc), heartbeat_at = ?"
             " WHERE id = ?",
-            (progress, event["epoch"], event.get("step"), event.get("steps"), event.get("loss"),
-             event.get("train_acc"), event.get("images_per_s"), event.get("val_acc"), now, job_id))
+            (
+                progress,
+                event["epoch"],
+                event.get("step"),
+                event.get("steps"),
+                event.get("loss"),
+                event.get("train_acc"),
+                event.get("images_per_s"),
+                event.get("val_acc"),
+                now,
+                job_id,
+            ),
+        )
 
 
 def metrics(con: sqlite3.Connection, job_id: int) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ trains its shard, rank 0 alone records progress, evaluates and ends the job, and
 the scheduler knows is torchrun, the ranks' parent. A Ray job's worker (ray_worker) shares the
 evaluation and the log lines defined here.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,20 +74,32 @@ def evaluate_on_test(params: JobParams, checkpoint: Path) -> dict:
     limit = params.test_images or (SUBSET_TEST_IMAGES if params.subset else total)
     test = test.subset(slice(0, min(total, limit)))
     result = public(evaluate(model, task, test))
-    result.update(test_total=total, partial=len(test) < total, val_accuracy=meta.get("val_accuracy"),
-                  best_epoch=meta.get("best_epoch"), train_time_s=meta.get("train_time_s"))
-    result["note"] = (f"first {len(test):,} of the {total:,} official test images (quick check, not the full split)"
-                      if result["partial"] else f"all {total:,} official test images")
+    result.update(
+        test_total=total,
+        partial=len(test) < total,
+        val_accuracy=meta.get("val_accuracy"),
+        best_epoch=meta.get("best_epoch"),
+        train_time_s=meta.get("train_time_s"),
+    )
+    result["note"] = (
+        f"first {len(test):,} of the {total:,} official test images (quick check, not the full split)"
+        if result["partial"]
+        else f"all {total:,} official test images"
+    )
     return result
 
 
 def progress_line(event: dict, epochs: int) -> str:
     """What the log says about one progress event."""
     if event["event"] == "batch":
-        return (f"epoch {event['epoch']}/{epochs} step {event['step']}/{event['steps']} loss {event['loss']:.4f} "
-                f"acc {event['train_acc']:.4f} {event['images_per_s']:.0f} img/s")
-    return (f"epoch {event['epoch']}/{epochs} done: loss {event['loss']:.4f} train acc {event['train_acc']:.4f} "
-            f"val acc {event['val_acc']:.4f} ({event['epoch_time_s']}s, {event['images_per_s']:.0f} img/s)")
+        return (
+            f"epoch {event['epoch']}/{epochs} step {event['step']}/{event['steps']} loss {event['loss']:.4f} "
+            f"acc {event['train_acc']:.4f} {event['images_per_s']:.0f} img/s"
+        )
+    return (
+        f"epoch {event['epoch']}/{epochs} done: loss {event['loss']:.4f} train acc {event['train_acc']:.4f} "
+        f"val acc {event['val_acc']:.4f} ({event['epoch_time_s']}s, {event['images_per_s']:.0f} img/s)"
+    )
 
 
 def progress_fraction(event: dict, epochs: int) -> float:
@@ -105,6 +118,7 @@ def _progress_fn(con, job_id: int, epochs: int):
     def on_progress(event: dict) -> None:
         log(progress_line(event, epochs))
         store.record_progress(con, job_id, event, progress_fraction(event, epochs))
+
     return on_progress
 
 
@@ -146,9 +160,15 @@ def run(job_id: int) -> int:
     except Stopped:
         requested = bool(con.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()[0])
         status = "cancelled" if requested else "failed"
-        error = None if requested else (
-            "Stopped by SIGTERM (not a user's cancel: shutdown?)." if rank is None else
-            "Stopped by SIGTERM: another of the job's processes failed (see the log), or a shutdown.")
+        error = (
+            None
+            if requested
+            else (
+                "Stopped by SIGTERM (not a user's cancel: shutdown?)."
+                if rank is None
+                else "Stopped by SIGTERM: another of the job's processes failed (see the log), or a shutdown."
+            )
+        )
         log("cancelled by the user" if requested else error)
     except Exception as err:  # anything in training or evaluation: record it, keep the traceback in the log
         traceback.print_exc()
@@ -157,8 +177,14 @@ def run(job_id: int) -> int:
         log(f"failed: {error}")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    store.finish(con, job_id, status, error=error, result=result,
-                 log_tail=None if status == "done" else procs.tail(job.log_path, LOG_TAIL_LINES))
+    store.finish(
+        con,
+        job_id,
+        status,
+        error=error,
+        result=result,
+        log_tail=None if status == "done" else procs.tail(job.log_path, LOG_TAIL_LINES),
+    )
     con.close()
     reconcile(runs)  # start the next queued job, if any
     return 0 if status == "done" else 1

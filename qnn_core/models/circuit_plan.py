@@ -6,6 +6,7 @@ the <Z> signs seen through that permutation, how the wires are cut into chunks f
 gate layers, and the gather indices that build product states and chunk matrices without a loop over qubits.
 Basis index k holds wire 0 in its most significant bit, as in TorchQuantum.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -97,10 +98,16 @@ def plan_for(n_qubits: int, ring: tuple[tuple[int, int], ...], device: torch.dev
     def to(t: torch.Tensor) -> torch.Tensor:
         return t.to(device)
 
-    return CircuitPlan(n_qubits=n_qubits, chunks=sizes, ring_map=to(f), ring_gather=to(inverse),
-                       z_after_ring=to(z_signs[f].contiguous()), z2_after_ring=to(torch.cat([z_signs[f]] * 2)),
-                       z_strings=to(z_strings),
-                       state_index=tuple(to(i) for i in _state_index(sizes)),
-                       encoding_phase=to(-torch.pi / 2 * _bits(torch.arange(2**n_qubits), n_qubits)[..., None].float()),
-                       half=to(torch.tensor(0.5)),
-                       gate_index=tuple(to(i) for i in _gate_index(sizes)))
+    return CircuitPlan(
+        n_qubits=n_qubits,
+        chunks=sizes,
+        ring_map=to(f),
+        ring_gather=to(inverse),
+        z_after_ring=to(z_signs[f].contiguous()),
+        z2_after_ring=to(torch.cat([z_signs[f]] * 2)),
+        z_strings=to(z_strings),
+        state_index=tuple(to(i) for i in _state_index(sizes)),
+        encoding_phase=to(-torch.pi / 2 * _bits(torch.arange(2**n_qubits), n_qubits)[..., None].float()),
+        half=to(torch.tensor(0.5)),
+        gate_index=tuple(to(i) for i in _gate_index(sizes)),
+    )

@@ -1,4 +1,5 @@
 """A drawing of a model's quantum circuit, built from the QuantumLayer itself (gates, wires, parameters)."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -37,19 +38,40 @@ def circuit_figure(layer: QuantumLayer) -> go.Figure:
             if gate[0] == "CNOT":
                 _, a, b = gate
                 fig.add_shape(type="line", x0=cx, x1=cx, y0=-a, y1=-b, line=dict(color="#222", width=1.5))
-                fig.add_shape(type="circle", x0=cx - 0.08, x1=cx + 0.08, y0=-a - 0.08, y1=-a + 0.08,
-                              fillcolor="#222", line_color="#222")
-                fig.add_shape(type="circle", x0=cx - 0.17, x1=cx + 0.17, y0=-b - 0.17, y1=-b + 0.17,
-                              line=dict(color="#222", width=1.5), fillcolor="white")
+                fig.add_shape(
+                    type="circle",
+                    x0=cx - 0.08,
+                    x1=cx + 0.08,
+                    y0=-a - 0.08,
+                    y1=-a + 0.08,
+                    fillcolor="#222",
+                    line_color="#222",
+                )
+                fig.add_shape(
+                    type="circle",
+                    x0=cx - 0.17,
+                    x1=cx + 0.17,
+                    y0=-b - 0.17,
+                    y1=-b + 0.17,
+                    line=dict(color="#222", width=1.5),
+                    fillcolor="white",
+                )
                 fig.add_annotation(x=cx, y=-b, text="+", showarrow=False, font=dict(size=14))
                 continue
             name, w, text = gate
-            fig.add_shape(type="rect", x0=cx - 0.4, x1=cx + 0.4, y0=-w - 0.3, y1=-w + 0.3,
-                          fillcolor=colours[name], line_color="white", opacity=0.95)
+            fig.add_shape(
+                type="rect",
+                x0=cx - 0.4,
+                x1=cx + 0.4,
+                y0=-w - 0.3,
+                y1=-w + 0.3,
+                fillcolor=colours[name],
+                line_color="white",
+                opacity=0.95,
+            )
             label = text if name == "Z" else f"{name}<br>{text}"
             fig.add_annotation(x=cx, y=-w, text=label, showarrow=False, font=dict(size=9, color="white"))
     fig.update_xaxes(visible=False, range=[-1.2, width + 0.2])
     fig.update_yaxes(visible=False, range=[-n + 0.4, 0.6])
-    fig.update_layout(height=60 + 42 * n, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
-                      showlegend=False)
+    fig.update_layout(height=60 + 42 * n, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", showlegend=False)
     return fig

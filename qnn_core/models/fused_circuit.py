@@ -19,6 +19,7 @@ torch.compile was measured and is not used: inductor does not generate code for 
 back op by op) and the compiled step was slower than eager on CPU, after ~40 s of compilation.
 `tests/models/test_fused_circuit.py` checks values and every gradient against TorchQuantum.
 """
+
 from __future__ import annotations
 
 import torch
@@ -83,8 +84,10 @@ def chunk_matrices(plan: CircuitPlan, gates: torch.Tensor) -> list[torch.Tensor]
     """(layers, n, 2, 2) -> per chunk, (layers, 2^k, 2^k): the Kronecker product of the chunk's wires, one gather
     and one product for every layer at once."""
     flat = gates.reshape(gates.shape[0], -1)
-    return [flat.index_select(1, index).reshape(gates.shape[0], 2**k, 2**k, k).prod(-1)
-            for k, index in zip(plan.chunks, plan.gate_index)]
+    return [
+        flat.index_select(1, index).reshape(gates.shape[0], 2**k, 2**k, k).prod(-1)
+        for k, index in zip(plan.chunks, plan.gate_index)
+    ]
 
 
 def apply_layer(plan: CircuitPlan, mats: list[torch.Tensor], layer: int, psi: torch.Tensor) -> torch.Tensor:
@@ -150,8 +153,11 @@ def expvals(plan: CircuitPlan, theta: torch.Tensor, angles: torch.Tensor) -> tor
     if depth == 1:
         return expvals_depth1(plan, gates, angles)
     if builds_unitary(plan, depth, angles.shape[0]):
-        return readout(realified(unitary_before_ring(plan, gates)), plan.z2_after_ring.to(angles.dtype),
-                       encoded_state(plan, angles))
+        return readout(
+            realified(unitary_before_ring(plan, gates)),
+            plan.z2_after_ring.to(angles.dtype),
+            encoded_state(plan, angles),
+        )
     qubits = gates[0] @ encoding(angles).to(gates.dtype)  # layer 1's gates on the product state: still a product
     psi = product_state(plan, qubits)
     mats = chunk_matrices(plan, gates[1:])

@@ -18,6 +18,7 @@ the computing, not in how much of it there is. The `quantum` argument of `fuse` 
 quantum features to zero for one call, to show how much a trained model leans on them;
 it is an argument and never model state, because one loaded model serves many users at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -117,8 +118,9 @@ class ResNetBackbone(nn.Module):
     output) and a final BN -> ReLU (`post`) closes the last stage, since no block rectifies its own sum. The
     post-activation layout keeps its module names, so checkpoints trained before `preact` existed still load."""
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...], blocks: tuple[int, ...],
-                 preact: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, widths: tuple[int, ...], blocks: tuple[int, ...], preact: bool = False
+    ) -> None:
         super().__init__()
         stem: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
         if not preact:
@@ -175,8 +177,10 @@ class HybridNet(nn.Module):
         if config.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {config.head!r}")
         if config.matched and (config.quantum or config.head != "fused"):
-            raise ValueError("matched=True is the classical-only model's stand-in for the circuit (quantum=False, "
-                             "head='fused'); the bottleneck's twin has its own")
+            raise ValueError(
+                "matched=True is the classical-only model's stand-in for the circuit (quantum=False, "
+                "head='fused'); the bottleneck's twin has its own"
+            )
         self.config = config
         self.backbone = make_backbone(config)
         feat = self.backbone.out_dim
@@ -188,7 +192,9 @@ class HybridNet(nn.Module):
                 self.matched = MatchedLayer(config.n_qubits, config.q_depth)
             self.head = nn.Linear(config.n_qubits, config.num_classes)
             return
-        self.classical = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True))
+        self.classical = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(feat, config.classical_dim), nn.ReLU(inplace=True)
+        )
         head_in = config.classical_dim
         if config.quantum or config.matched:
             self.to_angles = nn.Linear(feat, config.n_qubits)
@@ -244,8 +250,9 @@ class HybridNet(nn.Module):
         """Logits, and the <Z> values the quantum branch produced (even when they are switched off)."""
         return self.fuse(*self.branches(x), quantum=quantum)
 
-    def fuse(self, classical: torch.Tensor | None, expvals: torch.Tensor | None,
-             quantum: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def fuse(
+        self, classical: torch.Tensor | None, expvals: torch.Tensor | None, quantum: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The head on both branches. `expvals` need not be the circuit's exact ones: the quantum view and
         `evaluate --shots/--noise` pass <Z> estimated from shots or under noise, the classical features unchanged."""
         if expvals is None:

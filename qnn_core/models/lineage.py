@@ -3,6 +3,7 @@
 A card or a page that quoted only the last run would say "10 epochs, 28 min" of a model whose chain of
 runs took 28 epochs and over two hours; these helpers walk the chain.
 """
+
 from __future__ import annotations
 
 

@@ -13,6 +13,7 @@ needs them); only the circuit's own parameters get none, which training never as
 `tests/models/test_quantum.py` checks both routes against an independent numpy state-vector simulation and
 `tests/models/test_fused_circuit.py` the fused route's values and gradients against TorchQuantum.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,9 +61,7 @@ class QuantumLayer(tq.QuantumModule):
         self.depth = depth
         self.entangle = entangle  # False: the ablation's control without entangling power (no CNOT ring)
         self.circuit_path = circuit_path
-        self.encoder = tq.GeneralEncoder(
-            [{"input_idx": [w], "func": "ry", "wires": [w]} for w in range(n_qubits)]
-        )
+        self.encoder = tq.GeneralEncoder([{"input_idx": [w], "func": "ry", "wires": [w]} for w in range(n_qubits)])
         self.rx = nn.ModuleList(tq.RX(has_params=True, trainable=True) for _ in range(n_qubits * depth))
         self.ry = nn.ModuleList(tq.RY(has_params=True, trainable=True) for _ in range(n_qubits * depth))
         self.measure = tq.MeasureAll(tq.PauliZ)
@@ -106,8 +105,9 @@ class QuantumLayer(tq.QuantumModule):
         """The tq modules' angles: every RX (layer-major), then every RY. Read from the modules on each call (not
         kept), so a replaced module or a load_state_dict(assign=True) is always seen; `_parameters` directly,
         because nn.Module.__getattr__ would cost ~1 us per parameter on the single-image path."""
-        return ([m._parameters["params"] for m in self.rx._modules.values()]
-                + [m._parameters["params"] for m in self.ry._modules.values()])
+        return [m._parameters["params"] for m in self.rx._modules.values()] + [
+            m._parameters["params"] for m in self.ry._modules.values()
+        ]
 
     def theta(self) -> torch.Tensor:
         """(2, depth, n) RX and RY angles, differentiable back to each tq parameter."""
@@ -158,8 +158,13 @@ class QuantumLayer(tq.QuantumModule):
         params = self.circuit_parameters()
         c = self._unitary_cache
         # The same Parameter objects, none changed in place since: ~10 us for the 48 of the shipped circuit.
-        if (c is not None and c.path == self._circuit_path and len(c.params) == len(params)
-                and all(map(operator.is_, params, c.params)) and list(map(_VERSION, params)) == c.versions):
+        if (
+            c is not None
+            and c.path == self._circuit_path
+            and len(c.params) == len(params)
+            and all(map(operator.is_, params, c.params))
+            and list(map(_VERSION, params)) == c.versions
+        ):
             return c
         plan = self.plan(params[0].device)
         with torch.no_grad():
@@ -170,8 +175,9 @@ class QuantumLayer(tq.QuantumModule):
                 before_ring = fused.unitary_before_ring(plan, fused.gate_matrices(self.theta()))
                 u = fused.ring(plan, before_ring)
             w = fused.realified(before_ring).contiguous()
-        self._unitary_cache = _UnitaryCache(params, list(map(_VERSION, params)), self._circuit_path, u, w,
-                                            plan.z2_after_ring.to(w.dtype))
+        self._unitary_cache = _UnitaryCache(
+            params, list(map(_VERSION, params)), self._circuit_path, u, w, plan.z2_after_ring.to(w.dtype)
+        )
         return self._unitary_cache
 
     def tq_unitary(self) -> torch.Tensor:
@@ -197,8 +203,10 @@ class QuantumLayer(tq.QuantumModule):
         return fused.readout(c.w, c.z2, fused.encoded_state(self.plan(angles.device), angles))
 
     def extra_repr(self) -> str:
-        return (f"n_qubits={self.n_qubits}, depth={self.depth}, encoding=RY, entangler={'CNOT ring' if self.entangle else 'none'}, readout=<Z>, "
-                f"circuit_path={self._circuit_path}")
+        return (
+            f"n_qubits={self.n_qubits}, depth={self.depth}, encoding=RY, entangler={'CNOT ring' if self.entangle else 'none'}, readout=<Z>, "
+            f"circuit_path={self._circuit_path}"
+        )
 
 
 def _forget_after_load(layer: QuantumLayer, _incompatible_keys) -> None:

@@ -10,6 +10,7 @@ the images for renderings of them as a user's picture (data/rendered.py), which 
 and passes in; the other augmentations then apply on top of either. CutMix (--cutmix) mixes labels as well
 as pixels, so the pipeline applies it after these, to the batch and its labels together.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,14 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
 
-def random_affine(x: torch.Tensor, g: torch.Generator, rotate: float = 12.0, scale: tuple[float, float] = (0.85, 1.12),
-                  shear: float = 10.0, shift: float = 0.08) -> torch.Tensor:
+def random_affine(
+    x: torch.Tensor,
+    g: torch.Generator,
+    rotate: float = 12.0,
+    scale: tuple[float, float] = (0.85, 1.12),
+    shear: float = 10.0,
+    shift: float = 0.08,
+) -> torch.Tensor:
     n = x.shape[0]
     uniform = lambda lo, hi: _uniform(n, lo, hi, g)  # noqa: E731
 
@@ -61,14 +68,16 @@ def handwriting(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return stroke_width_jitter(random_affine(x, g), g)
 
 
-def elastic(x: torch.Tensor, g: torch.Generator, p: float = 0.5, alpha: float = 0.12, sigma: float = 3.0) -> torch.Tensor:
+def elastic(
+    x: torch.Tensor, g: torch.Generator, p: float = 0.5, alpha: float = 0.12, sigma: float = 3.0
+) -> torch.Tensor:
     """Warp a share `p` of the images by a random displacement field smoothed with a Gaussian of `sigma` pixels.
 
     alpha is the largest displacement, as a fraction of the image's half-width (grid units).
     """
     n, _, h, w = x.shape
     radius = int(3 * sigma)
-    k = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+    k = torch.exp(-(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
     k = k / k.sum()
     field = torch.rand(n * 2, 1, h, w, generator=g) * 2 - 1
     field = F.conv2d(F.pad(field, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
@@ -80,8 +89,9 @@ def elastic(x: torch.Tensor, g: torch.Generator, p: float = 0.5, alpha: float = 
     return F.grid_sample(x, identity + on * field, align_corners=False, padding_mode="zeros")
 
 
-def random_boxes(n: int, h: int, w: int, g: torch.Generator, area: tuple[float, float],
-                 aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+def random_boxes(
+    n: int, h: int, w: int, g: torch.Generator, area: tuple[float, float], aspect: tuple[float, float] = (0.3, 3.3)
+) -> torch.Tensor:
     """(n, h, w) bool: one rectangle per image, inside it, covering a share of it drawn uniformly from `area`,
     its aspect ratio log-uniform in `aspect`."""
     uniform = lambda lo, hi: _uniform(n, lo, hi, g)  # noqa: E731
@@ -90,12 +100,21 @@ def random_boxes(n: int, h: int, w: int, g: torch.Generator, area: tuple[float, 
     eh, ew = (a * r).sqrt().clamp(1, h), (a / r).sqrt().clamp(1, w)
     top, left = uniform(0, 1) * (h - eh), uniform(0, 1) * (w - ew)
     rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    return ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
-            & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)))
+    return (
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + eh).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + ew).view(n, 1, 1))
+    )
 
 
-def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float, float] = (0.02, 0.2),
-          aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+def erase(
+    x: torch.Tensor,
+    g: torch.Generator,
+    p: float = 0.5,
+    area: tuple[float, float] = (0.02, 0.2),
+    aspect: tuple[float, float] = (0.3, 3.3),
+) -> torch.Tensor:
     """Blank (set to background, 0) one random rectangle in a share `p` of the images."""
     n, _, h, w = x.shape
     box = random_boxes(n, h, w, g, area, aspect)
@@ -103,8 +122,9 @@ def erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area: tuple[float
     return x.masked_fill(box.unsqueeze(1), 0.0)
 
 
-def cutmix(x: torch.Tensor, y: torch.Tensor, num_classes: int, g: torch.Generator,
-           p: float) -> tuple[torch.Tensor, torch.Tensor]:
+def cutmix(
+    x: torch.Tensor, y: torch.Tensor, num_classes: int, g: torch.Generator, p: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """CutMix (Yun et al., 2019): in a share `p` of the images a rectangle is replaced by the same rectangle of
     another image of the batch, and the target becomes both labels weighted by the pixels each image shows.
     Unlike erasing, the covered pixels still teach: they are a second, labelled example. Returns the images and

@@ -6,6 +6,7 @@ longest side into the task's box keeping the aspect ratio, and centre it
 (MNIST-style by centre of mass, or by bounding box). Every bad input raises an
 `ImageInputError` whose message can be shown to a person as it is.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,7 +24,16 @@ from qnn_core.tasks import InputSpec, TaskSpec
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # larger images are refused (decompression bombs, absurd sizes)
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "MPO", "TIFF"}
-UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff")  # what the uploaders offer: the formats above
+UPLOAD_EXTENSIONS = (
+    "png",
+    "jpg",
+    "jpeg",
+    "webp",
+    "bmp",
+    "gif",
+    "tif",
+    "tiff",
+)  # what the uploaders offer: the formats above
 FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 FULL_SCALES = tuple(float(2**bits - 1) for bits in (8, 10, 12, 14, 16))  # high-bit-depth greyscale, see eight_bit
 INK_THRESHOLD = 0.2  # fraction of full contrast that counts as ink
@@ -66,8 +76,10 @@ def open_image(source: str | Path | bytes | io.BytesIO | Image.Image) -> Image.I
                 if img.format not in ALLOWED_FORMATS:
                     raise ImageInputError(f"unsupported image type {img.format}; use {FORMAT_NAMES}")
                 if img.width * img.height > MAX_PIXELS:
-                    raise ImageInputError(f"image is too large ({img.width}x{img.height}); "
-                                          f"the limit is {MAX_PIXELS // 1_000_000} megapixels")
+                    raise ImageInputError(
+                        f"image is too large ({img.width}x{img.height}); "
+                        f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+                    )
                 img.seek(0)  # the first frame of a GIF or animated WebP
                 img.load()
         except ImageInputError:
@@ -211,7 +223,7 @@ def fit_ink(ink: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Placement]:
         ox, oy = (spec.size - new_w) / 2, (spec.size - new_h) / 2
     ox = int(round(min(max(ox, 0), spec.size - new_w)))
     oy = int(round(min(max(oy, 0), spec.size - new_h)))
-    out[oy:oy + new_h, ox:ox + new_w] = small_arr
+    out[oy : oy + new_h, ox : ox + new_w] = small_arr
     placement = Placement((left, top, right, bottom), new_w / w, (ox, oy), (ink.shape[1], ink.shape[0]))
     return out, placement
 
@@ -243,8 +255,12 @@ def photo_pixels(img: Image.Image, spec: InputSpec, resize: str | None = None) -
     resize = resize or spec.photo_resize
     rgb = img.convert("RGB")
     if resize == "match" and spec.native:
-        small = np.asarray(rgb.resize((spec.native, spec.native), Image.Resampling.BOX if min(rgb.size) >= 2 * spec.native
-                                      else Image.Resampling.BICUBIC))
+        small = np.asarray(
+            rgb.resize(
+                (spec.native, spec.native),
+                Image.Resampling.BOX if min(rgb.size) >= 2 * spec.native else Image.Resampling.BICUBIC,
+            )
+        )
         x = upsample(small[None], InputSpec(size=spec.size, channels=3, mean=(0.0,) * 3, std=(1.0,) * 3))
         return x[0].permute(1, 2, 0).numpy()
     if resize not in ("match", "full"):
@@ -282,7 +298,7 @@ def to_user_image(heat: np.ndarray, placement: Placement) -> np.ndarray:
     ox, oy = placement.offset
     w, h = right - left, bottom - top
     new_w, new_h = max(1, round(w * placement.scale)), max(1, round(h * placement.scale))
-    region = heat[oy:oy + new_h, ox:ox + new_w].astype(np.float32)
+    region = heat[oy : oy + new_h, ox : ox + new_w].astype(np.float32)
     back = np.asarray(Image.fromarray(region, mode="F").resize((w, h), Image.Resampling.BILINEAR))
     full = np.zeros((placement.image_size[1], placement.image_size[0]), np.float32)
     full[top:bottom, left:right] = back

@@ -1,4 +1,5 @@
 """Tensor-side preprocessing shared by training and serving, so that both feed a model the same numbers."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -17,6 +17,7 @@ user's upload (`sequence.analyse_line`). `--split val` composes from the
 validation part of the train split instead: that is what the segmentation
 parameters were tuned on; the test split is only measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     if n == 0:
         return [0.0, 1.0]
     p = k / n
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    centre, half = (
+        (p + z * z / (2 * n)) / (1 + z * z / n),
+        z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n),
+    )
     return [round(centre - half, 4), round(centre + half, 4)]
 
 
@@ -77,18 +81,28 @@ def _scores(truths: list[str], texts: list[str], polarities: list[str]) -> dict:
     for look in sorted(set(polarities)):
         idx = [i for i, p in enumerate(polarities) if p == look]
         by_look[look] = round(sum(truths[i] == texts[i] for i in idx) / len(idx), 4)
-    return {"sequence_accuracy": round(right / n, 4), "sequence_ci95": wilson(right, n),
-            "char_accuracy": round(1 - edits / sum(map(len, truths)), 4),
-            "count_accuracy": round(sum(len(t) == len(r) for t, r in zip(truths, texts)) / n, 4),
-            "sequence_accuracy_by_look": by_look}
+    return {
+        "sequence_accuracy": round(right / n, 4),
+        "sequence_ci95": wilson(right, n),
+        "char_accuracy": round(1 - edits / sum(map(len, truths)), 4),
+        "count_accuracy": round(sum(len(t) == len(r) for t, r in zip(truths, texts)) / n, 4),
+        "sequence_accuracy_by_look": by_look,
+    }
 
 
 def _pick(split: Split, rng: np.random.Generator, labels: list[int], by_class: list[np.ndarray]) -> list[np.ndarray]:
     return [split.images[rng.choice(by_class[c])] for c in labels]
 
 
-def _analyse(predictor: Predictor, split: Split, labels: list[int], rng: np.random.Generator,
-             by_class: list[np.ndarray], style: LineStyle, proxy: str | None = None) -> tuple[LineAnalysis, str]:
+def _analyse(
+    predictor: Predictor,
+    split: Split,
+    labels: list[int],
+    rng: np.random.Generator,
+    by_class: list[np.ndarray],
+    style: LineStyle,
+    proxy: str | None = None,
+) -> tuple[LineAnalysis, str]:
     line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy)
     return analyse_line(predictor, line.image), line.polarity
 
@@ -101,8 +115,9 @@ def _read(analysis: LineAnalysis, expect: int | None = None, use_dictionary: boo
         return "", None
 
 
-def eval_digits(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle,
-                proxy: bool = False) -> dict:
+def eval_digits(
+    predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle, proxy: bool = False
+) -> dict:
     """Phone numbers; with `proxy`, every line re-made as a picture, the proxy styles taken in turn."""
     by_class = [np.flatnonzero(split.labels == c) for c in range(10)]
     truths, phone, free, looks, flagged = [], [], [], [], []
@@ -126,13 +141,19 @@ def eval_digits(predictor: Predictor, split: Split, n: int, rng: np.random.Gener
     return {
         "phone_expect_10": {**_scores(truths, phone, looks), "count_flagged": round(sum(flagged) / n, 4)},
         "no_expected_count": _scores(truths, free, looks),
-        "low_confidence_flags": {"threshold": LOW_CONFIDENCE, "wrong_digits": wrong, "wrong_digits_flagged": wrong_flagged,
-                                 "right_digits": right_n, "right_digits_flagged": right_flagged},
+        "low_confidence_flags": {
+            "threshold": LOW_CONFIDENCE,
+            "wrong_digits": wrong,
+            "wrong_digits_flagged": wrong_flagged,
+            "right_digits": right_n,
+            "right_digits_flagged": right_flagged,
+        },
     }
 
 
-def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle,
-               proxy: bool = False) -> dict:
+def eval_words(
+    predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle, proxy: bool = False
+) -> dict:
     """Dictionary words and non-words; with `proxy`, every line re-made as a picture, styles taken in turn."""
     task = predictor.task
     words = Dictionary(load_words(task.words), task.classes)
@@ -168,8 +189,15 @@ def eval_words(predictor: Predictor, split: Split, n: int, rng: np.random.Genera
     }
 
 
-def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint: str | Path | None = None,
-        device: str = "cpu", proxy: bool = False) -> dict:
+def run(
+    task: TaskSpec,
+    n: int,
+    seed: int,
+    split_name: str = "test",
+    checkpoint: str | Path | None = None,
+    device: str = "cpu",
+    proxy: bool = False,
+) -> dict:
     torch.set_num_threads(1)
     predictor = Predictor(task, checkpoint, device)
     if split_name == "val":
@@ -183,13 +211,23 @@ def run(task: TaskSpec, n: int, seed: int, split_name: str = "test", checkpoint:
         result = eval_words(predictor, split, n, rng, style, proxy)
     else:
         result = eval_digits(predictor, split, n, rng, style, proxy)
-    return {"task": task.name, "split": split_name, "n_lines": n, "seed": seed, "proxy": proxy,
-            "checkpoint": predictor.checkpoint.name, "checkpoint_test_accuracy": predictor.meta.get("test_accuracy"),
-            "composition": asdict(style), **result, "seconds": round(time.time() - start, 1)}
+    return {
+        "task": task.name,
+        "split": split_name,
+        "n_lines": n,
+        "seed": seed,
+        "proxy": proxy,
+        "checkpoint": predictor.checkpoint.name,
+        "checkpoint_test_accuracy": predictor.meta.get("test_accuracy"),
+        "composition": asdict(style),
+        **result,
+        "seconds": round(time.time() - start, 1),
+    }
 
 
 def readme_table(results: list[dict]) -> str:
     """The README's table, every number straight from the committed JSON files."""
+
     def pct(block: dict) -> str:
         lo, hi = block["sequence_ci95"]
         return f"{block['sequence_accuracy']:.1%} ({lo:.1%}–{hi:.1%}) | {block['char_accuracy']:.2%}"
@@ -199,10 +237,14 @@ def readme_table(results: list[dict]) -> str:
         n, ck = r["n_lines"], r["checkpoint"]
         pictures = ", re-made as people's pictures (canvas, pen, phone photo)" if r.get("proxy") else ""
         if r["task"] == "mnist":
-            rows.append(f"| {n} × 10 random digits{pictures}, `{ck}` | `--phone` (exactly 10) | {pct(r['phone_expect_10'])} |")
+            rows.append(
+                f"| {n} × 10 random digits{pictures}, `{ck}` | `--phone` (exactly 10) | {pct(r['phone_expect_10'])} |"
+            )
             rows.append(f"| same lines | no expected count | {pct(r['no_expected_count'])} |")
         else:
-            rows.append(f"| {n} dictionary words{pictures}, `{ck}` | with the dictionary | {pct(r['words_with_dictionary'])} |")
+            rows.append(
+                f"| {n} dictionary words{pictures}, `{ck}` | with the dictionary | {pct(r['words_with_dictionary'])} |"
+            )
             rows.append(f"| same lines | without the dictionary | {pct(r['words_without_dictionary'])} |")
             nw = r["non_words"]
             rows.append(f"| {n} random kana strings that are not words | with the dictionary | {pct(nw)} |")
@@ -212,18 +254,27 @@ def readme_table(results: list[dict]) -> str:
             continue
         if r["task"] == "mnist":
             f = r["low_confidence_flags"]
-            notes.append(f"Digits: {f['wrong_digits_flagged']} of {f['wrong_digits']} misread digits were flagged "
-                         f"`low_confidence` (probability < {f['threshold']}), and {f['right_digits_flagged']} of "
-                         f"{f['right_digits']} right ones.")
+            notes.append(
+                f"Digits: {f['wrong_digits_flagged']} of {f['wrong_digits']} misread digits were flagged "
+                f"`low_confidence` (probability < {f['threshold']}), and {f['right_digits_flagged']} of "
+                f"{f['right_digits']} right ones."
+            )
         else:
-            notes.append(f"Kana: on the non-words the dictionary replaced the reading by a word in "
-                         f"{r['non_words']['dictionary_word_forced']:.1%} of lines (threshold "
-                         f"{r['dictionary']['max_overrule_nats']} nats).")
-    cmds = " and ".join(f"`qnn sequence-eval --task {r['task']}{' --proxy' * bool(r.get('proxy'))} "
-                        f"--json --n {r['n_lines']} --seed {r['seed']} --out benchmarks/"
-                        f"sequence_eval_{r['task']}{'_proxy' * bool(r.get('proxy'))}.json`" for r in results)
-    return "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by " \
+            notes.append(
+                f"Kana: on the non-words the dictionary replaced the reading by a word in "
+                f"{r['non_words']['dictionary_word_forced']:.1%} of lines (threshold "
+                f"{r['dictionary']['max_overrule_nats']} nats)."
+            )
+    cmds = " and ".join(
+        f"`qnn sequence-eval --task {r['task']}{' --proxy' * bool(r.get('proxy'))} "
+        f"--json --n {r['n_lines']} --seed {r['seed']} --out benchmarks/"
+        f"sequence_eval_{r['task']}{'_proxy' * bool(r.get('proxy'))}.json`"
+        for r in results
+    )
+    return (
+        "\n".join(rows) + "\n\n" + " ".join(notes) + f"\n\nProduced by {cmds}; the table by "
         "`qnn sequence-eval --report-only`."
+    )
 
 
 def write_readme() -> None:
@@ -239,15 +290,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, default=500, help="lines to compose (and as many non-words for kmnist)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=["test", "val"], default="test", help="val: for tuning only")
-    p.add_argument("--proxy", action="store_true",
-                   help="re-make every line as people's pictures (a canvas, a pen on paper, a phone photo; "
-                        "data/proxies.py), the styles in turn")
+    p.add_argument(
+        "--proxy",
+        action="store_true",
+        help="re-make every line as people's pictures (a canvas, a pen on paper, a phone photo; "
+        "data/proxies.py), the styles in turn",
+    )
     add_json(p, "the full result, one object,")
     p.add_argument("--out", type=Path, help="also write the JSON here")
-    p.add_argument("--readme", action="store_true",
-                   help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring")
-    p.add_argument("--report-only", action="store_true",
-                   help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json")
+    p.add_argument(
+        "--readme",
+        action="store_true",
+        help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json",
+    )
     add_device(p, default="cpu")
     return p
 
@@ -256,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
     if a.readme and not a.task and not a.report_only:  # the old meaning of --readme alone
-        print("warning: --readme without --task is deprecated and will be removed; use --report-only",
-              file=sys.stderr)
+        print("warning: --readme without --task is deprecated and will be removed; use --report-only", file=sys.stderr)
         a.report_only = True
     if a.report_only:
         write_readme()
@@ -282,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{key}: sequence {value['sequence_accuracy']:.2%}, characters {value['char_accuracy']:.2%}")
     if a.readme:
         if not (a.out and a.out.resolve().parent == BENCHMARKS.resolve() and a.out.name.startswith("sequence_eval_")):
-            print("note: without --out benchmarks/sequence_eval_TASK.json this result is not in README's table",
-                  file=sys.stderr)
+            print(
+                "note: without --out benchmarks/sequence_eval_TASK.json this result is not in README's table",
+                file=sys.stderr,
+            )
         write_readme()
     return 0
 

@@ -11,6 +11,7 @@ decided together instead of one after the other.
 
 Pure numpy, no model: tests can build lattices by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ class LatticePath:
     classes: list[int]  # class index of each character
 
 
-def best_path(lat: Lattice, count: int | None = None, labels: list[int] | np.ndarray | None = None) -> LatticePath | None:
+def best_path(
+    lat: Lattice, count: int | None = None, labels: list[int] | np.ndarray | None = None
+) -> LatticePath | None:
     """The best-scoring path; with `count` exactly that many characters; with `labels` exactly those classes.
 
     Returns None when no path fits (e.g. fewer pieces than `count`).

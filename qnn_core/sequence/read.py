@@ -15,6 +15,7 @@ plus "phone" (formatted, or null when the count is off) with --phone, and for a 
 Notes about the count also go to stderr as warnings. A bad file gets a one-line error on stderr and a
 non-zero exit status.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,14 @@ from qnn_core.tasks import get_task
 
 
 def _word(m: WordMatch) -> dict:
-    return {"kana": m.word.kana, "romaji": m.word.romaji, "english": m.word.english,
-            "score": round(m.mean_prob, 4), "cost": round(m.cost, 3), "accepted": m.accepted}
+    return {
+        "kana": m.word.kana,
+        "romaji": m.word.romaji,
+        "english": m.word.english,
+        "score": round(m.mean_prob, 4),
+        "cost": round(m.cost, 3),
+        "accepted": m.accepted,
+    }
 
 
 def unsure_fields(reading: LineReading) -> dict:
@@ -54,10 +61,17 @@ def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
         "expected": reading.expected,
         "count_ok": reading.count_ok,
         "notes": reading.notes,
-        "chars": [{"label": c.label, "prob": round(c.prob, 4), "box": list(c.box),
-                   "top": [[label, round(p, 4)] for label, p in c.top[:top]], "low_confidence": c.low_confidence,
-                   "unsure": c.unsure}
-                  for c in reading.chars],
+        "chars": [
+            {
+                "label": c.label,
+                "prob": round(c.prob, 4),
+                "box": list(c.box),
+                "top": [[label, round(p, 4)] for label, p in c.top[:top]],
+                "low_confidence": c.low_confidence,
+                "unsure": c.unsure,
+            }
+            for c in reading.chars
+        ],
         "low_confidence": reading.low_confidence,
         **unsure_fields(reading),
     }
@@ -74,12 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--task", help="mnist, kmnist or any registered task (default with --phone: mnist)")
     p.add_argument("--expect", type=int, help="the number of characters on the line")
-    p.add_argument("--phone", action="store_true", help=f"a {PHONE_DIGITS}-digit phone number: --expect "
-                   f"{PHONE_DIGITS} and the formatted number in 'phone'")
+    p.add_argument(
+        "--phone",
+        action="store_true",
+        help=f"a {PHONE_DIGITS}-digit phone number: --expect {PHONE_DIGITS} and the formatted number in 'phone'",
+    )
     add_model(p)
     add_quantum_switch(p)
     p.add_argument("--no-dictionary", action="store_true", help="do not decode against the task's word list")
-    p.add_argument("--top", type=positive_int, default=3, help="how many labels to list per character (default %(default)s)")
+    p.add_argument(
+        "--top", type=positive_int, default=3, help="how many labels to list per character (default %(default)s)"
+    )
     add_device(p)
     return p
 

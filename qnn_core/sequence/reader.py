@@ -12,6 +12,7 @@ characters when the caller knows the count, and to the task's word list when
 it has one (`words.py`). Each character keeps its `Prepared` input, whose
 placement maps a Grad-CAM heat map back onto the user's image.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,8 +99,9 @@ def format_phone(digits: str) -> str | None:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
-def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image: Image.Image,
-                       predictor: Predictor) -> Prepared | None:
+def _prepare_candidate(
+    crop: np.ndarray, box: tuple[int, int, int, int], image: Image.Image, predictor: Predictor
+) -> Prepared | None:
     """A candidate's ink crop, prepared like a single drawing; its placement refers to the whole image."""
     left, top = box[0], box[1]
     try:
@@ -113,8 +115,9 @@ def _prepare_candidate(crop: np.ndarray, box: tuple[int, int, int, int], image: 
 
 
 @torch.no_grad()
-def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Image, quantum: bool = True
-                        ) -> tuple[np.ndarray, list[Prepared | None], np.ndarray]:
+def classify_candidates(
+    predictor: Predictor, cands: Candidates, image: Image.Image, quantum: bool = True
+) -> tuple[np.ndarray, list[Prepared | None], np.ndarray]:
     """Class probabilities (K, C) of every candidate, in one forward pass, and whether the model's calibrated
     rule is unsure of each (K,)."""
     prepared = [_prepare_candidate(candidate_ink(cands.layout, c), c.box, image, predictor) for c in cands.items]
@@ -131,8 +134,14 @@ def classify_candidates(predictor: Predictor, cands: Candidates, image: Image.Im
     return probs, prepared, unsure
 
 
-def _chars(path: LatticePath, cands: Candidates, probs: np.ndarray, prepared: list[Prepared | None],
-           classes: tuple[str, ...], unsure: np.ndarray | None = None) -> list[CharReading]:
+def _chars(
+    path: LatticePath,
+    cands: Candidates,
+    probs: np.ndarray,
+    prepared: list[Prepared | None],
+    classes: tuple[str, ...],
+    unsure: np.ndarray | None = None,
+) -> list[CharReading]:
     out = []
     for k, cls in zip(path.candidates, path.classes):
         p = probs[k]
@@ -140,9 +149,18 @@ def _chars(path: LatticePath, cands: Candidates, probs: np.ndarray, prepared: li
         prep = prepared[k]
         if prep is None:  # never chosen in practice: such candidates score UNREADABLE_LOGP
             raise SequenceInputError("a segment is too small to read: write the characters larger")
-        out.append(CharReading(classes[cls], int(cls), float(p[cls]), p,
-                               [(classes[int(i)], float(p[i])) for i in order], xywh(cands.items[k].box), prep,
-                               bool(unsure is not None and unsure[k])))
+        out.append(
+            CharReading(
+                classes[cls],
+                int(cls),
+                float(p[cls]),
+                p,
+                [(classes[int(i)], float(p[i])) for i in order],
+                xywh(cands.items[k].box),
+                prep,
+                bool(unsure is not None and unsure[k]),
+            )
+        )
     return out
 
 
@@ -155,8 +173,14 @@ def _choose_count(lat: Lattice, free: LatticePath, expect: int | None) -> tuple[
     if forced is not None and free.score - forced.score <= MAX_COUNT_FORCING:
         how = "split touching characters" if expect > found else "joined strokes that looked apart"
         return forced, True, [f"the line looked like {found} characters; read as {expect} as expected ({how})"]
-    return free, False, [f"found {found} characters, but {expect} were expected: leave a clear gap between "
-                         f"characters and write each one whole"]
+    return (
+        free,
+        False,
+        [
+            f"found {found} characters, but {expect} were expected: leave a clear gap between "
+            f"characters and write each one whole"
+        ],
+    )
 
 
 @dataclass
@@ -176,8 +200,13 @@ class LineAnalysis:
         return self.candidates.lattice(np.log(np.maximum(self.probs, np.exp(UNREADABLE_LOGP))))
 
 
-def analyse_line(predictor: Predictor, source, dictionary: Dictionary | bool = True, quantum: bool = True,
-                 params: SegmentParams | None = None) -> LineAnalysis:
+def analyse_line(
+    predictor: Predictor,
+    source,
+    dictionary: Dictionary | bool = True,
+    quantum: bool = True,
+    params: SegmentParams | None = None,
+) -> LineAnalysis:
     """Open the image, cut it into candidate characters and classify them all in one batch."""
     task = predictor.task
     params = params or params_for(task.name)
@@ -218,16 +247,35 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
     low = [i + 1 for i, c in enumerate(chars) if c.low_confidence]
     if low:
         doubtful = [i + 1 for i, c in enumerate(chars) if c.unsure]
-        why = "read with low confidence" + (f"; {', '.join(map(str, doubtful))} may not be a character at all"
-                                            if doubtful else "")
+        why = "read with low confidence" + (
+            f"; {', '.join(map(str, doubtful))} may not be a character at all" if doubtful else ""
+        )
         notes.append(f"check character{'s' if len(low) > 1 else ''} {', '.join(map(str, low))}: {why}")
     ink = analysis.ink
-    return LineReading(analysis.task_name, text, chars, raw_text, raw_chars, expect, count_ok, notes, word, matches,
-                       cands.layout.line_height, (ink.shape[1], ink.shape[0]))
+    return LineReading(
+        analysis.task_name,
+        text,
+        chars,
+        raw_text,
+        raw_chars,
+        expect,
+        count_ok,
+        notes,
+        word,
+        matches,
+        cands.layout.line_height,
+        (ink.shape[1], ink.shape[0]),
+    )
 
 
-def read_line(predictor: Predictor, source, expect: int | None = None, dictionary: Dictionary | bool = True,
-              quantum: bool = True, params: SegmentParams | None = None) -> LineReading:
+def read_line(
+    predictor: Predictor,
+    source,
+    expect: int | None = None,
+    dictionary: Dictionary | bool = True,
+    quantum: bool = True,
+    params: SegmentParams | None = None,
+) -> LineReading:
     """Read one line of characters from a path, bytes, file object or PIL image.
 
     expect: the number of characters the caller knows the line has (10 for a phone number).

@@ -13,6 +13,7 @@ same rules hold for a 60-pixel canvas and a 3000-pixel photo.
 
 No model here: plain numpy and scipy.ndimage.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -176,8 +177,12 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
     columns = [[big[k] for k in grp] for grp in _columns(xs, params.overlap)]
 
     def extent(comps: list[int]) -> tuple[int, int, int, int]:
-        return (min(boxes[c][1].start for c in comps), min(boxes[c][0].start for c in comps),
-                max(boxes[c][1].stop for c in comps), max(boxes[c][0].stop for c in comps))
+        return (
+            min(boxes[c][1].start for c in comps),
+            min(boxes[c][0].start for c in comps),
+            max(boxes[c][1].stop for c in comps),
+            max(boxes[c][0].stop for c in comps),
+        )
 
     # The line height: near the tallest columns, since a column may be only a fragment of a character
     # (one stroke of a kana) while a whole character is rarely much taller than its neighbours.
@@ -227,8 +232,9 @@ def layout_line(ink: np.ndarray, params: SegmentParams = DEFAULT_PARAMS) -> Line
     return LineLayout(ink, owner, pieces, line_height, np.array(gaps), np.array(cut, bool), fringe)
 
 
-def _piece(labels: np.ndarray, comps: tuple[int, ...], columns: tuple[int, int],
-           extent: tuple[int, int, int, int]) -> Piece | None:
+def _piece(
+    labels: np.ndarray, comps: tuple[int, ...], columns: tuple[int, int], extent: tuple[int, int, int, int]
+) -> Piece | None:
     left, top, right, bottom = extent
     x0, x1 = max(columns[0], left), min(columns[1], right)
     member = np.isin(labels[top:bottom, x0:x1], np.array(comps) + 1)
@@ -245,7 +251,12 @@ def candidates(layout: LineLayout, params: SegmentParams = DEFAULT_PARAMS) -> Ca
     for i in range(m):
         for j in range(i + 1, min(m, i + params.max_span_pieces) + 1):
             boxes = [p.box for p in layout.pieces[i:j]]
-            box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+            box = (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
             width = (box[2] - box[0]) / h
             if j - i > 1 and width > params.max_char_width:
                 break
@@ -266,10 +277,10 @@ def candidate_ink(layout: LineLayout, cand: Candidate) -> np.ndarray:
     """The ink inside the candidate's box, with other characters' strokes removed (their pixels set to 0)."""
     left, top, right, bottom = cand.box
     out = np.zeros((bottom - top, right - left), layout.ink.dtype)
-    for p in layout.pieces[cand.start:cand.stop]:
+    for p in layout.pieces[cand.start : cand.stop]:
         x0, x1 = max(p.columns[0], left), min(p.columns[1], right)
         keep = np.isin(layout.owner[top:bottom, x0:x1], np.array(p.components) + 1)
-        region = out[:, x0 - left:x1 - left]
+        region = out[:, x0 - left : x1 - left]
         region[keep] = layout.ink[top:bottom, x0:x1][keep]
     return out
 

@@ -8,6 +8,7 @@ search over the scoring parameters takes seconds. The test split is never
 touched here: `sequence_eval` measures on it with the parameters chosen here.
 Prints the best parameters found and their validation accuracies as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ GRID = {
 }
 
 
-def composed_val_lines(task_name: str, n: int, seed: int, checkpoint: str | Path | None,
-                       non_words: bool = False, device: str = "cpu") -> list[tuple[LineAnalysis, str]]:
+def composed_val_lines(
+    task_name: str, n: int, seed: int, checkpoint: str | Path | None, non_words: bool = False, device: str = "cpu"
+) -> list[tuple[LineAnalysis, str]]:
     """Lines of 10 random characters, or dictionary words (or, with non_words, kana strings that are not words)."""
     task = get_task(task_name)
     predictor = Predictor(task, checkpoint, device)
@@ -100,6 +102,7 @@ def search(lines, start: SegmentParams, expect: bool, rounds: int) -> tuple[Segm
 
 def overrule_table(words: list, non_words: list, params: SegmentParams) -> dict:
     """For each threshold on the overrule cost: word accuracy with the dictionary, and how often a non-word is forced."""
+
     def top(analysis):
         a = replace(analysis, candidates=candidates(analysis.candidates.layout, params))
         try:
@@ -112,10 +115,15 @@ def overrule_table(words: list, non_words: list, params: SegmentParams) -> dict:
     nw = [top(a) for a, _ in non_words]
     table = {}
     for t in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0):
-        right = sum(((m.word.kana if m is not None and m.cost <= t else raw) == truth)
-                    for (m, raw), truth in ((x, y) for x, y in w if x is not None))
+        right = sum(
+            ((m.word.kana if m is not None and m.cost <= t else raw) == truth)
+            for (m, raw), truth in ((x, y) for x, y in w if x is not None)
+        )
         forced = sum(x is not None and x[0] is not None and x[0].cost <= t for x in nw)
-        table[t] = {"word_accuracy": round(right / len(words), 4), "non_words_forced": round(forced / len(non_words), 4)}
+        table[t] = {
+            "word_accuracy": round(right / len(words), 4),
+            "non_words_forced": round(forced / len(non_words), 4),
+        }
     return table
 
 
@@ -125,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model(p, what="read the lines with")
     p.add_argument("--n", type=positive_int, default=300, help="validation lines to compose (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=2, help="coordinate-search rounds; 0 only measures (default %(default)s)")
+    p.add_argument(
+        "--rounds", type=int, default=2, help="coordinate-search rounds; 0 only measures (default %(default)s)"
+    )
     add_device(p, default="cpu")
     return p
 

@@ -20,6 +20,7 @@ the dictionary.
 The word list for KMNIST (`words.tsv`) is an extract of EDICT, the property of
 the Electronic Dictionary Research and Development Group, used under its licence.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,9 +33,11 @@ import numpy as np
 from qnn_core.sequence.lattice import Lattice, LatticePath, best_path, sequence_scores
 
 MAX_OVERRULE_NATS = 3.0
-EDICT_NOTICE = ("This app uses the EDICT dictionary file. It is the property of the Electronic Dictionary Research "
-                "and Development Group and is used in conformance with the Group's licence. "
-                "https://www.edrdg.org/edrdg/licence.html , https://www.edrdg.org/jmdict/edict.html")
+EDICT_NOTICE = (
+    "This app uses the EDICT dictionary file. It is the property of the Electronic Dictionary Research "
+    "and Development Group and is used in conformance with the Group's licence. "
+    "https://www.edrdg.org/edrdg/licence.html , https://www.edrdg.org/jmdict/edict.html"
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,16 @@ def load_words(path: str | Path) -> tuple[Word, ...]:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if not rows or "kana" not in rows[0]:
         raise WordListError(f"{path} has no 'kana' column")
-    return tuple(Word(r["kana"], r.get("romaji", ""), r.get("english", ""),
-                      tuple(w for w in (r.get("written") or "").split("|") if w), r.get("common") == "1")
-                 for r in rows)
+    return tuple(
+        Word(
+            r["kana"],
+            r.get("romaji", ""),
+            r.get("english", ""),
+            tuple(w for w in (r.get("written") or "").split("|") if w),
+            r.get("common") == "1",
+        )
+        for r in rows
+    )
 
 
 class Dictionary:
@@ -96,8 +106,9 @@ class Dictionary:
         return any(w.kana == text for w in self.words)
 
 
-def decode(lat: Lattice, dictionary: Dictionary, k: int = 5, length: int | None = None,
-           max_overrule: float = MAX_OVERRULE_NATS) -> tuple[LatticePath, list[WordMatch]]:
+def decode(
+    lat: Lattice, dictionary: Dictionary, k: int = 5, length: int | None = None, max_overrule: float = MAX_OVERRULE_NATS
+) -> tuple[LatticePath, list[WordMatch]]:
     """The raw reading, and the k best words (best first; only words of `length` if given), each marked accepted or not."""
     raw = best_path(lat)
     if raw is None:

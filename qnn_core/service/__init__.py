@@ -1,12 +1,13 @@
 """The one door the app's pages use: a thread-safe service per task, and the errors a page may show.
 
-    service = TaskService.get("mnist")            # cached, shared by every browser session
-    result = service.classify(image, quantum=True)
-    overlay = service.explain(result)
-    state = service.quantum_state(result)          # the quantum view: state, Bloch vectors, entanglement
-    spread = service.shots(result, 100)            # <Z> from 100 shots, 20 seeded re-samplings
-    noisy = service.noise(result, 0.05)            # depolarizing noise p per gate layer
+service = TaskService.get("mnist")            # cached, shared by every browser session
+result = service.classify(image, quantum=True)
+overlay = service.explain(result)
+state = service.quantum_state(result)          # the quantum view: state, Bloch vectors, entanglement
+spread = service.shots(result, 100)            # <Z> from 100 shots, 20 seeded re-samplings
+noisy = service.noise(result, 0.05)            # depolarizing noise p per gate layer
 """
+
 from qnn_core.inference.quantum_shots import SHOT_CHOICES
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
@@ -25,8 +26,27 @@ from qnn_core.service.task_service import Classification, Explanation, TaskServi
 from qnn_core.service.verdict import Verdict
 
 __all__ = [
-    "LOW_CONFIDENCE", "MAX_OVERRULE_NATS", "PHONE_DIGITS", "SHOT_CHOICES", "UPLOAD_EXTENSIONS", "CheckpointError",
-    "Classification", "EmptyImageError", "Explanation", "ImageInputError", "ModelSummary", "NoiseEffect",
-    "QuantumState", "ReadoutCurves", "SequenceInputError", "ShotEstimate", "TaskResults", "TaskService", "Verdict", "format_phone",
-    "model_summary", "readout_curves", "task_results",
+    "LOW_CONFIDENCE",
+    "MAX_OVERRULE_NATS",
+    "PHONE_DIGITS",
+    "SHOT_CHOICES",
+    "UPLOAD_EXTENSIONS",
+    "CheckpointError",
+    "Classification",
+    "EmptyImageError",
+    "Explanation",
+    "ImageInputError",
+    "ModelSummary",
+    "NoiseEffect",
+    "QuantumState",
+    "ReadoutCurves",
+    "SequenceInputError",
+    "ShotEstimate",
+    "TaskResults",
+    "TaskService",
+    "Verdict",
+    "format_phone",
+    "model_summary",
+    "readout_curves",
+    "task_results",
 ]

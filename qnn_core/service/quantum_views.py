@@ -8,6 +8,7 @@ call's own seed, so any thread asking the same question gets the same answer.
 For a task that averages the image with its mirror image, the state, Bloch and entanglement views show the
 image as given (a state is one circuit run); <Z>, shots and noise follow both, averaged as the prediction is.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -107,8 +108,9 @@ def exact_expvals(circuit: Circuit, inputs: CircuitInput) -> np.ndarray:
     return qs.probabilities(circuit.final_states(torch.from_numpy(inputs.angles))) @ circuit.z_signs
 
 
-def shot_estimate(circuit: Circuit, model: HybridNet, task: TaskSpec, inputs: CircuitInput, shots: int,
-                  resamples: int, seed: int) -> ShotEstimate:
+def shot_estimate(
+    circuit: Circuit, model: HybridNet, task: TaskSpec, inputs: CircuitInput, shots: int, resamples: int, seed: int
+) -> ShotEstimate:
     if shots < 0 or resamples < 1:
         raise ValueError(f"shots must be 0 (exact) or more and resamples at least 1, got {shots} and {resamples}")
     exact = exact_expvals(circuit, inputs)
@@ -121,16 +123,19 @@ def shot_estimate(circuit: Circuit, model: HybridNet, task: TaskSpec, inputs: Ci
     probs = head_probabilities(model, inputs.classical, estimated)
     index = int(np.argmax(exact_probs))
     labels = tuple(task.label(int(i)) for i in probs.argmax(1))
-    return ShotEstimate(shots, seed, estimated.mean(1), exact.mean(0), probs, exact_probs, labels, task.label(index),
-                        index)
+    return ShotEstimate(
+        shots, seed, estimated.mean(1), exact.mean(0), probs, exact_probs, labels, task.label(index), index
+    )
 
 
 def noise_effect(circuit: Circuit, model: HybridNet, task: TaskSpec, inputs: CircuitInput, p: float) -> NoiseEffect:
     if not 0 <= p <= 1:
         raise ValueError(f"the depolarizing probability must be in [0, 1], got {p}")
     if circuit.n_qubits > quantum_noise.NOISE_MAX_QUBITS:
-        raise ValueError(f"the noise simulation is offered up to {quantum_noise.NOISE_MAX_QUBITS} qubits; this "
-                         f"circuit has {circuit.n_qubits}")
+        raise ValueError(
+            f"the noise simulation is offered up to {quantum_noise.NOISE_MAX_QUBITS} qubits; this "
+            f"circuit has {circuit.n_qubits}"
+        )
     rho = quantum_noise.evolve(circuit, circuit.encoded_states(torch.from_numpy(inputs.angles)), p)
     noisy = quantum_noise.expvals_of(rho, circuit).numpy()
     exact = exact_expvals(circuit, inputs)
@@ -138,5 +143,14 @@ def noise_effect(circuit: Circuit, model: HybridNet, task: TaskSpec, inputs: Cir
     first = rho[0].numpy().astype(np.complex128)
     purity = float(np.vdot(first, first).real)  # Tr rho^2 = sum |rho_ij|^2 for Hermitian rho
     qubits = qs.purities(qs.reduced_from_density(first, circuit.n_qubits))
-    return NoiseEffect(p, noisy.mean(0), exact.mean(0), probs, exact_probs, task.label(int(np.argmax(probs))),
-                       task.label(int(np.argmax(exact_probs))), purity, qubits)
+    return NoiseEffect(
+        p,
+        noisy.mean(0),
+        exact.mean(0),
+        probs,
+        exact_probs,
+        task.label(int(np.argmax(probs))),
+        task.label(int(np.argmax(exact_probs))),
+        purity,
+        qubits,
+    )

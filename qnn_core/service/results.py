@@ -3,6 +3,7 @@
 Home, Results and the task pages all read these, so the app shows the number the README and
 `qnn evaluate` give: the accuracy as served (with test-time mirroring where the task uses it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,9 @@ def model_summary(task_name: str, quantum: bool = True) -> ModelSummary | None:
 def task_results(task_name: str) -> TaskResults:
     task = get_task(task_name)
     grid = EVAL_DIR / f"{task.name}_hybrid_errors.png"
-    return TaskResults(load_eval(task, True), load_eval(task, False), grid if grid.is_file() else None,
-                       _ablation_line(task_name))
+    return TaskResults(
+        load_eval(task, True), load_eval(task, False), grid if grid.is_file() else None, _ablation_line(task_name)
+    )
 
 
 def _ablation_line(task_name: str) -> str | None:
@@ -73,26 +75,37 @@ def _ablation_line(task_name: str) -> str | None:
     hybrid, classical = load_eval(task, True), load_eval(task, False)
     if not hybrid:
         return None
-    text = (f"On the {hybrid['n']:,} test images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
-            f"with its quantum branch switched off it scores {hybrid['accuracy_quantum_off']:.2%}")
+    text = (
+        f"On the {hybrid['n']:,} test images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
+        f"with its quantum branch switched off it scores {hybrid['accuracy_quantum_off']:.2%}"
+    )
     if classical:
         diff = (hybrid["accuracy"] - classical["accuracy"]) * 100
-        text += (f", and the classical-only twin trained the same way scores {classical['accuracy']:.2%} "
-                 f"({diff:+.2f} points for the hybrid, one seed)")
+        text += (
+            f", and the classical-only twin trained the same way scores {classical['accuracy']:.2%} "
+            f"({diff:+.2f} points for the hybrid, one seed)"
+        )
     text += "."
     s = task_summary(task_name)
     if not s or "hybrid" not in s or "classical" not in s:
         return text
     h, c = s["hybrid"], s["classical"]
-    multi = (f"**Ablation over {min(h['n'], c['n'])} seeds** (models retrained at a reduced budget: {s['budget']}): "
-             f"hybrid {h['mean']:.2f} ± {h['std']:.2f}%, classical-only {c['mean']:.2f} ± {c['std']:.2f}% on the test "
-             f"split; {s['verdict']}")
+    multi = (
+        f"**Ablation over {min(h['n'], c['n'])} seeds** (models retrained at a reduced budget: {s['budget']}): "
+        f"hybrid {h['mean']:.2f} ± {h['std']:.2f}%, classical-only {c['mean']:.2f} ± {c['std']:.2f}% on the test "
+        f"split; {s['verdict']}"
+    )
     if "quantum_off_drop" in s:
         d = s["quantum_off_drop"]
-        multi += (f"; switching the quantum branch off changes the hybrids' accuracy by {0.0 - d['mean']:+.2f} ± "
-                  f"{d['std']:.2f} points")
-    controls = [f"against the {CONTROLS[c].split(' (')[0]}, {ablation_verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
-                for c in CONTROL_GAIN if f"difference_{c}" in s]
+        multi += (
+            f"; switching the quantum branch off changes the hybrids' accuracy by {0.0 - d['mean']:+.2f} ± "
+            f"{d['std']:.2f} points"
+        )
+    controls = [
+        f"against the {CONTROLS[c].split(' (')[0]}, {ablation_verdict(s, f'difference_{c}', CONTROL_GAIN[c])}"
+        for c in CONTROL_GAIN
+        if f"difference_{c}" in s
+    ]
     if controls:
         multi += ". **Fairer controls**, same budget and seeds: " + "; ".join(controls)
     return f"{text}\n\n{multi}."

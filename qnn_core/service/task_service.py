@@ -6,6 +6,7 @@ per-call view (inference/explain.py), the quantum views read the circuit's matri
 constructor and seed their own random draws per call, and the only shared mutable state, the service cache
 and the line-analysis cache, is guarded by locks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -80,8 +81,13 @@ class TaskService:
     _cache: dict[tuple[str, str, int], TaskService] = {}
     _cache_lock = threading.Lock()
 
-    def __init__(self, task: TaskSpec | str, checkpoint: str | Path | None = None, job_id: int | None = None,
-                 device: str | None = None) -> None:
+    def __init__(
+        self,
+        task: TaskSpec | str,
+        checkpoint: str | Path | None = None,
+        job_id: int | None = None,
+        device: str | None = None,
+    ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
         where = resolve(device or serving_spec())
         self._predictor = Predictor(self.task, checkpoint, device=where)
@@ -121,22 +127,30 @@ class TaskService:
     def offered_models(task_name: str) -> tuple[str, ...]:
         """The kinds of model a page can offer for a task: the hybrid, and the quantum bottleneck where it ships."""
         task = get_task(task_name)
-        return ("hybrid",) + tuple(m for m in ("bottleneck",) if m in task.models and task.model_checkpoint(m).is_file())
+        return ("hybrid",) + tuple(
+            m for m in ("bottleneck",) if m in task.models and task.model_checkpoint(m).is_file()
+        )
 
     def bottleneck_line(self) -> str | None:
         """For a bottleneck model: its test accuracy with the qubits on and off, and its matched twin's."""
         if not self._predictor.model.bottleneck:
             return None
-        on, twin = bottleneck_report.load_result(self.task, "bottleneck"), bottleneck_report.load_result(
-            self.task, "bottleneck-twin")
+        on, twin = (
+            bottleneck_report.load_result(self.task, "bottleneck"),
+            bottleneck_report.load_result(self.task, "bottleneck-twin"),
+        )
         if not on:
             return None
-        text = (f"On the {on['n']:,} test images this model reads **{on['accuracy']:.2%}** with its qubits on and "
-                f"**{on['accuracy_quantum_off']:.2%}** with them off (chance is {1 / self.task.num_classes:.0%}): "
-                "its head reads nothing but the qubits.")
+        text = (
+            f"On the {on['n']:,} test images this model reads **{on['accuracy']:.2%}** with its qubits on and "
+            f"**{on['accuracy_quantum_off']:.2%}** with them off (chance is {1 / self.task.num_classes:.0%}): "
+            "its head reads nothing but the qubits."
+        )
         if twin:
-            text += (f" Its classical twin, the circuit replaced by a layer with the same "
-                     f"{2 * self.n_qubits * self.q_depth} parameters, reads {twin['accuracy']:.2%}.")
+            text += (
+                f" Its classical twin, the circuit replaced by a layer with the same "
+                f"{2 * self.n_qubits * self.q_depth} parameters, reads {twin['accuracy']:.2%}."
+            )
         return text
 
     # -- one character or one photo -------------------------------------------------------------------------
@@ -166,8 +180,9 @@ class TaskService:
     def shots(self, result: Classification, shots: int, resamples: int = 20, seed: int = 0) -> ShotEstimate:
         """The prediction with <Z> estimated from `shots` measurements (0: exact), `resamples` times, seeded."""
         self._require_circuit(result)
-        return quantum_views.shot_estimate(self._circuit, self._predictor.model, self.task, result.circuit_input,
-                                           shots, resamples, seed)
+        return quantum_views.shot_estimate(
+            self._circuit, self._predictor.model, self.task, result.circuit_input, shots, resamples, seed
+        )
 
     def noise(self, result: Classification, p: float) -> NoiseEffect:
         """The prediction with the circuit under depolarizing noise p per gate layer (up to `noise_max_qubits`)."""
@@ -258,9 +273,18 @@ class TaskService:
     # -- internals --------------------------------------------------------------------------------------------
 
     def _classification(self, pred: Prediction, on: Prediction) -> Classification:
-        return Classification(pred.label, pred.index, pred.probs, pred.top, pred.quantum, on.probs, pred.expvals,
-                              verdict(self._predictor, pred), pred.prepared,
-                              pred.circuit_input)
+        return Classification(
+            pred.label,
+            pred.index,
+            pred.probs,
+            pred.top,
+            pred.quantum,
+            on.probs,
+            pred.expvals,
+            verdict(self._predictor, pred),
+            pred.prepared,
+            pred.circuit_input,
+        )
 
     def _has_circuit(self, result: Classification) -> bool:
         return self._circuit is not None and result.circuit_input is not None
@@ -304,4 +328,3 @@ def _example_line(task_name: str, expect: int | None, length: int, seed: int) ->
     labels = [task.classes.index(ch) for ch in text]
     cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
     return compose_line(cells, labels, rng).image, text
-

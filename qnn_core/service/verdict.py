@@ -5,6 +5,7 @@ against other tasks' images and scribbles (evaluation/unsure_calibration.py); a 
 top probability and the backbone's own "any animal" share (evaluation/ood_calibration.py). Both live in the
 checkpoint's metadata and are folded into one verdict here; a model without them never says it is unsure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,14 +33,14 @@ class Verdict:
 
     @property
     def headline(self) -> str:
-        """"This doesn't look like a digit", or "" when the model is sure."""
+        """ "This doesn't look like a digit", or "" when the model is sure."""
         return f"This doesn't look like {self.noun}" if self.unsure else ""
 
 
 # Why the calibrated score finds an input unusual, per score (inference/unsure.py), in a user's words.
 SCORE_WORDS = {
     "mahalanobis": "what the network sees in it lies further from all the {things} it learned than for all but {share} "
-                   "of the validation {things}",
+    "of the validation {things}",
     "msp": "its top probability is lower than for all but {share} of the validation {things}",
     "energy": "the network's evidence for any class is weaker than for all but {share} of the validation {things}",
 }
@@ -55,12 +56,16 @@ def verdict(predictor: Predictor, prediction: Prediction) -> Verdict:
         reasons.append(SCORE_WORDS[rule.score].format(things=things, share=f"{rule.flags_share:.0%}"))
     threshold = meta.get("unsure_below")
     if threshold is not None and prediction.top[0][1] < threshold:
-        reasons.append(f"the top probability is below {threshold:.0%}, which only about 5% of correctly classified "
-                       "validation images fall under")
+        reasons.append(
+            f"the top probability is below {threshold:.0%}, which only about 5% of correctly classified "
+            "validation images fall under"
+        )
     share_below = meta.get("animal_share_below")
     if share_below is not None:
         share = photo_animal_share(predictor.model, prediction.prepared)
         if share < share_below:
-            reasons.append(f"the backbone's own ImageNet classifier gives “any animal” only {share:.0%} "
-                           f"(below {share_below:.0%}, which about 5% of validation images fall under)")
+            reasons.append(
+                f"the backbone's own ImageNet classifier gives “any animal” only {share:.0%} "
+                f"(below {share_below:.0%}, which about 5% of validation images fall under)"
+            )
     return Verdict(bool(reasons), tuple(reasons), noun)

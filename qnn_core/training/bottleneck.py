@@ -4,6 +4,7 @@ pooled features once (held in memory); then only Linear -> angles -> circuit (or
 from and a hash of its weights (models/checkpoint.py), so when that hybrid is replaced, the bottleneck model
 refuses to load until the same command has retrained it on the new backbone.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,19 +26,22 @@ class Bottleneck(Pipeline):
     honours = (COMMON - {"swa", "init"}) | {"model.head"}
     refuses = {
         "augment": "cannot apply to a bottleneck model: its backbone is frozen and runs once per image, so a pixel "
-                   "augmentation never reaches what trains",
+        "augmentation never reaches what trains",
         "cutmix": "cannot apply to a bottleneck model: its heads train on the frozen backbone's features of each "
-                  "image, never on pixels",
+        "image, never on pixels",
         "swa": "is not offered for the bottleneck's heads (a few minutes of training; nothing to average)",
         "init": "does not apply: a bottleneck model always starts from its task's shipped hybrid's backbone",
         "freeze_backbone": "is implied: a bottleneck model's backbone is always frozen",
         "views": "is for cached features of a pretrained backbone",
-        **{f"model.{name}": "comes from the shipped hybrid whose backbone the bottleneck borrows"
-           for name in RESNET_SHAPE},
+        **{
+            f"model.{name}": "comes from the shipped hybrid whose backbone the bottleneck borrows"
+            for name in RESNET_SHAPE
+        },
     }
 
-    def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split, quiet: bool = False
+    ) -> None:
         super().__init__(cfg, task, model, train, val, quiet)
         self.donor = task.checkpoint(True)
         state = backbone_state(self.donor)
@@ -50,8 +54,10 @@ class Bottleneck(Pipeline):
 
     @torch.no_grad()
     def _pooled(self, model: HybridNet, images) -> torch.Tensor:
-        out = [model.backbone(self.to_device(normalise(to_input(images[i:i + BATCH]), self.task.input))).cpu()
-               for i in range(0, len(images), BATCH)]
+        out = [
+            model.backbone(self.to_device(normalise(to_input(images[i : i + BATCH]), self.task.input))).cpu()
+            for i in range(0, len(images), BATCH)
+        ]
         return torch.cat(out)
 
     def train_mode(self, model: HybridNet) -> None:

@@ -5,6 +5,7 @@ the same after `train()` as before it, and can be reused for the next run. Which
 *asked for* (a flag typed, or a value other than the default) is what the plan checks against what the
 chosen pipeline and the task can honour.
 """
+
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -56,11 +57,18 @@ class TrainConfig:
 
 
 # The command-line flag that sets each field, where it is not simply --field-name.
-FLAGS = MappingProxyType({
-    "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth",
-    "model.blocks": "--blocks", "model.tuned_stages": "--tuned-stages", "model.head": "--model",
-    "model.backbone": "--resnet18-weights", "model.backbone_weights": "--resnet18-weights",
-})
+FLAGS = MappingProxyType(
+    {
+        "quantum": "--model",
+        "n_qubits": "--qubits",
+        "q_depth": "--depth",
+        "model.blocks": "--blocks",
+        "model.tuned_stages": "--tuned-stages",
+        "model.head": "--model",
+        "model.backbone": "--resnet18-weights",
+        "model.backbone_weights": "--resnet18-weights",
+    }
+)
 
 
 def flag(name: str) -> str:

@@ -10,6 +10,7 @@ the shards are disjoint), DDP averages every gradient, the quantum parameters in
 validates, writes the checkpoint and shows progress. When a process dies, torchrun's agent stops the others
 and prints the failed rank's traceback (`record`); collectives have a timeout so nothing waits forever.
 """
+
 from __future__ import annotations
 
 import os

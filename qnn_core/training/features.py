@@ -7,6 +7,7 @@ originals; each epoch draws one version of every image. With no views, half the 
 instead. The "none of these?" threshold is calibrated on the validation predictions of the kept weights,
 never on test or holdout photos.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -54,8 +55,9 @@ def pooled(backbone: nn.Module, trunk: torch.Tensor, batch_size: int = BATCH) ->
     """The frozen backbone's pooled output for cached trunk activations."""
     backbone.eval()
     device = next(backbone.parameters()).device
-    return torch.cat([backbone.from_trunk(trunk[i:i + batch_size].to(device)).cpu()
-                      for i in range(0, len(trunk), batch_size)])
+    return torch.cat(
+        [backbone.from_trunk(trunk[i : i + batch_size].to(device)).cpu() for i in range(0, len(trunk), batch_size)]
+    )
 
 
 @torch.no_grad()
@@ -63,40 +65,57 @@ def head_logits(model: HybridNet, features: torch.Tensor) -> torch.Tensor:
     """Logits of the heads alone, from pooled backbone features (on the CPU)."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.fuse(*model.branches_from_features(features[i:i + BATCH].to(device)))[0].cpu()
-                      for i in range(0, len(features), BATCH)])
+    return torch.cat(
+        [
+            model.fuse(*model.branches_from_features(features[i : i + BATCH].to(device)))[0].cpu()
+            for i in range(0, len(features), BATCH)
+        ]
+    )
 
 
 class CachedFeatures(Pipeline):
     honours = COMMON | {"freeze_backbone", "views", "model.tuned_stages", "model.backbone", "model.backbone_weights"}
     refuses = {
         "augment": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, so a pixel "
-                   "augmentation never reaches it; its crop + mirror views are set with --views N",
+        "augmentation never reaches it; its crop + mirror views are set with --views N",
         "cutmix": "cannot apply to {task}: it trains on cached activations of a pretrained trunk, not on pixels",
-        **{f"model.{name}": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone"
-           for name in RESNET_SHAPE},
+        **{
+            f"model.{name}": "is for the resnet backbone trained from scratch; {task} uses a pretrained backbone"
+            for name in RESNET_SHAPE
+        },
     }
 
     @classmethod
     def resolve(cls, cfg: TrainConfig, task: TaskSpec) -> TrainConfig:
         backbone = cfg.model.get("backbone", task.backbone)
-        return replace(cfg, views=task.photo_views if cfg.views is None else cfg.views,
-                       freeze_backbone=cfg.freeze_backbone or backbone in FROZEN_BACKBONES)
+        return replace(
+            cfg,
+            views=task.photo_views if cfg.views is None else cfg.views,
+            freeze_backbone=cfg.freeze_backbone or backbone in FROZEN_BACKBONES,
+        )
 
-    def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split, quiet: bool = False
+    ) -> None:
         super().__init__(cfg, task, model, train, val, quiet)
         backbone = model.backbone
         self.views, self.frozen = cfg.views, cfg.freeze_backbone
         va_views = served_views(task, val.images)
-        f_va = [trunk_features(backbone, v, task.input, desc=f"{task.name} validation features", quiet=quiet)
-                for v in va_views]
+        f_va = [
+            trunk_features(backbone, v, task.input, desc=f"{task.name} validation features", quiet=quiet)
+            for v in va_views
+        ]
         rng = np.random.default_rng(cfg.seed)  # the views are reproducible, so a rerun finds them in the cache
         versions = [train.images] + [crop_flip(train.images, rng) for _ in range(self.views)]
         f_tr = None  # (versions, N, C, h, w), filled view by view: a stack of a list would hold every view twice
         for k, v in enumerate(versions):
-            f = trunk_features(backbone, v, task.input, quiet=quiet,
-                               desc=f"{task.name} train features" + (f", view {k}/{self.views}" if k else ""))
+            f = trunk_features(
+                backbone,
+                v,
+                task.input,
+                quiet=quiet,
+                desc=f"{task.name} train features" + (f", view {k}/{self.views}" if k else ""),
+            )
             if f_tr is None:
                 f_tr = torch.empty((len(versions), *f.shape), dtype=f.dtype)
             f_tr[k] = f
@@ -123,8 +142,9 @@ class CachedFeatures(Pipeline):
         return model.fuse(*model.branches_from_features(self._features(model, f)))[0], self.to_device(self.labels[idx])
 
     def val_logits(self, model: HybridNet) -> torch.Tensor:
-        return torch.stack([head_logits(model, f) if self.frozen else logits_from_trunk(model, f)[0]
-                            for f in self.f_va]).mean(0)  # the mirrored pair averaged, if the task serves it so
+        return torch.stack(
+            [head_logits(model, f) if self.frozen else logits_from_trunk(model, f)[0] for f in self.f_va]
+        ).mean(0)  # the mirrored pair averaged, if the task serves it so
 
     def kept_record(self, val_logits: torch.Tensor) -> dict:
         return calibrate_unsure(torch.softmax(val_logits, 1).numpy(), self.val_labels)
@@ -133,8 +153,14 @@ class CachedFeatures(Pipeline):
         if self.frozen:  # pooled features: no BatchNorm runs in training
             return
         originals = self.f_tr[0]
-        recompute_batchnorm(model, model.backbone.from_trunk,
-                            (self.to_device(originals[i:i + BATCH]) for i in range(0, len(originals), BATCH)))
+        recompute_batchnorm(
+            model,
+            model.backbone.from_trunk,
+            (self.to_device(originals[i : i + BATCH]) for i in range(0, len(originals), BATCH)),
+        )
 
     def describe(self) -> dict:
-        return {"backbone": self.task.backbone, "input": {"size": self.task.input.size, "native": self.task.input.native}}
+        return {
+            "backbone": self.task.backbone,
+            "input": {"size": self.task.input.size, "native": self.task.input.native},
+        }

@@ -7,6 +7,7 @@ starts from a checkpoint's weights, which are the ones to beat. At the end the o
 the kept weights is recorded, never used to choose. Validation comes from the train split
 (data.split.validation_split).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,18 @@ from qnn_core.training.resume import restore_rng, resume_path, rng_states, save_
 
 ProgressFn = Callable[[dict], None]
 # What a continued run keeps of the run it started from (the model card lists every run of a chain).
-INIT_META_KEYS = ("history", "epochs", "best_epoch", "train_config", "train_size", "train_time_s", "val_accuracy",
-                  "init_val_accuracy", "swa", "init_meta")
+INIT_META_KEYS = (
+    "history",
+    "epochs",
+    "best_epoch",
+    "train_config",
+    "train_size",
+    "train_time_s",
+    "val_accuracy",
+    "init_val_accuracy",
+    "swa",
+    "init_meta",
+)
 
 
 def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
@@ -52,8 +63,13 @@ def build_model(task: TaskSpec, cfg: TrainConfig) -> HybridNet:
 
 
 def library_versions() -> dict:
-    return {"python": platform.python_version(), "torch": str(torch.__version__), "torchquantum": str(torchquantum.__version__),
-            "numpy": str(np.__version__), "qnn_core": __version__}
+    return {
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "torchquantum": str(torchquantum.__version__),
+        "numpy": str(np.__version__),
+        "qnn_core": __version__,
+    }
 
 
 def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False) -> dict:
@@ -65,8 +81,9 @@ def train(cfg: TrainConfig, out: str | Path, progress: ProgressFn | None = None,
     return run(plan(cfg), out, progress, quiet)
 
 
-def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False,
-        resume: dict | None = None) -> dict:
+def run(
+    p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: bool = False, resume: dict | None = None
+) -> dict:
     """One process's part of the run (all of it, unless torchrun started several: see distributed.py);
     `resume`, a resume file's contents (resume.load_resume), goes on from its epoch."""
     if p.cfg.threads:
@@ -78,8 +95,15 @@ def run(p: Plan, out: str | Path, progress: ProgressFn | None = None, quiet: boo
         ctx.close()
 
 
-def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.device, progress: ProgressFn | None,
-         quiet: bool, resume: dict | None) -> dict:
+def _run(
+    p: Plan,
+    out: str | Path,
+    ctx: distributed.Context,
+    device: torch.device,
+    progress: ProgressFn | None,
+    quiet: bool,
+    resume: dict | None,
+) -> dict:
     cfg, task = p.cfg, p.task
     train_split, val_split = load_splits(cfg, task)
     init = load_checkpoint(cfg.init) if cfg.init and not resume else None  # before the model: it draws random numbers
@@ -104,12 +128,24 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=p.epochs * steps, pct_start=0.2)
     g = torch.Generator().manual_seed(cfg.seed + ctx.rank)  # augmentation: each rank its own draws
     forward = distributed.wrap(ctx, model, lambda idx, gen: pipe.batch(model, idx, gen), device)
-    meta = {"task": task.name, "classes": list(task.classes), "quantum": cfg.quantum, "seed": cfg.seed,
-            "epochs": p.epochs, "train_config": cfg.record(), **pipe.describe(),
-            "train_size": pipe.train_size, "val_size": len(val_split), "train_data_sha256": data_sha256(task, cfg),
-            "versions": library_versions(), "history": [], "val_accuracy": 0.0,
-            "device": describe(device), "global_batch_size": cfg.batch_size * ctx.world_size,
-            **({"distributed": ctx.record()} if ctx.distributed else {})}
+    meta = {
+        "task": task.name,
+        "classes": list(task.classes),
+        "quantum": cfg.quantum,
+        "seed": cfg.seed,
+        "epochs": p.epochs,
+        "train_config": cfg.record(),
+        **pipe.describe(),
+        "train_size": pipe.train_size,
+        "val_size": len(val_split),
+        "train_data_sha256": data_sha256(task, cfg),
+        "versions": library_versions(),
+        "history": [],
+        "val_accuracy": 0.0,
+        "device": describe(device),
+        "global_batch_size": cfg.batch_size * ctx.world_size,
+        **({"distributed": ctx.record()} if ctx.distributed else {}),
+    }
     start, first_epoch, best = time.time(), 1, -1.0
     if resume:  # everything as it stood at the end of the resume file's epoch
         opt.load_state_dict(resume["optimizer"])
@@ -133,11 +169,24 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
     for epoch in range(first_epoch, p.epochs + 1):
         pipe.train_mode(model)
         # One process keeps the order its seed always gave, so a shipped checkpoint's run reproduces.
-        order = (distributed.shard(ctx, pipe.train_size, epoch, cfg.seed) if ctx.distributed
-                 else torch.randperm(pipe.train_size, generator=g))
-        stats = run_epoch(f"{task.name} epoch {epoch}/{p.epochs}", epoch, order, steps, cfg,
-                          lambda idx: autocast_forward(forward, idx, g, device, cfg.amp), opt, sched, progress, quiet,
-                          ctx.world_size)
+        order = (
+            distributed.shard(ctx, pipe.train_size, epoch, cfg.seed)
+            if ctx.distributed
+            else torch.randperm(pipe.train_size, generator=g)
+        )
+        stats = run_epoch(
+            f"{task.name} epoch {epoch}/{p.epochs}",
+            epoch,
+            order,
+            steps,
+            cfg,
+            lambda idx: autocast_forward(forward, idx, g, device, cfg.amp),
+            opt,
+            sched,
+            progress,
+            quiet,
+            ctx.world_size,
+        )
         if ctx.main:
             logits = pipe.val_logits(model)
             val_acc = val_accuracy(logits, pipe.val_labels)
@@ -149,11 +198,23 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
             averaged.update_parameters(model)
         rngs = rng_states(ctx, g)  # a collective: every rank's streams reach rank 0
         if ctx.main:
-            save_resume(resume_path(out), {
-                "config": asdict(cfg), "epochs": p.epochs, "epoch": epoch, "out": str(out), "best": best,
-                "elapsed_s": time.time() - start, "meta": meta, "rng": rngs, "model": model.state_dict(),
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "averaged": averaged.state_dict() if cfg.swa else None})
+            save_resume(
+                resume_path(out),
+                {
+                    "config": asdict(cfg),
+                    "epochs": p.epochs,
+                    "epoch": epoch,
+                    "out": str(out),
+                    "best": best,
+                    "elapsed_s": time.time() - start,
+                    "meta": meta,
+                    "rng": rngs,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "averaged": averaged.state_dict() if cfg.swa else None,
+                },
+            )
         ctx.barrier()  # the others wait while rank 0 validates, so no collective times out mid-epoch
     if not ctx.main:
         return meta
@@ -161,14 +222,21 @@ def _run(p: Plan, out: str | Path, ctx: distributed.Context, device: torch.devic
     record = {k: meta[k] for k in ("history", "resumed_after_epochs") if k in meta}
     if cfg.swa:
         record["swa"] = keep_average(averaged, pipe, best, keep, quiet)
-    done = finish(out, train_time_s=time.time() - start, measure_test=not cfg.subset, data_root=cfg.data_root,
-                  download=cfg.download, record=record)
+    done = finish(
+        out,
+        train_time_s=time.time() - start,
+        measure_test=not cfg.subset,
+        data_root=cfg.data_root,
+        download=cfg.download,
+        record=record,
+    )
     resume_path(out).unlink(missing_ok=True)  # the checkpoint now holds all that is worth keeping
     return done
 
 
-def autocast_forward(forward, idx: torch.Tensor, g: torch.Generator, device: torch.device,
-                     amp: str) -> tuple[torch.Tensor, torch.Tensor]:
+def autocast_forward(
+    forward, idx: torch.Tensor, g: torch.Generator, device: torch.device, amp: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The forward pass under bf16 autocast when asked (CUDA; the model keeps its circuit out of it, see
     HybridNet.quantum_features); the loss and the backward pass run outside it, as torch recommends."""
     if amp != "bf16":
@@ -188,16 +256,25 @@ def data_sha256(task: TaskSpec, cfg: TrainConfig) -> str | None:
         return None
 
 
-def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: TrainConfig,
-              forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], opt: torch.optim.Optimizer,
-              sched: torch.optim.lr_scheduler.LRScheduler, progress: ProgressFn | None, quiet: bool,
-              world_size: int = 1) -> dict:
+def run_epoch(
+    desc: str,
+    epoch: int,
+    order: torch.Tensor,
+    steps: int,
+    cfg: TrainConfig,
+    forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    progress: ProgressFn | None,
+    quiet: bool,
+    world_size: int = 1,
+) -> dict:
     """One optimiser pass; forward(batch indices) -> (logits, labels or soft targets). Returns the epoch's loss and accuracy (on
     this process's shard) and the speed of the whole run (every process's images)."""
     t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
     bar = tqdm(range(steps), desc=desc, disable=quiet, file=sys.stderr)
     for step in bar:
-        logits, y = forward(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+        logits, y = forward(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
         loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -209,12 +286,24 @@ def run_epoch(desc: str, epoch: int, order: torch.Tensor, steps: int, cfg: Train
         if step % 20 == 0 or step == steps - 1:
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
             if progress:
-                progress({"event": "batch", "epoch": epoch, "step": step + 1, "steps": steps,
-                          "loss": loss_sum / seen, "train_acc": correct / seen,
-                          "images_per_s": seen * world_size / (time.time() - t0)})
+                progress(
+                    {
+                        "event": "batch",
+                        "epoch": epoch,
+                        "step": step + 1,
+                        "steps": steps,
+                        "loss": loss_sum / seen,
+                        "train_acc": correct / seen,
+                        "images_per_s": seen * world_size / (time.time() - t0),
+                    }
+                )
     epoch_time = time.time() - t0
-    return {"loss": loss_sum / seen, "train_acc": correct / seen, "epoch_time_s": round(epoch_time, 1),
-            "images_per_s": round(seen * world_size / epoch_time, 1)}
+    return {
+        "loss": loss_sum / seen,
+        "train_acc": correct / seen,
+        "epoch_time_s": round(epoch_time, 1),
+        "images_per_s": round(seen * world_size / epoch_time, 1),
+    }
 
 
 def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: bool) -> None:
@@ -225,8 +314,13 @@ def record_epoch(meta: dict, record: dict, progress: ProgressFn | None, quiet: b
         progress({"event": "epoch", **record})
 
 
-def keep_average(averaged: torch.optim.swa_utils.AveragedModel, pipe: Pipeline, best: float,
-                 keep: Callable[[HybridNet, str, float, torch.Tensor], None], quiet: bool) -> dict:
+def keep_average(
+    averaged: torch.optim.swa_utils.AveragedModel,
+    pipe: Pipeline,
+    best: float,
+    keep: Callable[[HybridNet, str, float, torch.Tensor], None],
+    quiet: bool,
+) -> dict:
     """Give the averaged weights BatchNorm statistics of their own, then keep them unless validation prefers
     one of the single weights (a tie goes to the average: the flatter minimum, and the point of SWA)."""
     model = averaged.module
@@ -242,8 +336,14 @@ def keep_average(averaged: torch.optim.swa_utils.AveragedModel, pipe: Pipeline, 
     return swa
 
 
-def finish(out: str | Path, train_time_s: float | None = None, measure_test: bool = True,
-           data_root: str | None = None, download: bool = False, record: dict | None = None) -> dict:
+def finish(
+    out: str | Path,
+    train_time_s: float | None = None,
+    measure_test: bool = True,
+    data_root: str | None = None,
+    download: bool = False,
+    record: dict | None = None,
+) -> dict:
     """Record (never choose by) the official test accuracy of the kept weights, in their checkpoint; `record`
     adds what the run learnt whichever weights it kept (every epoch's record, what the SWA average scored)."""
     model, meta = load_checkpoint(out)
@@ -253,7 +353,8 @@ def finish(out: str | Path, train_time_s: float | None = None, measure_test: boo
     if measure_test:
         task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
         test = load_split(task, "test", data_root, download)
-        meta.update(test_accuracy=accuracy(model, task, test), test_size=len(test),
-                    test_time_mirror=task.test_time_mirror)  # how test_accuracy was measured
+        meta.update(
+            test_accuracy=accuracy(model, task, test), test_size=len(test), test_time_mirror=task.test_time_mirror
+        )  # how test_accuracy was measured
     save_checkpoint(model, meta, out)
     return meta

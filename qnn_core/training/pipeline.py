@@ -6,6 +6,7 @@ as the app would serve them. The loop (loop.py) does everything else once for bo
 SWA, --init, epoch records, checkpoints, the meta record. Each pipeline declares the config fields it can
 honour, so a flag it cannot is refused before any work starts (plan.py), never silently dropped.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -24,10 +25,34 @@ from qnn_core.tasks import TaskSpec
 from qnn_core.training.config import TrainConfig
 
 # Fields every pipeline honours; whether --download, --source and --mix apply is the task's business (plan.py).
-COMMON = frozenset({"epochs", "quantum", "seed", "lr", "batch_size", "weight_decay", "label_smoothing", "n_qubits",
-                    "q_depth", "subset", "max_batches", "data_root", "download", "threads", "source", "mix", "init",
-                    "swa", "train_limit", "model.classical_dim", "model.dropout", "device", "amp",
-                    "circuit_path"})
+COMMON = frozenset(
+    {
+        "epochs",
+        "quantum",
+        "seed",
+        "lr",
+        "batch_size",
+        "weight_decay",
+        "label_smoothing",
+        "n_qubits",
+        "q_depth",
+        "subset",
+        "max_batches",
+        "data_root",
+        "download",
+        "threads",
+        "source",
+        "mix",
+        "init",
+        "swa",
+        "train_limit",
+        "model.classical_dim",
+        "model.dropout",
+        "device",
+        "amp",
+        "circuit_path",
+    }
+)
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -39,8 +64,9 @@ class Pipeline(ABC):
     # Why a field it does not honour cannot apply, as the second half of a usage error ("{flag} ...").
     refuses: ClassVar[dict[str, str]]
 
-    def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split, quiet: bool = False
+    ) -> None:
         self.cfg, self.task = cfg, task
         self.train_size = len(train)
         self.val_labels: np.ndarray = val.labels
@@ -98,10 +124,14 @@ def load_splits(cfg: TrainConfig, task: TaskSpec) -> tuple[Split, Split]:
 
 
 @torch.no_grad()
-def recompute_batchnorm(model: nn.Module, forward: Callable[[torch.Tensor], object], batches: Iterable[torch.Tensor]) -> None:
+def recompute_batchnorm(
+    model: nn.Module, forward: Callable[[torch.Tensor], object], batches: Iterable[torch.Tensor]
+) -> None:
     """torch.optim.swa_utils.update_bn restricted to the BatchNorm layers that training changed: their running
     statistics become the plain average over `batches`. A frozen pretrained part keeps its ImageNet statistics."""
-    layers = [m for m in model.modules() if isinstance(m, BATCHNORMS) and m.weight is not None and m.weight.requires_grad]
+    layers = [
+        m for m in model.modules() if isinstance(m, BATCHNORMS) and m.weight is not None and m.weight.requires_grad
+    ]
     if not layers:
         return
     momenta = {m: m.momentum for m in layers}

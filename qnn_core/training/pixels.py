@@ -5,6 +5,7 @@ generator, then the augmentation from the same generator), so a seed reproduces 
 With the "render" augmentation, the images' renderings as people's pictures are made (or read from their
 cache) before the first epoch (data/rendered.py); each batch then draws one of them per image.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,17 +24,23 @@ BN_BATCH = 500
 
 
 class Pixels(Pipeline):
-    honours = COMMON | {"augment", "cutmix", "model.entangle", "model.circuit_trainable", "model.matched",
-                        *(f"model.{name}" for name in RESNET_SHAPE)}
+    honours = COMMON | {
+        "augment",
+        "cutmix",
+        "model.entangle",
+        "model.circuit_trainable",
+        "model.matched",
+        *(f"model.{name}" for name in RESNET_SHAPE),
+    }
     refuses = {
         "freeze_backbone": "is for pretrained backbones; {task} trains its resnet backbone from scratch",
-        "views": "is for cached features of a pretrained backbone; {task} augments its pixels every batch "
-                 "(--augment)",
+        "views": "is for cached features of a pretrained backbone; {task} augments its pixels every batch (--augment)",
         "model.tuned_stages": "is for the efficientnet_lite0 backbone; {task} trains a resnet from scratch",
     }
 
-    def __init__(self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, cfg: TrainConfig, task: TaskSpec, model: HybridNet, train: Split, val: Split, quiet: bool = False
+    ) -> None:
         super().__init__(cfg, task, model, train, val, quiet)
         self.images, self.labels = to_input(train.images), torch.as_tensor(train.labels)
         self.val_images = val.images
@@ -56,6 +63,8 @@ class Pixels(Pipeline):
         return predict_logits(model, self.task, self.val_images)
 
     def refresh_batchnorm(self, model: HybridNet) -> None:
-        batches = (self.to_device(normalise(self.images[i:i + BN_BATCH], self.task.input))
-                   for i in range(0, len(self.images), BN_BATCH))
+        batches = (
+            self.to_device(normalise(self.images[i : i + BN_BATCH], self.task.input))
+            for i in range(0, len(self.images), BN_BATCH)
+        )
         recompute_batchnorm(model, model.backbone, batches)

@@ -6,6 +6,7 @@ to the task (--mix, --source, --download), checks that an --init checkpoint fits
 and fills in what the run will really use: the registry's defaults and the starting checkpoint's backbone
 shape. It reads no data, so a refusal comes at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -25,9 +26,19 @@ from qnn_core.training.pixels import Pixels
 MIXES = ("mixed", "synthetic", "real")
 EFFICIENTNET_STAGES = 7  # EfficientNet-Lite0's stages; at least the first stays in the frozen trunk
 # What must agree between an --init checkpoint and the model a run builds, and the flag that sets it.
-INIT_MUST_MATCH = {"in_channels": "--task", "num_classes": "--task", "backbone": "--resnet18-weights",
-                   "quantum": "--model", "n_qubits": "--qubits", "q_depth": "--depth", "widths": "widths",
-                   "blocks": "--blocks", "preact": "--preact", "tuned_stages": "--tuned-stages", "classical_dim": "classical_dim"}
+INIT_MUST_MATCH = {
+    "in_channels": "--task",
+    "num_classes": "--task",
+    "backbone": "--resnet18-weights",
+    "quantum": "--model",
+    "n_qubits": "--qubits",
+    "q_depth": "--depth",
+    "widths": "widths",
+    "blocks": "--blocks",
+    "preact": "--preact",
+    "tuned_stages": "--tuned-stages",
+    "classical_dim": "classical_dim",
+}
 # The backbone shape a run started with --init takes from its checkpoint unless asked otherwise.
 INHERITED = {Pixels: RESNET_SHAPE, CachedFeatures: ("tuned_stages",), Bottleneck: ()}
 DEFAULTS = ModelConfig().to_dict()
@@ -44,8 +55,14 @@ class Plan:
 def model_config(task: TaskSpec, cfg: TrainConfig) -> ModelConfig:
     """The model a config asks for: the task's backbone unless `cfg.model` names other fields."""
     extra = {"backbone": task.backbone, "tuned_stages": task.tuned_stages, **cfg.model}
-    return ModelConfig(in_channels=task.input.channels, num_classes=task.num_classes, quantum=cfg.quantum,
-                       n_qubits=cfg.n_qubits, q_depth=cfg.q_depth, **extra)
+    return ModelConfig(
+        in_channels=task.input.channels,
+        num_classes=task.num_classes,
+        quantum=cfg.quantum,
+        n_qubits=cfg.n_qubits,
+        q_depth=cfg.q_depth,
+        **extra,
+    )
 
 
 def plan(cfg: TrainConfig, asked: frozenset[str] = frozenset()) -> Plan:
@@ -113,16 +130,22 @@ def check_applies(task: TaskSpec, cfg: TrainConfig, asked: frozenset[str]) -> No
     """Flags that depend on the task's data set rather than on the pipeline, and the values of a few others."""
     data = task.name + (f" --source {cfg.source}" if cfg.source else "")
     if "download" in asked and (task.data.torchvision_name is None or task.data.kind == "strokes"):
-        raise ConfigError(f"--download does not apply to {data}: torchvision cannot fetch its data; "
-                          "pass --data-root DIR with the files")
+        raise ConfigError(
+            f"--download does not apply to {data}: torchvision cannot fetch its data; "
+            "pass --data-root DIR with the files"
+        )
     if "mix" in asked and task.data.kind != "strokes":
-        raise ConfigError(f"--mix does not apply to {data}: it chooses between the synthetic and the real writers "
-                          "of pen-stroke data (letters)")
+        raise ConfigError(
+            f"--mix does not apply to {data}: it chooses between the synthetic and the real writers "
+            "of pen-stroke data (letters)"
+        )
     if cfg.mix not in MIXES:
         raise ConfigError(f"--mix {cfg.mix!r}: one of {', '.join(MIXES)}")
     if cfg.augment and not augment_kind_known(cfg.augment):
-        raise ConfigError(f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
-                          f"+{' +'.join([*EXTRAS, RENDER])}")
+        raise ConfigError(
+            f"unknown augmentation {cfg.augment!r}: one of {', '.join(AUGMENTATIONS)}, then optional "
+            f"+{' +'.join([*EXTRAS, RENDER])}"
+        )
     if not 0.0 <= cfg.cutmix <= 1.0:
         raise ConfigError(f"--cutmix is the share of images mixed, 0 to 1, not {cfg.cutmix:g}")
     check_device(cfg)
@@ -166,7 +189,10 @@ def check_init_fits(path: str, init_config: dict, run: ModelConfig) -> None:
         if have == want[name]:
             continue
         if name == "quantum":
-            raise ConfigError(f"--init {path} does not fit this run: it is a {'hybrid' if have else 'classical'} "
-                              f"model, this run trains a {'hybrid' if want[name] else 'classical'} one (--model)")
-        raise ConfigError(f"--init {path} does not fit this run: it has {name} {have}, this run asks for "
-                          f"{want[name]} ({flag_name})")
+            raise ConfigError(
+                f"--init {path} does not fit this run: it is a {'hybrid' if have else 'classical'} "
+                f"model, this run trains a {'hybrid' if want[name] else 'classical'} one (--model)"
+            )
+        raise ConfigError(
+            f"--init {path} does not fit this run: it has {name} {have}, this run asks for {want[name]} ({flag_name})"
+        )

@@ -8,6 +8,7 @@ under DDP each rank's sampler position is its epoch, which `distributed.shard` t
 shard. `train --resume FILE` rebuilds the run from it; the finished run deletes it, since the checkpoint
 then holds all that is worth keeping.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,11 @@ def resume_path(out: str | Path) -> Path:
 
 def rng_states(ctx: Context, g: torch.Generator) -> list[dict]:
     """Every rank's random streams, gathered on all of them (a collective: every rank calls it)."""
-    mine = {"generator": g.get_state(), "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    mine = {
+        "generator": g.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
     if not ctx.distributed:
         return [mine]
     every: list = [None] * ctx.world_size
@@ -73,11 +77,15 @@ def load_resume(path: str | Path, world_size: int = 1) -> dict:
     if not isinstance(state, dict) or state.get("kind") != KIND:
         raise ResumeError(f"--resume {path}: not a resume file (a checkpoint? fine-tune from one with --init)")
     if state.get("format") != FORMAT:
-        raise ResumeError(f"--resume {path}: written by another version of the trainer (format "
-                          f"{state.get('format')}, this one reads {FORMAT})")
+        raise ResumeError(
+            f"--resume {path}: written by another version of the trainer (format "
+            f"{state.get('format')}, this one reads {FORMAT})"
+        )
     if len(state["rng"]) != world_size:
-        raise ResumeError(f"--resume {path}: the run had {len(state['rng'])} process(es), this one {world_size}; "
-                          "continue it with as many (torchrun --nproc_per_node)")
+        raise ResumeError(
+            f"--resume {path}: the run had {len(state['rng'])} process(es), this one {world_size}; "
+            "continue it with as many (torchrun --nproc_per_node)"
+        )
     return state
 
 

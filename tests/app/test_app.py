@@ -1,4 +1,5 @@
 """AppTest of every page: renders, predicts an uploaded test image, explains it, and handles bad uploads."""
+
 import io
 
 import pytest
@@ -9,8 +10,12 @@ from streamlit.testing.v1 import AppTest
 from qnn_core.data.loaders import load_split
 from qnn_core.tasks import TASKS, get_task
 
-TASK_PAGES = {"mnist": "app_pages/digits.py", "kmnist": "app_pages/kana.py", "fashion": "app_pages/fashion.py",
-              "letters": "app_pages/letters.py"}
+TASK_PAGES = {
+    "mnist": "app_pages/digits.py",
+    "kmnist": "app_pages/kana.py",
+    "fashion": "app_pages/fashion.py",
+    "letters": "app_pages/letters.py",
+}
 
 
 def _app(page: str) -> AppTest:
@@ -101,8 +106,6 @@ def _two_bars() -> Image.Image:
     return img
 
 
-
-
 @pytest.mark.parametrize("name", list(TASK_PAGES))
 def test_task_page_bad_upload_gets_a_message(name):
     at = _upload(_app(TASK_PAGES[name]).run(), name, b"definitely not a picture", "notes.png")
@@ -138,6 +141,7 @@ def test_missing_checkpoint_is_a_message(monkeypatch, tmp_path):
 
 
 # --- reading a whole line: Digits "Phone number" and Kana "Word" ----------------------------------------------
+
 
 def _strip(task_name: str, text: str, seed: int = 0, polarity: str = "dark-on-light") -> bytes:
     """A line of official test images, as a user's photo of it (the canvas cannot be drawn on in AppTest)."""
@@ -203,11 +207,14 @@ def test_phone_number_with_a_missing_digit_says_so_instead_of_guessing():
     assert any("Not read as a phone number" in e.value and "10 were expected" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("what, data, kind, words", [
-    ("blank", "blank", "info", "blank"),
-    ("corrupt", b"\x89PNG\r\n\x1a\n broken", "error", "cannot be used"),
-    ("one digit", "one", "warning", "only one character"),
-])
+@pytest.mark.parametrize(
+    "what, data, kind, words",
+    [
+        ("blank", "blank", "info", "blank"),
+        ("corrupt", b"\x89PNG\r\n\x1a\n broken", "error", "cannot be used"),
+        ("one digit", "one", "warning", "only one character"),
+    ],
+)
 def test_phone_number_bad_input_gets_a_clear_message(what, data, kind, words):
     if data == "blank":
         data = _png(Image.new("RGB", (600, 120), "white"))
@@ -267,8 +274,9 @@ def test_model_selector_serves_the_quantum_bottleneck_whose_off_switch_breaks_it
     at = _upload(at, "mnist", _png(Image.fromarray(test.images[0])))
     assert not at.exception
     assert _shown_label(at) == "7"
-    assert any("with its qubits on and" in m.value and "its head reads nothing but the qubits" in m.value
-               for m in at.markdown)
+    assert any(
+        "with its qubits on and" in m.value and "its head reads nothing but the qubits" in m.value for m in at.markdown
+    )
     at.toggle(key="mnist_upload_result_quantum").set_value(False).run()
     assert not at.exception and any("quantum branch off" in m.value for m in at.markdown)
     assert any("no pixel moves this answer" in c for img in at.image for c in img.captions)

@@ -1,4 +1,5 @@
 """AppTest of the Animals page: a bundled example, an upload, a non-animal, a bad file."""
+
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 

@@ -1,4 +1,5 @@
 """Pages come from the registry: a new task entry is a new page, with its extras file or the generic page."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,5 +1,6 @@
 """The quantum view's figures build from the service's results (no browser needed), also for a register too
 large for a bar per basis state."""
+
 from __future__ import annotations
 
 import dataclasses

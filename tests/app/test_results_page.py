@@ -1,4 +1,5 @@
 """Results page: read through the service, the hardest class shown without a gain arrow, the error grids readable."""
+
 from conftest import ROOT
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -60,7 +61,8 @@ def test_the_shots_and_noise_curves_are_shown_from_the_committed_json():
     assert data is not None, "benchmarks/readout_curves.json is committed"
     # every task's hybrid and every bottleneck, on whole test splits, and the committed report made from them
     assert {(r["task"], r["model"]) for r in data["results"]} == {
-        (t.name, k) for t in TASKS.values() for k in readout_curves.CURVE_MODELS if k in t.models}
+        (t.name, k) for t in TASKS.values() for k in readout_curves.CURVE_MODELS if k in t.models
+    }
     assert "--limit" not in data["command"]
     for r in data["results"]:  # exact readout is the served model: the committed evaluations' accuracy
         if r["model"] == "hybrid":

@@ -3,6 +3,7 @@
 The jobs are written straight into a temporary runs directory (no training runs): a "running" job carries the
 pid of this test process, so the scheduler sees a live worker and leaves it alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ PAGE = str(ROOT / "app_pages" / "training.py")
 
 
 # -- the pure helpers ------------------------------------------------------------------------------------------
+
 
 def test_a_new_page_shows_the_newest_job():
     assert training.default_selection([3, 2, 1], None) == [3]
@@ -57,6 +59,7 @@ def test_accuracy_axis_is_0_to_100_percent_with_or_without_data():
 
 
 # -- the page, against a runs directory written by hand ----------------------------------------------------------
+
 
 @pytest.fixture
 def runs(tmp_path, monkeypatch):

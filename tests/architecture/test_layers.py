@@ -2,6 +2,7 @@
 
 Every import counts, also the ones made inside functions, so a cycle cannot hide in a function body.
 """
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,19 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "qnn_core"
 
 # Bottom to top. A module may import from its own layer (its package) and from the layers before it.
-LAYERS = ("base", "preprocess", "models", "data", "inference", "training", "evaluation", "sequence", "jobs",
-          "service", "commands")
+LAYERS = (
+    "base",
+    "preprocess",
+    "models",
+    "data",
+    "inference",
+    "training",
+    "evaluation",
+    "sequence",
+    "jobs",
+    "service",
+    "commands",
+)
 BASE = {"qnn_core", "qnn_core.tasks", "qnn_core.paths", "qnn_core.fileio", "qnn_core.cli_args", "qnn_core.devices"}
 PAGE_MAY_IMPORT = ("qnn_core.service", "qnn_core.tasks", "qnn_core.jobs")
 
@@ -67,8 +79,12 @@ def test_no_import_cycles() -> None:
 
 
 def test_each_layer_imports_only_from_below() -> None:
-    wrong = [f"{m} ({LAYERS[layer(m)]}) imports {d} ({LAYERS[layer(d)]})"
-             for m, deps in graph().items() for d in deps if layer(d) > layer(m)]
+    wrong = [
+        f"{m} ({LAYERS[layer(m)]}) imports {d} ({LAYERS[layer(d)]})"
+        for m, deps in graph().items()
+        for d in deps
+        if layer(d) > layer(m)
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -78,18 +94,29 @@ def test_every_package_module_has_a_layer() -> None:
 
 
 def test_the_core_never_imports_streamlit() -> None:
-    offenders = [str(p) for p in PACKAGE.rglob("*.py") if "streamlit" in {
-        (n.module or "").split(".")[0] if isinstance(n, ast.ImportFrom) else a.name.split(".")[0]
-        for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, (ast.Import, ast.ImportFrom))
-        for a in (n.names if isinstance(n, ast.Import) else [n])}]
+    offenders = [
+        str(p)
+        for p in PACKAGE.rglob("*.py")
+        if "streamlit"
+        in {
+            (n.module or "").split(".")[0] if isinstance(n, ast.ImportFrom) else a.name.split(".")[0]
+            for n in ast.walk(ast.parse(p.read_text()))
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in (n.names if isinstance(n, ast.Import) else [n])
+        }
+    ]
     assert not offenders, offenders
 
 
 def test_pages_import_only_the_service_the_registry_and_jobs() -> None:
     pages = [ROOT / "streamlit_app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     known = set(modules())
-    wrong = [f"{p.name} imports {m}" for p in pages for m in imports_of(p, known)
-             if m != "qnn_core" and not m.startswith(PAGE_MAY_IMPORT)]
+    wrong = [
+        f"{p.name} imports {m}"
+        for p in pages
+        for m in imports_of(p, known)
+        if m != "qnn_core" and not m.startswith(PAGE_MAY_IMPORT)
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -99,7 +126,10 @@ def test_the_checker_sees_a_cycle(tmp_path: Path) -> None:
     a.write_text("from qnn_core.x import b\n")
     b.write_text("def f():\n    from qnn_core.x import a\n")
     known = {"qnn_core.x.a", "qnn_core.x.b", "qnn_core.x"}
-    edges = {"qnn_core.x.a": imports_of(a, known) - {"qnn_core.x"}, "qnn_core.x.b": imports_of(b, known) - {"qnn_core.x"}}
+    edges = {
+        "qnn_core.x.a": imports_of(a, known) - {"qnn_core.x"},
+        "qnn_core.x.b": imports_of(b, known) - {"qnn_core.x"},
+    }
     try:
         tuple(graphlib.TopologicalSorter(edges).static_order())
     except graphlib.CycleError:

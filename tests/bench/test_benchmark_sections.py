@@ -1,5 +1,6 @@
 """The benchmark script in --quick mode (does every section run, is the output shaped right), and the committed
 results: RESULTS.md and the README block must be what the script writes from the committed results.json."""
+
 import json
 import subprocess
 import sys
@@ -15,8 +16,13 @@ from benchmarks.simulators import pennylane_available
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results.json"
-    r = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=1200)
+    r = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 
@@ -47,7 +53,11 @@ def test_quick_run_measures_every_section(quick_results):
     assert min(r[k]["p50_ms"] for r in qv["served"].values() for k in ("state", "shots", "noise")) > 0
     assert qv["noise_max_qubits"] == 8 and "noise_2" in qv["scaling"][0] and "noise_2" not in qv["scaling"][-1]
     ddp = s["data_parallel"]
-    assert set(ddp["ratio_to_one_thread"]) == {"1 process x 1 thread", "1 process x 2 threads", "2 DDP processes x 1 thread"}
+    assert set(ddp["ratio_to_one_thread"]) == {
+        "1 process x 1 thread",
+        "1 process x 2 threads",
+        "2 DDP processes x 1 thread",
+    }
     assert ddp["ratio_to_one_thread"]["1 process x 1 thread"] == 1.0 and min(ddp["median_images_per_s"].values()) > 0
     if pennylane_available():
         assert max(s["simulators"]["max_abs_diff"].values()) <= 1e-5
@@ -59,8 +69,13 @@ def test_quick_run_measures_every_section(quick_results):
 
 def test_only_keeps_the_other_sections(quick_results):
     before = json.loads(quick_results.read_text())
-    r = subprocess.run([sys.executable, "benchmarks/run.py", "--quick", "--only", "qnn_scaling", "--out",
-                        str(quick_results)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", "qnn_scaling", "--out", str(quick_results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     after = json.loads(quick_results.read_text())
     assert after["sections"]["latency"] == before["sections"]["latency"]
@@ -68,8 +83,13 @@ def test_only_keeps_the_other_sections(quick_results):
 
 
 def test_a_failed_or_skipped_section_is_reported_not_hidden():
-    data = {"machine": {}, "sections": {"latency": {"failed": "RuntimeError: boom"},
-                                        "simulators": {"skipped": "PennyLane is not installed"}}}
+    data = {
+        "machine": {},
+        "sections": {
+            "latency": {"failed": "RuntimeError: boom"},
+            "simulators": {"skipped": "PennyLane is not installed"},
+        },
+    }
     md = report.markdown(data)
     assert "Failed: RuntimeError: boom" in md and "Skipped: PennyLane" in md and "Not measured" in md
 

@@ -1,4 +1,5 @@
 """A checkpoint that holds pickled code is refused in one line, in the API and on the command line."""
+
 import subprocess
 import sys
 
@@ -45,8 +46,13 @@ def test_truncated_checkpoint_is_one_line(tmp_path):
 def test_predict_refuses_it_with_exit_2_and_one_line(pickled_code, tmp_path):
     image = tmp_path / "one.png"
     draw_digit_one().save(image)
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "predict", "--task", "mnist", "--checkpoint", str(pickled_code),
-                        str(image)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "predict", "--task", "mnist", "--checkpoint", str(pickled_code), str(image)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "not a weights-only checkpoint" in lines[0], r.stderr

@@ -1,6 +1,7 @@
 """`evaluate --shots N --noise P`: the hybrid's accuracy with its <Z> estimated from shots and/or under noise, on
 a small --limit (the physics and the seeding are tested in tests/inference and tests/service); a value or a model
 the flags cannot apply to is a one-line usage error."""
+
 from __future__ import annotations
 
 import json
@@ -46,16 +47,27 @@ def test_noise_1_gives_the_logits_of_the_branch_switched_off():
     torch.testing.assert_close(exact, predict_logits(model, task, images), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("flags, says", [
-    (["--shots", "-3"], "argument --shots: expected 0 (exact) or more shots, got -3"),
-    (["--shots", "many"], "argument --shots: expected a whole number of shots"),
-    (["--noise", "1.5"], "argument --noise: expected a probability between 0 and 1, got 1.5"),
-    (["--noise", "nan"], "argument --noise: expected a probability between 0 and 1"),
-    (["--model", "classical", "--shots", "10"], "--shots read out the quantum branch; a classical-only model has none"),
-    (["--quantum", "off", "--noise", "0.1"], "--noise read out the quantum branch, which --quantum off switches off"),
-    (["--checkpoint", str(get_task("mnist").checkpoint(False)), "--shots", "5", "--noise", "0.1"],
-     "--shots and --noise read out the quantum branch; a classical-only model has none"),
-])
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--shots", "-3"], "argument --shots: expected 0 (exact) or more shots, got -3"),
+        (["--shots", "many"], "argument --shots: expected a whole number of shots"),
+        (["--noise", "1.5"], "argument --noise: expected a probability between 0 and 1, got 1.5"),
+        (["--noise", "nan"], "argument --noise: expected a probability between 0 and 1"),
+        (
+            ["--model", "classical", "--shots", "10"],
+            "--shots read out the quantum branch; a classical-only model has none",
+        ),
+        (
+            ["--quantum", "off", "--noise", "0.1"],
+            "--noise read out the quantum branch, which --quantum off switches off",
+        ),
+        (
+            ["--checkpoint", str(get_task("mnist").checkpoint(False)), "--shots", "5", "--noise", "0.1"],
+            "--shots and --noise read out the quantum branch; a classical-only model has none",
+        ),
+    ],
+)
 def test_a_value_or_model_the_flags_cannot_apply_to_is_a_one_line_usage_error(flags, says, capsys, monkeypatch):
     monkeypatch.setattr(evaluate, "load_split", lambda *a, **k: pytest.fail("evaluated anyway"))
     with pytest.raises(SystemExit) as exit_:

@@ -1,5 +1,6 @@
 """One flag vocabulary for every `python -m qnn_core.*` command: README's command lists match `--help`, the old
 spellings are hidden from `--help` but still work (with a warning), and `--json` output is JSON."""
+
 import contextlib
 import importlib
 import io
@@ -29,7 +30,10 @@ COMMANDS = {
     "sequence_eval": ("qnn_core.sequence_eval", []),
     "sequence_tune": ("qnn_core.sequence_tune", []),
     "jobs": ("qnn_core.jobs.cli", []),
-    **{f"jobs {sub}": ("qnn_core.jobs.cli", [sub]) for sub in ("submit", "list", "show", "cancel", "logs", "use", "revert")},
+    **{
+        f"jobs {sub}": ("qnn_core.jobs.cli", [sub])
+        for sub in ("submit", "list", "show", "cancel", "logs", "use", "revert")
+    },
 }
 OLD_SPELLINGS = ("--no-quantum", "--test-limit", "--test-images", "--cards-only")
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-z])(?![\w-])")
@@ -100,8 +104,9 @@ def test_help_hides_the_old_spellings(helps):
     assert not shown, shown
 
 
-@pytest.mark.parametrize("name", ["train", "evaluate", "predict", "read", "photo_eval", "sequence_eval",
-                                  "sequence_tune", "jobs submit"])
+@pytest.mark.parametrize(
+    "name", ["train", "evaluate", "predict", "read", "photo_eval", "sequence_eval", "sequence_tune", "jobs submit"]
+)
 def test_every_command_that_loads_or_trains_a_model_says_which_with_model(helps, name):
     assert "--model {hybrid,classical" in helps[name]
     if name not in ("jobs submit", "train"):  # train writes a checkpoint (--out) and starts from one (--init)
@@ -113,8 +118,22 @@ def test_quantum_off_at_inference(helps, name):
     assert "--quantum {on,off}" in helps[name]
 
 
-@pytest.mark.parametrize("name", ["train", "evaluate", "predict", "read", "report", "photo_eval", "ood", "ablation",
-                                  "sequence_eval", "sequence_tune", "jobs submit"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "train",
+        "evaluate",
+        "predict",
+        "read",
+        "report",
+        "photo_eval",
+        "ood",
+        "ablation",
+        "sequence_eval",
+        "sequence_tune",
+        "jobs submit",
+    ],
+)
 def test_every_command_that_runs_a_model_takes_device(helps, name):
     assert "--device auto|cpu|cuda|cuda:N|mps" in helps[name]
     # the commands that reproduce shipped numbers stay on the CPU unless told otherwise
@@ -129,18 +148,22 @@ def test_limit(helps, name):
 
 # --- the old spellings still work, and warn ---------------------------------------------------------------------
 
+
 def _warned(capsys, old: str, new: str) -> None:
     err = capsys.readouterr().err
     assert f"warning: {old} is deprecated" in err and new in err, err
 
 
-@pytest.mark.parametrize("parser,argv", [
-    (evaluate.build_parser, ["--task", "mnist"]),
-    (read.build_parser, ["--task", "mnist", "line.png"]),
-    (photo_eval.build_parser, ["--task", "animals", "photos"]),
-    (sequence_eval.build_parser, ["--task", "mnist"]),
-    (tune.build_parser, ["--task", "mnist"]),
-])
+@pytest.mark.parametrize(
+    "parser,argv",
+    [
+        (evaluate.build_parser, ["--task", "mnist"]),
+        (read.build_parser, ["--task", "mnist", "line.png"]),
+        (photo_eval.build_parser, ["--task", "animals", "photos"]),
+        (sequence_eval.build_parser, ["--task", "mnist"]),
+        (tune.build_parser, ["--task", "mnist"]),
+    ],
+)
 def test_no_quantum_means_the_classical_model(capsys, parser, argv):
     assert parser().parse_args(argv).model == "hybrid"
     a = parser().parse_args([*argv, "--no-quantum"])
@@ -166,8 +189,9 @@ def test_jobs_submit_old_spellings(capsys):
     assert "--no-quantum is deprecated" in err and "--test-images is deprecated" in err
     params = jobs_cli._params(a)
     assert params.quantum is False and params.test_images == 50
-    new = jobs_cli._params(jobs_cli._parser().parse_args(["submit", "--task", "mnist", "--model", "classical",
-                                                          "--limit", "50"]))
+    new = jobs_cli._params(
+        jobs_cli._parser().parse_args(["submit", "--task", "mnist", "--model", "classical", "--limit", "50"])
+    )
     assert new == params and capsys.readouterr().err == ""
 
 
@@ -216,14 +240,16 @@ def test_predict_no_quantum_still_runs_and_warns_once(tmp_path, capsys):
 
 # --- --json is JSON -------------------------------------------------------------------------------------------------
 
+
 def test_ood_json_lines(monkeypatch, capsys):
     """`qnn ood --json` prints JSON lines (it printed Python reprs); nothing is measured or written here."""
     saved = []
     monkeypatch.setattr(ood_calibration, "save_checkpoint", lambda model, meta, path: saved.append(path))
     monkeypatch.setattr(ood_calibration, "calibrate", lambda task, device: {"animal_share_below": 0.25})
     monkeypatch.setattr(ood_calibration, "load_checkpoint", lambda path: (None, {"task": "animals"}))
-    monkeypatch.setattr(ood_calibration, "served_unsure", lambda model, task, device: {"unsure_below": 0.5,
-                                                                              "unsure_flags_wrong": None})
+    monkeypatch.setattr(
+        ood_calibration, "served_unsure", lambda model, task, device: {"unsure_below": 0.5, "unsure_flags_wrong": None}
+    )
     assert ood_calibration.main(["--task", "animals", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0] == {"task": "animals", "animal_share_below": 0.25}

@@ -1,4 +1,5 @@
 """The letters task: stroke renderer, synthetic handwriting, writer split, EMNIST orientation, training path."""
+
 import gzip
 
 import numpy as np
@@ -32,8 +33,8 @@ def test_both_polarities_come_out_right(background):
         assert img.size == (280, 280)
     if background == "opaque":
         d, l = np.asarray(dark.convert("L")), np.asarray(light.convert("L"))
-        assert d[0, 0] == 255 and d[140, 140 - 1:140 + 2].min() == 0  # white paper, black crossbar
-        assert l[0, 0] == 0 and l[140, 140 - 1:140 + 2].max() == 255  # black paper, white crossbar
+        assert d[0, 0] == 255 and d[140, 140 - 1 : 140 + 2].min() == 0  # white paper, black crossbar
+        assert l[0, 0] == 0 and l[140, 140 - 1 : 140 + 2].max() == 255  # black paper, white crossbar
     else:
         for img in (dark, light):
             alpha = np.asarray(img)[..., 3]
@@ -53,7 +54,7 @@ def test_one_point_stroke_is_a_round_dot(mode):
     ink = np.asarray(img.convert("L")) < 128
     ys, xs = np.nonzero(ink)
     assert 19 <= xs.max() - xs.min() + 1 <= 21 and 19 <= ys.max() - ys.min() + 1 <= 21
-    assert abs(ink.sum() - np.pi * 10 ** 2) < 40  # a disc, not a square
+    assert abs(ink.sum() - np.pi * 10**2) < 40  # a disc, not a square
     assert abs(xs.mean() - 140) < 1 and abs(ys.mean() - 140) < 1
     small = render_canvas([[(5, 5), (5, 5)]], CanvasStyle(stroke_width=6, mode=mode))  # a repeated point too
     assert 20 <= (np.asarray(small.convert("L")) < 128).sum() <= 45  # about pi * 3**2
@@ -140,8 +141,13 @@ def test_letters_training_path_and_fine_tuning(tmp_path, monkeypatch):
     assert meta["train_size"] == 52 + 2 * 104 and meta["val_size"] == 52
     assert meta["train_config"]["mix"] == "mixed"
     ft = tmp_path / "ft.pt"
-    meta = train(TrainConfig(task="letters", epochs=1, batch_size=32, quantum=False, subset=10_000, mix="real",
-                             init=str(pre), lr=1e-4), ft, quiet=True)
+    meta = train(
+        TrainConfig(
+            task="letters", epochs=1, batch_size=32, quantum=False, subset=10_000, mix="real", init=str(pre), lr=1e-4
+        ),
+        ft,
+        quiet=True,
+    )
     assert meta["train_size"] == 2 * 104 and meta["init_meta"]["train_size"] == 260
     assert meta["best_epoch"] in (0, 1) and meta["val_accuracy"] >= meta["init_val_accuracy"]
     assert load_checkpoint(ft)[1]["task"] == "letters"

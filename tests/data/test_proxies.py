@@ -1,4 +1,5 @@
 """The people's-pictures proxy: seeded, prepared like an upload, every style used, and `evaluate --proxy`."""
+
 import json
 
 import numpy as np

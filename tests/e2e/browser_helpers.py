@@ -3,6 +3,7 @@
 The canvas component renders inside a shadow root, so it is found with JavaScript that walks the shadow
 roots, and drawn on with W3C pointer actions at page coordinates.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,9 +19,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
 FIND_CANVAS = """
 function walk(root) {
@@ -38,8 +47,9 @@ return walk(document);
 
 # Strokes of three digits MNIST reads reliably, in a cell's own coordinates (0..1 across and down).
 DIGIT_STROKES = {
-    "0": [[(0.5 + 0.36 * math.sin(2 * math.pi * t / 16), 0.5 - 0.42 * math.cos(2 * math.pi * t / 16))
-           for t in range(17)]],
+    "0": [
+        [(0.5 + 0.36 * math.sin(2 * math.pi * t / 16), 0.5 - 0.42 * math.cos(2 * math.pi * t / 16)) for t in range(17)]
+    ],
     "1": [[(0.4, 0.2), (0.55, 0.08)] + [(0.55, 0.08 + 0.09 * i) for i in range(1, 10)]],
     "7": [[(0.15, 0.12), (0.5, 0.12), (0.85, 0.12), (0.65, 0.5), (0.45, 0.9)]],
 }
@@ -49,8 +59,10 @@ def chromium_missing() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
-        return (f"{' and '.join(missing)} not installed: apt-get install chromium chromium-driver "
-                "(setup.sh does it as root)")
+        return (
+            f"{' and '.join(missing)} not installed: apt-get install chromium chromium-driver "
+            "(setup.sh does it as root)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -69,10 +81,27 @@ def streamlit_server(timeout: float = 90.0, env: dict | None = None) -> Iterator
     """`streamlit run streamlit_app.py` on a free port; yields its URL and its process, and stops it after."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -123,14 +152,18 @@ def wait_for(driver, predicate, timeout: float = 60.0, what: str = "condition"):
 def shown_label(driver) -> str | None:
     """The big predicted label of a task page (the first one, when a page shows several)."""
     return driver.execute_script(
-        "const el = document.querySelector('.qnn-label'); return el ? el.textContent.trim() : null;")
+        "const el = document.querySelector('.qnn-label'); return el ? el.textContent.trim() : null;"
+    )
 
 
 def gradcam_shown(driver) -> bool:
     """A 'Grad-CAM for …' caption is on the page and every image on it has loaded."""
-    return bool(driver.execute_script(
-        "return document.body.innerText.includes('Grad-CAM for') &&"
-        " [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"))
+    return bool(
+        driver.execute_script(
+            "return document.body.innerText.includes('Grad-CAM for') &&"
+            " [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+    )
 
 
 def draw_strokes(driver, rect, strokes) -> None:

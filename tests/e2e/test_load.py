@@ -6,6 +6,7 @@ end and a fresh page load still works. The server's peak memory (the streamlit p
 sampled every 0.1 s) is printed for a one-session run and for the three-session run, and written as JSON to
 $QNN_LOAD_RSS_OUT when that is set.
 """
+
 from __future__ import annotations
 
 import json
@@ -127,8 +128,7 @@ def test_three_sessions_draw_at_once_on_one_server(drivers):
                 rects = list(pool.map(lambda d: _open_digits(d, url), drivers))
                 three_pages_s = time.time() - t
                 barrier = threading.Barrier(SESSIONS)
-                results = list(pool.map(lambda args: _draw_and_read(*args, barrier),
-                                        zip(drivers, rects, DIGITS)))
+                results = list(pool.map(lambda args: _draw_and_read(*args, barrier), zip(drivers, rects, DIGITS)))
             three = rss.phase()
         finally:
             rss.stop()
@@ -142,10 +142,14 @@ def test_three_sessions_draw_at_once_on_one_server(drivers):
 
     mib = 2**20
     report = {
-        "sessions": SESSIONS, "digits_drawn": list(DIGITS), "labels_shown": labels,
-        "idle_rss_mib": round(idle / mib, 1), "peak_rss_one_session_mib": round(one / mib, 1),
+        "sessions": SESSIONS,
+        "digits_drawn": list(DIGITS),
+        "labels_shown": labels,
+        "idle_rss_mib": round(idle / mib, 1),
+        "peak_rss_one_session_mib": round(one / mib, 1),
         "peak_rss_three_sessions_mib": round(three / mib, 1),
-        "server_start_s": round(server_up_s, 1), "first_page_s": round(first_page_s, 1),
+        "server_start_s": round(server_up_s, 1),
+        "first_page_s": round(first_page_s, 1),
         "three_pages_s": round(three_pages_s, 1),
         "one_session_draw_to_gradcam_s": round(one_s, 2),
         "three_sessions_draw_to_gradcam_s": [round(r[1], 2) for r in results],

@@ -4,6 +4,7 @@ The job is written straight into a temporary runs directory (nothing trains): wh
 pid of a `sleep` process, so the scheduler sees a live worker; then it is marked done while the page is open,
 and the page's live part (refreshed every few seconds) must keep the job in "Compare jobs" with its curves.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,10 @@ from conftest import fake_running_job, finish_fake_job
 
 from .browser_helpers import chromium_missing, new_driver, streamlit_server, wait_for
 
-CHIPS = ("return [...document.querySelectorAll('[data-testid=stMultiSelect] .react-aria-ComboBox [data-tag]')]"
-         ".map(t => t.getAttribute('aria-label'))")
+CHIPS = (
+    "return [...document.querySelectorAll('[data-testid=stMultiSelect] .react-aria-ComboBox [data-tag]')]"
+    ".map(t => t.getAttribute('aria-label'))"
+)
 # Each chart's traces (point counts) and its y-axis range, read from the Plotly graph divs.
 CHARTS = """return [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
   points: (g.data || []).map(t => (t.x || []).length),
@@ -36,18 +39,27 @@ def test_a_finished_job_keeps_its_curves(tmp_path):
             driver.get(f"{url}/training")
             chips = wait_for(driver, lambda: driver.execute_script(CHIPS), what="the compared jobs")
             assert chips == [f"#{job_id} mnist · hybrid 8q×3 · running"]
-            charts = wait_for(driver, lambda: (c := driver.execute_script(CHARTS)) and len(c) >= 2 and c,
-                              what="the loss and accuracy charts")
+            charts = wait_for(
+                driver,
+                lambda: (c := driver.execute_script(CHARTS)) and len(c) >= 2 and c,
+                what="the loss and accuracy charts",
+            )
             assert len(charts) == 2 and charts[0]["points"] == [10] and charts[1]["y"] == [0, 1]
             assert not any(c["title"] for c in charts)  # titles are above the charts, clear of the toolbar
 
             finish_fake_job(tmp_path, job_id)
-            chips = wait_for(driver, lambda: (c := driver.execute_script(CHIPS)) and "done" in " ".join(c) and c,
-                             timeout=20, what="the job's label turning to done")
+            chips = wait_for(
+                driver,
+                lambda: (c := driver.execute_script(CHIPS)) and "done" in " ".join(c) and c,
+                timeout=20,
+                what="the job's label turning to done",
+            )
             assert chips == [f"#{job_id} mnist · hybrid 8q×3 · done"]
             time.sleep(1.0)
             charts = driver.execute_script(CHARTS)
-            assert len(charts) == 3 and charts[0]["points"] == [10] and charts[1]["points"] == [1], charts  # + confusion
+            assert len(charts) == 3 and charts[0]["points"] == [10] and charts[1]["points"] == [1], (
+                charts
+            )  # + confusion
             low, high = charts[1]["y"]
             assert low == 0 and high == 1, charts[1]
             if os.environ.get("QNN_SAVE_SCREENSHOTS") == "1":

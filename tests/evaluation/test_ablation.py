@@ -1,5 +1,6 @@
 """The ablation script on a tiny budget (does it work, is its JSON shaped right), its statistics, and the
 committed results: the Markdown and README block must be what the script writes from the committed JSON."""
+
 import json
 
 import pytest
@@ -11,8 +12,25 @@ from qnn_core.evaluation import ablation
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ablation") / "ablation.json"
-    args = ["--tasks", "mnist", "--seeds", "0", "1", "--epochs", "1", "--subset", "256", "--max-batches", "2",
-            "--limit", "200", "--out", str(out), "--work-dir", str(out.parent / "work")]
+    args = [
+        "--tasks",
+        "mnist",
+        "--seeds",
+        "0",
+        "1",
+        "--epochs",
+        "1",
+        "--subset",
+        "256",
+        "--max-batches",
+        "2",
+        "--limit",
+        "200",
+        "--out",
+        str(out),
+        "--work-dir",
+        str(out.parent / "work"),
+    ]
     assert ablation.main(args) == 0
     return out, args
 
@@ -21,7 +39,8 @@ def test_tiny_ablation_writes_every_run_and_a_summary(tiny_run):
     out, _ = tiny_run
     data = json.loads(out.read_text())
     assert {(r["task"], r["variant"], r["seed"]) for r in data["runs"]} == {
-        ("mnist", v, s) for v in ablation.VARIANTS for s in (0, 1)}
+        ("mnist", v, s) for v in ablation.VARIANTS for s in (0, 1)
+    }
     for r in data["runs"]:
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["test_size"] == 200
         # every model with a circuit is measured with it switched off too; the matched layer is no circuit
@@ -32,7 +51,8 @@ def test_tiny_ablation_writes_every_run_and_a_summary(tiny_run):
     for control in ("matched", "frozen", "no-entangle"):
         d = s[f"difference_{control}"]
         assert "ci95" in d and d["per_seed"] == pytest.approx(
-            [(by_seed(data, "hybrid", k) - by_seed(data, control, k)) * 100 for k in (0, 1)])
+            [(by_seed(data, "hybrid", k) - by_seed(data, control, k)) * 100 for k in (0, 1)]
+        )
     assert data["budget"]["subset"] == 256 and "--subset 256" in data["command"]
     md = (out.parent / "ABLATION.md").read_text()
     assert "reduced-budget" in md and data["command"] in md and "Digits (MNIST)" in md
@@ -64,8 +84,10 @@ def test_the_controls_change_only_the_quantum_branch(tiny_run):
     from qnn_core.models.hybrid import HybridNet
 
     fresh_angles = [p for n, p in HybridNet(frozen.config).state_dict().items() if n.startswith("quantum.")]
-    assert fresh_angles and all(torch.equal(a, b) for a, b in zip(
-        fresh_angles, [p for n, p in frozen.state_dict().items() if n.startswith("quantum.")]))
+    assert fresh_angles and all(
+        torch.equal(a, b)
+        for a, b in zip(fresh_angles, [p for n, p in frozen.state_dict().items() if n.startswith("quantum.")])
+    )
 
 
 def test_resume_skips_finished_runs_and_refuses_another_budget(tiny_run, capsys):
@@ -89,17 +111,26 @@ def test_report_only_keeps_where_and_how_the_runs_were_made(tiny_run):
 
 
 def test_summary_statistics_and_verdicts():
-    runs = [{"task": "mnist", "variant": v, "seed": s, "test_accuracy": acc, "test_size": 10,
-             **({"test_accuracy_quantum_off": acc - 0.01} if v == "hybrid" else {})}
-            for s, (h, c) in enumerate([(0.95, 0.90), (0.96, 0.90), (0.97, 0.91)])
-            for v, acc in (("hybrid", h), ("classical", c))]
+    runs = [
+        {
+            "task": "mnist",
+            "variant": v,
+            "seed": s,
+            "test_accuracy": acc,
+            "test_size": 10,
+            **({"test_accuracy_quantum_off": acc - 0.01} if v == "hybrid" else {}),
+        }
+        for s, (h, c) in enumerate([(0.95, 0.90), (0.96, 0.90), (0.97, 0.91)])
+        for v, acc in (("hybrid", h), ("classical", c))
+    ]
     s = ablation.summarise(runs)["mnist"]
     assert s["hybrid"]["mean"] == pytest.approx(96.0) and s["hybrid"]["std"] == pytest.approx(1.0)
     assert s["difference"]["per_seed"] == pytest.approx([5.0, 6.0, 6.0])
     assert s["quantum_off_drop"]["mean"] == pytest.approx(1.0)
     assert ablation.verdict(s).startswith("the quantum branch adds +5.67")
-    mixed = ablation.summarise([{**r, "test_accuracy": 0.9 + (0.01 if (r["seed"] + (r["variant"] == "hybrid")) % 2 else 0)}
-                                for r in runs])["mnist"]
+    mixed = ablation.summarise(
+        [{**r, "test_accuracy": 0.9 + (0.01 if (r["seed"] + (r["variant"] == "hybrid")) % 2 else 0)} for r in runs]
+    )["mnist"]
     assert ablation.verdict(mixed).startswith("no measurable difference")
 
 

@@ -1,4 +1,5 @@
 """The committed checkpoints: present, consistent with the registry, and their numbers reproducible."""
+
 import json
 
 import numpy as np
@@ -44,8 +45,10 @@ def test_shipped_digits_model_reads_canvas_like_drawings(polarity):
     test = load_split(get_task("mnist"), "test")
     predictor = Predictor("mnist")
     offsets = [(10 + (i * 23) % 120, 10 + (i * 37) % 120) for i in range(20)]  # off-centre, all over the canvas
-    right = sum(predictor.predict(mnist_on_canvas(test.images[i], polarity, offset=offsets[i])).index == test.labels[i]
-                for i in range(20))
+    right = sum(
+        predictor.predict(mnist_on_canvas(test.images[i], polarity, offset=offsets[i])).index == test.labels[i]
+        for i in range(20)
+    )
     assert right >= 19
 
 
@@ -87,9 +90,16 @@ def test_predict_cli_on_shipped_letters_model(tmp_path):
     paths = []
     for i, s in enumerate(samples):
         paths.append(tmp_path / f"{i}.png")
-        render_canvas(s.strokes, CanvasStyle(stroke_width=14, polarity="light-on-dark" if i % 2 else "dark-on-light")).save(paths[-1])
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "predict", "--task", "letters", *map(str, paths)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300)
+        render_canvas(
+            s.strokes, CanvasStyle(stroke_width=14, polarity="light-on-dark" if i % 2 else "dark-on-light")
+        ).save(paths[-1])
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "predict", "--task", "letters", *map(str, paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(lines) == 20 and all(len(line["top"]) == 3 for line in lines)
@@ -103,7 +113,7 @@ def test_readme_results_table_is_the_committed_evaluations():
 
     start, end = markers("results")
     text = README.read_text()
-    block = text[text.index(start) + len(start):text.index(end)].strip()
+    block = text[text.index(start) + len(start) : text.index(end)].strip()
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     assert block == results_table(rows).strip()
     for task in TASKS.values():

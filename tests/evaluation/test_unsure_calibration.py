@@ -1,5 +1,6 @@
 """The "I'm not sure" calibration on a tiny scale (it chooses on validation, sets the threshold there, measures
 on test), and the committed calibration: every handwriting checkpoint's rule, its JSON, card and README row."""
+
 import numpy as np
 import pytest
 from conftest import ROOT

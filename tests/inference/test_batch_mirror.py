@@ -1,4 +1,5 @@
 """Test-time mirroring: where the registry turns it on, every path serves the mirrored pair averaged."""
+
 import numpy as np
 import torch
 from conftest import ROOT
@@ -26,10 +27,12 @@ def test_mirrored_pair_makes_evaluation_mirror_invariant():
     images = load_split(task, "test").images[:16]
     flipped = mirrored(images)
     assert np.array_equal(flipped[:, :, 0], images[:, :, -1])  # left-right, not upside down
-    assert torch.allclose(predict_logits(model, task, images, mirror=True),
-                          predict_logits(model, task, flipped, mirror=True), atol=1e-5)
-    assert not torch.allclose(predict_logits(model, task, images, mirror=False),
-                              predict_logits(model, task, flipped, mirror=False), atol=1e-3)
+    assert torch.allclose(
+        predict_logits(model, task, images, mirror=True), predict_logits(model, task, flipped, mirror=True), atol=1e-5
+    )
+    assert not torch.allclose(
+        predict_logits(model, task, images, mirror=False), predict_logits(model, task, flipped, mirror=False), atol=1e-3
+    )
     test = load_split(task, "test").subset(slice(0, 16))
     on, off = evaluate(model, task, test, mirror=True), evaluate(model, task, test, mirror=False)
     assert on["test_time_mirror"] and "accuracy_single_view" in on

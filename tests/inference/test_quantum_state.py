@@ -6,6 +6,7 @@ angles straight from the layer's tq.RX / tq.RY parameters, and applies the depol
 form (1 - 3p/4) rho + p/4 (X rho X + Y rho Y + Z rho Z) on each wire: nothing is shared with the code under
 test. It uses einsum without BLAS: on a shared 2-core machine a threaded BLAS call can take 100x longer.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,14 +38,14 @@ def ry(t: float) -> np.ndarray:
 
 def on_axis(gate: np.ndarray, tensor: np.ndarray, axis: int) -> np.ndarray:
     """gate applied to one axis of a (2, 2, ..., 2) tensor."""
-    idx = LETTERS[:tensor.ndim]
-    out = idx[:axis] + "z" + idx[axis + 1:]
+    idx = LETTERS[: tensor.ndim]
+    out = idx[:axis] + "z" + idx[axis + 1 :]
     return np.einsum(f"z{idx[axis]},{idx}->{out}", gate, tensor, optimize=False)
 
 
 def cnot_map(a: int, b: int, n: int) -> np.ndarray:
     """f(k): the basis state CNOT(a -> b) sends |k> to; C M = M[f] row-wise as f is its own inverse."""
-    k = np.arange(2 ** n)
+    k = np.arange(2**n)
     return np.where((k >> (n - 1 - a)) & 1, k ^ (1 << (n - 1 - b)), k)
 
 
@@ -74,7 +75,7 @@ def numpy_layer_on_density(layer: QuantumLayer, i: int, rho: np.ndarray) -> np.n
     t = rho.reshape([2] * (2 * n))
     for w, g in enumerate(gates(layer, i)):
         t = on_axis(g.conj(), on_axis(g, t, w), n + w)  # G rho G^dagger
-    out = t.reshape(2 ** n, 2 ** n)
+    out = t.reshape(2**n, 2**n)
     for a, b in ring(n):
         f = cnot_map(a, b, n)
         out = out[f][:, f]
@@ -133,12 +134,14 @@ def test_layers_and_states_match_numpy(circuit):
     probe = np.random.default_rng(0).normal(size=(dim, 3)) @ np.array([1, 1j, 0.5])  # a random complex vector
     for i, mine in enumerate(circuit.layer_unitaries()):
         for k in (0, dim - 1, dim // 3):  # columns of U_i are the images of basis states
-            np.testing.assert_allclose(mine.numpy()[:, k], numpy_layer_on_state(circuit.layer, i, np.eye(dim)[k]),
-                                       atol=2e-6)
+            np.testing.assert_allclose(
+                mine.numpy()[:, k], numpy_layer_on_state(circuit.layer, i, np.eye(dim)[k]), atol=2e-6
+            )
         probe_i = numpy_layer_on_state(circuit.layer, i, probe)
         np.testing.assert_allclose(mine.numpy().astype(complex) @ probe, probe_i, atol=1e-5)
-    np.testing.assert_allclose(circuit.unitary.numpy().astype(complex) @ probe,
-                               numpy_final_state(circuit.layer, probe), atol=2e-5)
+    np.testing.assert_allclose(
+        circuit.unitary.numpy().astype(complex) @ probe, numpy_final_state(circuit.layer, probe), atol=2e-5
+    )
     angles = angles_for(n)
     enc = [numpy_encoding(a) for a in angles.double().numpy()]
     np.testing.assert_allclose(circuit.encoded_states(angles).numpy(), np.stack(enc).real, atol=2e-6)
@@ -157,8 +160,9 @@ def test_each_qubits_state_matches_numpy(circuit):
     t = ref.reshape([2] * n)
     for w in range(n):
         others = "".join(LETTERS[v] for v in range(n) if v != w)
-        rho_w = np.einsum(f"{others}y,{others}z->yz", np.moveaxis(t, w, -1), np.moveaxis(t, w, -1).conj(),
-                          optimize=False)  # every other wire traced out
+        rho_w = np.einsum(
+            f"{others}y,{others}z->yz", np.moveaxis(t, w, -1), np.moveaxis(t, w, -1).conj(), optimize=False
+        )  # every other wire traced out
         bloch = [numpy_expval(ref, P, w, n) for P in (X, Y, Z)]
         lam = np.clip(np.linalg.eigvalsh(rho_w), 1e-15, 1)
         np.testing.assert_allclose(s.bloch[w], bloch, atol=2e-6)
@@ -198,8 +202,11 @@ def test_heisenberg_and_schrodinger_pictures_agree(circuit):
     angles, p = angles_for(circuit.n_qubits, 3, seed=1), 0.05
     rho = quantum_noise.evolve(circuit, circuit.encoded_states(angles), p)
     pulled = quantum_noise.heisenberg(circuit, quantum_noise.z_observables(circuit), p)
-    np.testing.assert_allclose(quantum_noise.quadratic(pulled, circuit.encoded_states(angles)).numpy(),
-                               quantum_noise.expvals_of(rho, circuit).numpy(), atol=3e-6)
+    np.testing.assert_allclose(
+        quantum_noise.quadratic(pulled, circuit.encoded_states(angles)).numpy(),
+        quantum_noise.expvals_of(rho, circuit).numpy(),
+        atol=3e-6,
+    )
     if circuit.n_qubits == 8:
         return  # pulling back all 256 projectors takes seconds; 3 qubits run the same code
     # evaluate's two routes to the noisy distribution (per input, or all projectors pulled back)
@@ -208,8 +215,11 @@ def test_heisenberg_and_schrodinger_pictures_agree(circuit):
     diag = rho.diagonal(dim1=-2, dim2=-1).real.numpy()
     np.testing.assert_allclose(few.distribution(angles), diag, atol=2e-6)
     np.testing.assert_allclose(many.distribution(angles), diag, atol=3e-6)
-    np.testing.assert_allclose(BatchReadout(circuit, Readout(noise=p)).expvals(angles).numpy(),
-                               quantum_noise.expvals_of(rho, circuit).numpy(), atol=3e-6)
+    np.testing.assert_allclose(
+        BatchReadout(circuit, Readout(noise=p)).expvals(angles).numpy(),
+        quantum_noise.expvals_of(rho, circuit).numpy(),
+        atol=3e-6,
+    )
 
 
 def test_shot_estimates_have_the_distributions_mean_and_covariance(circuit):
@@ -218,7 +228,7 @@ def test_shot_estimates_have_the_distributions_mean_and_covariance(circuit):
     angles = angles_for(n, 1)
     final = circuit.final_states(angles)[0].numpy().astype(complex)
     probs = np.abs(final) ** 2
-    signs = np.array([[1 - 2 * ((k >> (n - 1 - w)) & 1) for w in range(n)] for k in range(2 ** n)], float)
+    signs = np.array([[1 - 2 * ((k >> (n - 1 - w)) & 1) for w in range(n)] for k in range(2**n)], float)
     mean = probs @ signs
     cov = (signs * probs[:, None]).T @ signs - np.outer(mean, mean)
     est = quantum_shots.sample_expvals(probs, circuit.z_signs, shots, np.random.default_rng(0), resamples=runs)

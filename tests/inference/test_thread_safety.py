@@ -3,6 +3,7 @@
 The threads run in a subprocess (thread_harness.py), so that a crash (the segmentation fault that hooks on a
 shared model caused) fails this test instead of killing pytest.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def test_threads_sharing_one_service_get_single_threaded_results() -> None:
     task = "mnist"
     if not get_task(task).checkpoint().is_file():
         pytest.skip(f"no shipped {task} checkpoint")
-    r = subprocess.run([sys.executable, str(HARNESS), "--task", task, "--threads", "4", "--rounds", "2"],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, str(HARNESS), "--task", task, "--threads", "4", "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, f"exit {r.returncode} (negative: killed by that signal)\n{r.stdout}\n{r.stderr[-3000:]}"
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["calls"] == 4 * 2 * 24 and report["mismatches"] == 0 and not report["errors"]

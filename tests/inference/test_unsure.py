@@ -1,5 +1,6 @@
 """The "I'm not sure" scores against plain numpy, the rule's round trip through a checkpoint, and the verdict
 that the Predictor, the service and the CLIs give with it."""
+
 import json
 
 import numpy as np

@@ -7,6 +7,7 @@ killing pytest):
 
 Exit status 0: every threaded result equals the single-threaded one; 1: some differ; a crash: a signal.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         t.start()
     for t in threads:
         t.join()
-    print(json.dumps({"calls": len(ops) * a.rounds * a.threads, "mismatches": len(mismatches), "errors": errors,
-                      "examples": sorted(set(mismatches))[:5]}))
+    print(
+        json.dumps(
+            {
+                "calls": len(ops) * a.rounds * a.threads,
+                "mismatches": len(mismatches),
+                "errors": errors,
+                "examples": sorted(set(mismatches))[:5],
+            }
+        )
+    )
     return 0 if not mismatches and not errors else 1
 
 

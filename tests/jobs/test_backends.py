@@ -1,5 +1,6 @@
 """The jobs backend seam without a cluster: the store's migration, the new parameters, the log reports that carry a Ray
 job's state and checkpoint, the commands and runtime_env a job gets, and a local job with two torchrun processes."""
+
 import hashlib
 import json
 import sqlite3
@@ -62,10 +63,19 @@ def test_device_and_processes_are_checked_like_the_other_parameters():
 def test_worker_commands_for_one_and_several_processes():
     assert procs.python_command("python", ["m", "a"]) == ["python", "-m", "m", "a"]
     assert procs.python_command("python", ["m"], 3) == [
-        "python", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "3", "-m", "m"]
+        "python",
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "3",
+        "-m",
+        "m",
+    ]
     assert ray_backend.entrypoint("python", 1) == "python -m qnn_core jobs ray-worker"
     assert ray_backend.resources(JobParams(threads=2, processes=2, device="cuda")) == dict(
-        entrypoint_num_cpus=4, entrypoint_num_gpus=2)
+        entrypoint_num_cpus=4, entrypoint_num_gpus=2
+    )
 
 
 def test_the_runtime_env_ships_the_code_and_names_the_nodes_data(monkeypatch, tmp_path):
@@ -88,8 +98,14 @@ def test_a_checkpoint_survives_the_trip_through_a_log_and_damage_is_caught(tmp_p
     path = tmp_path / "model.pt"
     path.write_bytes(bytes(range(256)) * 500)  # 128,000 bytes: three chunks
     lines = list(reports.checkpoint_lines(path))
-    text = "\n".join(["[00:00:01] hello", "[rank0]:" + reports.line("progress", progress=0.5), *lines,
-                      reports.MARK + '{"kind": "torn'])
+    text = "\n".join(
+        [
+            "[00:00:01] hello",
+            "[rank0]:" + reports.line("progress", progress=0.5),
+            *lines,
+            reports.MARK + '{"kind": "torn',
+        ]
+    )
     log = reports.parse(text)
     data, header = log.checkpoint()
     assert data == path.read_bytes() and header["sha256"] == hashlib.sha256(data).hexdigest()
@@ -106,8 +122,13 @@ def test_a_checkpoint_survives_the_trip_through_a_log_and_damage_is_caught(tmp_p
 
 
 def test_the_ray_backend_without_an_address_says_so_and_records_nothing(runs):
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--backend", "ray", "submit", "--task", "mnist"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "jobs", "--backend", "ray", "submit", "--task", "mnist"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "needs RAY_ADDRESS" in r.stderr and "Traceback" not in r.stderr
     assert jobs.list_jobs() == []
 

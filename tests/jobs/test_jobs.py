@@ -1,4 +1,5 @@
 """Background training jobs: real worker processes on tiny subsets, each test in its own runs directory."""
+
 import json
 import os
 import signal
@@ -112,8 +113,13 @@ def test_cli_list_show_logs(two_jobs):
     root, first, second, _, _ = two_jobs
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--runs", str(root), *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "qnn_core", "jobs", "--runs", str(root), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     listing = cli("list")
     assert listing.returncode == 0, listing.stderr
@@ -184,26 +190,31 @@ def test_reused_pid_is_not_mistaken_for_the_worker(runs):
     assert not procs.is_alive(me.pid, None)
     with store.opened(runs) as con:
         job_id = store.insert(con, runs, "mnist", JobParams(**TINY).to_dict())
-        con.execute("UPDATE jobs SET status = 'running', pid = ?, pid_started = ? WHERE id = ?",
-                    (me.pid, me.create_time() - 60, job_id))
+        con.execute(
+            "UPDATE jobs SET status = 'running', pid = ?, pid_started = ? WHERE id = ?",
+            (me.pid, me.create_time() - 60, job_id),
+        )
     assert jobs.get_job(job_id).status == "failed"
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(qubits=3), "Number of qubits must be between 4 and 12"),
-    (dict(qubits=13), "Number of qubits must be between 4 and 12"),
-    (dict(depth=0), "Circuit depth must be between 1 and 6"),
-    (dict(depth=7), "Circuit depth must be between 1 and 6"),
-    (dict(epochs=0), "Epochs must be between 1 and 50"),
-    (dict(lr=-0.1), "Learning rate must be greater than 0"),
-    (dict(lr=0.0), "Learning rate must be greater than 0"),
-    (dict(lr=float("nan")), "Learning rate must be a number"),
-    (dict(batch_size=2), "Batch size must be between 8"),
-    (dict(subset=10), "Training subset must be between 64"),
-    (dict(qubits=8.5), "Number of qubits must be a whole number"),
-    (dict(quantum="yes"), "quantum switch must be on or off"),
-    (dict(task="cifar"), "Unknown task 'cifar'. Choose one of: mnist, fashion, kmnist"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(qubits=3), "Number of qubits must be between 4 and 12"),
+        (dict(qubits=13), "Number of qubits must be between 4 and 12"),
+        (dict(depth=0), "Circuit depth must be between 1 and 6"),
+        (dict(depth=7), "Circuit depth must be between 1 and 6"),
+        (dict(epochs=0), "Epochs must be between 1 and 50"),
+        (dict(lr=-0.1), "Learning rate must be greater than 0"),
+        (dict(lr=0.0), "Learning rate must be greater than 0"),
+        (dict(lr=float("nan")), "Learning rate must be a number"),
+        (dict(batch_size=2), "Batch size must be between 8"),
+        (dict(subset=10), "Training subset must be between 64"),
+        (dict(qubits=8.5), "Number of qubits must be a whole number"),
+        (dict(quantum="yes"), "quantum switch must be on or off"),
+        (dict(task="cifar"), "Unknown task 'cifar'. Choose one of: mnist, fashion, kmnist"),
+    ],
+)
 def test_bad_parameters_are_rejected_before_anything_starts(runs, change, message):
     with pytest.raises(ValueError, match=message):
         jobs.submit(JobParams(**{**TINY, **change}))
@@ -211,8 +222,13 @@ def test_bad_parameters_are_rejected_before_anything_starts(runs, change, messag
 
 
 def test_cli_rejects_bad_parameters_without_a_traceback(runs):
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "submit", "--task", "mnist", "--qubits", "13"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "jobs", "submit", "--task", "mnist", "--qubits", "13"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "Number of qubits must be between 4 and 12 (got 13)" in r.stderr
     assert "Traceback" not in r.stderr and jobs.list_jobs() == []
 

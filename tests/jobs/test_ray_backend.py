@@ -9,6 +9,7 @@ per cluster CPU) two run and two wait in the app's queue:
 The checkpoint reaches the app only through the job's log: the worker wrote it inside its own Ray working directory,
 and the app's copy must carry the sha256 the worker reported.
 """
+
 import hashlib
 import json
 import os
@@ -98,12 +99,34 @@ def cluster():
     gcs, dashboard, client, node_manager, object_manager, agent, agent_grpc, metrics, env_agent = free_ports(9)
     env = {**os.environ, "RAY_TMPDIR": str(tmp), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("RAY_ADDRESS", None)
-    command = [str(VENV_BIN / "ray"), "start", "--head", "--num-cpus", "2", "--disable-usage-stats",
-               "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
-               "--port", str(gcs), "--ray-client-server-port", str(client), "--node-manager-port", str(node_manager),
-               "--object-manager-port", str(object_manager), "--dashboard-agent-listen-port", str(agent),
-               "--dashboard-agent-grpc-port", str(agent_grpc), "--metrics-export-port", str(metrics),
-               "--runtime-env-agent-port", str(env_agent)]
+    command = [
+        str(VENV_BIN / "ray"),
+        "start",
+        "--head",
+        "--num-cpus",
+        "2",
+        "--disable-usage-stats",
+        "--dashboard-host",
+        "127.0.0.1",
+        "--dashboard-port",
+        str(dashboard),
+        "--port",
+        str(gcs),
+        "--ray-client-server-port",
+        str(client),
+        "--node-manager-port",
+        str(node_manager),
+        "--object-manager-port",
+        str(object_manager),
+        "--dashboard-agent-listen-port",
+        str(agent),
+        "--dashboard-agent-grpc-port",
+        str(agent_grpc),
+        "--metrics-export-port",
+        str(metrics),
+        "--runtime-env-agent-port",
+        str(env_agent),
+    ]
     try:
         started = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
@@ -225,8 +248,10 @@ def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
                 jobs.submit(JobParams(**{**TINY, **bad}))
         assert str(on_ray.value) == str(on_local.value)
         messages.append(str(on_ray.value))
-    assert messages[:2] == ["Number of qubits must be between 4 and 12 (got 13).",
-                            "Device must be one of auto, cpu, cuda, cuda:N, mps (got 'gpu')."]
+    assert messages[:2] == [
+        "Number of qubits must be between 4 and 12 (got 13).",
+        "Device must be one of auto, cpu, cuda, cuda:N, mps (got 'gpu').",
+    ]
     assert len(jobs.list_jobs(check=False)) == 4  # nothing recorded ...
     assert len(ray_backend.client(os.environ["RAY_ADDRESS"]).list_jobs()) == before  # ... nor submitted
 
@@ -234,9 +259,27 @@ def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
 def test_every_job_is_listed_after_an_app_restart(submitted, ray_env, cluster):
     """A new process (the CLI, configured by its flags only) and the page list all four from the store."""
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "QNN_JOBS_BACKEND")}
-    listing = subprocess.run([sys.executable, "-m", "qnn_core", "jobs", "--runs", str(ray_env), "--backend", "ray",
-                              "--ray-address", cluster, "list", "--json"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=60)
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qnn_core",
+            "jobs",
+            "--runs",
+            str(ray_env),
+            "--backend",
+            "ray",
+            "--ray-address",
+            cluster,
+            "list",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listing.returncode == 0, listing.stderr
     listed = {j["id"]: j for j in json.loads(listing.stdout)}
     want = {"a": "done", "b": "done", "c": "cancelled", "d": "failed"}

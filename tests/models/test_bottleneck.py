@@ -1,5 +1,6 @@
 """The quantum-bottleneck model: its decision passes through the qubits alone, its classical twin has exactly
 the circuit's parameter count, and it borrows (never copies) its task's shipped hybrid's backbone."""
+
 from __future__ import annotations
 
 import shutil
@@ -46,7 +47,11 @@ def test_the_backbone_is_borrowed_and_a_replaced_donor_is_refused(donor_dir):
     model = bottleneck()
     model.backbone.load_state_dict(donor.backbone.state_dict())
     sha = checkpoint.tensors_sha256(donor.backbone.state_dict())
-    meta = {"task": "mnist", "model_kind": "bottleneck", "backbone_from": {"checkpoint": "mnist_hybrid.pt", "sha256": sha}}
+    meta = {
+        "task": "mnist",
+        "model_kind": "bottleneck",
+        "backbone_from": {"checkpoint": "mnist_hybrid.pt", "sha256": sha},
+    }
     save_checkpoint(model, meta, donor_dir / "mnist_bottleneck.pt")
     stored = torch.load(donor_dir / "mnist_bottleneck.pt", weights_only=True)["state_dict"]
     assert stored and not any(k.startswith("backbone.") for k in stored)  # only the heads travel
@@ -60,11 +65,17 @@ def test_the_backbone_is_borrowed_and_a_replaced_donor_is_refused(donor_dir):
         load_checkpoint(donor_dir / "mnist_bottleneck.pt")
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--task", "animals", "--model", "bottleneck"], "--model bottleneck is for the handwriting tasks"),
-    (["--task", "mnist", "--model", "bottleneck", "--augment", "handwriting"], "--augment cannot apply to a bottleneck"),
-    (["--task", "mnist", "--model", "bottleneck-twin", "--swa"], "--swa is not offered"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--task", "animals", "--model", "bottleneck"], "--model bottleneck is for the handwriting tasks"),
+        (
+            ["--task", "mnist", "--model", "bottleneck", "--augment", "handwriting"],
+            "--augment cannot apply to a bottleneck",
+        ),
+        (["--task", "mnist", "--model", "bottleneck-twin", "--swa"], "--swa is not offered"),
+    ],
+)
 def test_what_a_bottleneck_cannot_honour_is_refused(argv, says, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.parse([*argv, "--out", "never.pt"])
@@ -73,8 +84,25 @@ def test_what_a_bottleneck_cannot_honour_is_refused(argv, says, capsys):
 
 def test_train_writes_a_small_bottleneck_that_loads(tmp_path):
     out = tmp_path / "b.pt"
-    assert cli.main(["--task", "mnist", "--model", "bottleneck-twin", "--subset", "256", "--max-batches", "2",
-                     "--epochs", "1", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "--task",
+                "mnist",
+                "--model",
+                "bottleneck-twin",
+                "--subset",
+                "256",
+                "--max-batches",
+                "2",
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     model, meta = load_checkpoint(out)
     assert meta["model_kind"] == "bottleneck-twin" and model.bottleneck and not model.config.quantum
     assert out.stat().st_size < 100_000  # the heads alone; the backbone stays in mnist_hybrid.pt

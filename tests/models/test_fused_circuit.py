@@ -4,6 +4,7 @@ TorchQuantum is the definition of the circuit, so the fused path (qnn_core/model
 with `forward_circuit` on random inputs and random parameters, over a spread of sizes that reaches every branch
 of the fused code: depth 1 (no state at all), the direct simulation (one chunk, two, three) and U built per call.
 """
+
 from __future__ import annotations
 
 import math
@@ -147,8 +148,12 @@ def test_shipped_checkpoint_predictions_do_not_change():
     model.eval()
     layer = model.quantum
     torch.manual_seed(0)
-    angles = torch.cat([(torch.rand(64, layer.n_qubits) * 2 - 1) * math.pi,
-                        math.pi * torch.tanh(model.to_angles(torch.randn(64, model.backbone.out_dim)))]).detach()
+    angles = torch.cat(
+        [
+            (torch.rand(64, layer.n_qubits) * 2 - 1) * math.pi,
+            math.pi * torch.tanh(model.to_angles(torch.randn(64, model.backbone.out_dim))),
+        ]
+    ).detach()
     with torch.no_grad():
         old = _old_eval(layer, angles)
         new = layer(angles)

@@ -96,7 +96,9 @@ def test_preact_backbone_has_a_clean_identity_path_and_grad_cam_sees_its_closing
         fmap = m.backbone.feature_map(torch.randn(2, 1, 28, 28))
     assert fmap.shape == (2, 128, 7, 7) and fmap.min() >= 0
     assert m.backbone.last_conv_layer is m.backbone.post and len(m.backbone.stem) == 1
-    assert set(hybrid_net().state_dict()) == set(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[0].state_dict())
+    assert set(hybrid_net().state_dict()) == set(
+        load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[0].state_dict()
+    )
     assert not any(k.startswith("backbone.post") for k in hybrid_net().state_dict())
 
     digit = np.zeros((280, 280), np.uint8)

@@ -1,4 +1,5 @@
 """The animals task: pretrained backbone, feature cache, photo preprocessing, checkpoint, CLIs, Grad-CAM."""
+
 import io
 import json
 import subprocess
@@ -150,7 +151,7 @@ def test_crop_flip_views_are_seeded_crops_of_the_padded_image():
     assert not np.array_equal(a, crop_flip(images, np.random.default_rng(2)))
     padded = np.pad(images, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="reflect")
     for img, view in zip(padded, a):
-        crops = [img[y:y + 32, x:x + 32] for y in range(9) for x in range(9)]
+        crops = [img[y : y + 32, x : x + 32] for y in range(9) for x in range(9)]
         assert any(np.array_equal(view, c) or np.array_equal(view, c[:, ::-1]) for c in crops)
 
 
@@ -173,8 +174,10 @@ def test_checkpoint_for_other_backbone_weights_is_refused(tmp_path):
         load_checkpoint(tmp_path / "other.pt")
 
 
-@pytest.mark.parametrize("change, message", [({"input": {"size": TASK.input.size + 64}}, "px input"),
-                                             ({"task": "mnist"}, "trained for task 'mnist'")])
+@pytest.mark.parametrize(
+    "change, message",
+    [({"input": {"size": TASK.input.size + 64}}, "px input"), ({"task": "mnist"}, "trained for task 'mnist'")],
+)
 def test_checkpoint_for_another_input_size_or_task_is_refused(tmp_path, change, message):
     payload = torch.load(TASK.checkpoint(True), map_location="cpu", weights_only=True)
     payload["meta"].update(change)
@@ -263,8 +266,9 @@ def test_training_on_cached_features_runs_and_saves_a_loadable_checkpoint(tmp_pa
     from qnn_core.training.train import TrainConfig, train
 
     out = tmp_path / "tiny_animals.pt"
-    meta = train(TrainConfig(task="animals", epochs=1, subset=64, batch_size=32, max_batches=2, threads=1), out,
-                 quiet=True)
+    meta = train(
+        TrainConfig(task="animals", epochs=1, subset=64, batch_size=32, max_batches=2, threads=1), out, quiet=True
+    )
     assert meta["train_size"] == 64 and meta["val_size"] == 200 and "unsure_below" in meta
     model, meta = load_checkpoint(out)
     assert model.config.backbone == "efficientnet_lite0" and model.config.tuned_stages == TASK.tuned_stages
@@ -300,8 +304,24 @@ def test_resnet18_option_with_a_users_local_weights_file(tmp_path):
 
     from qnn_core.training.train import parse_args, train
 
-    cfg, _ = parse_args(["--task", "animals", "--resnet18-weights", str(weights), "--epochs", "1", "--subset", "64",
-                         "--max-batches", "1", "--batch-size", "32", "--threads", "1"])
+    cfg, _ = parse_args(
+        [
+            "--task",
+            "animals",
+            "--resnet18-weights",
+            str(weights),
+            "--epochs",
+            "1",
+            "--subset",
+            "64",
+            "--max-batches",
+            "1",
+            "--batch-size",
+            "32",
+            "--threads",
+            "1",
+        ]
+    )
     meta = train(cfg, tmp_path / "r18_trained.pt", quiet=True)
     assert meta["config"]["backbone"] == "resnet18" and meta["train_config"]["freeze_backbone"]
     assert load_checkpoint(tmp_path / "r18_trained.pt")[0].config.backbone_weights == str(weights)

@@ -1,4 +1,5 @@
 """The quantum layer against an independent numpy state-vector simulation of the same circuit."""
+
 import numpy as np
 import pytest
 import torch
@@ -110,6 +111,7 @@ def test_rejects_wrong_width():
 
 def _one_qubit_z(x: float, rx: np.ndarray, ry: np.ndarray) -> float:
     """<Z> of one wire alone: RY(x)|0>, then RX(a), RY(b) per layer (what every wire is without the ring)."""
+
     def ry_m(t):
         return np.array([[np.cos(t / 2), -np.sin(t / 2)], [np.sin(t / 2), np.cos(t / 2)]], complex)
 
@@ -128,8 +130,9 @@ def test_without_the_ring_every_wire_is_its_own_one_qubit_circuit():
     layer = QuantumLayer(5, depth=3, entangle=False)
     angles = torch.rand(4, 5) * 2 * np.pi - np.pi
     theta = layer.theta().detach().numpy()  # (2, depth, n): RX then RY angles
-    want = np.array([[_one_qubit_z(float(angles[b, w]), theta[0, :, w], theta[1, :, w]) for w in range(5)]
-                     for b in range(4)])
+    want = np.array(
+        [[_one_qubit_z(float(angles[b, w]), theta[0, :, w], theta[1, :, w]) for w in range(5)] for b in range(4)]
+    )
     layer.train()
     for path in ("tq", "fused"):
         layer.circuit_path = path

@@ -89,6 +89,11 @@ def test_train_cli_rejects_an_unknown_augmentation():
 
     from conftest import ROOT
 
-    r = subprocess.run([sys.executable, "-m", "qnn_core.train", "--task", "mnist", "--augment", "garment+glitter"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core.train", "--task", "mnist", "--augment", "garment+glitter"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "unknown augmentation 'garment+glitter'" in r.stderr and "Traceback" not in r.stderr

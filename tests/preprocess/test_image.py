@@ -1,4 +1,5 @@
 """Every kind of user image maps into the training distribution, and every bad one gets a clear error."""
+
 import io
 
 import numpy as np
@@ -27,9 +28,14 @@ def _png(img: Image.Image, fmt="PNG") -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("ink,bg", [((0, 0, 0, 255), (255, 255, 255, 255)),  # dark on light
-                                    ((255, 255, 255, 255), (0, 0, 0, 255)),  # light on dark
-                                    ((30, 30, 200, 255), (0, 0, 0, 0))])  # coloured strokes, transparent canvas
+@pytest.mark.parametrize(
+    "ink,bg",
+    [
+        ((0, 0, 0, 255), (255, 255, 255, 255)),  # dark on light
+        ((255, 255, 255, 255), (0, 0, 0, 255)),  # light on dark
+        ((30, 30, 200, 255), (0, 0, 0, 0)),
+    ],
+)  # coloured strokes, transparent canvas
 def test_canvas_maps_to_mnist_form(ink, bg):
     prepared = prepare(_png(draw_digit_one(ink=ink, background=bg)), MNIST)
     px = prepared.pixels
@@ -100,10 +106,13 @@ def test_overlay_maps_back_onto_the_drawing():
     assert overlap > 0.8
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"this is not an image", "not an image"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"this is not an image", "not an image"),
+        (b"", "empty"),
+    ],
+)
 def test_not_an_image(data, message):
     with pytest.raises(ImageInputError, match=message):
         prepare(data, MNIST)

@@ -1,5 +1,6 @@
 """TIFF in any mode PIL reads (L, RGB, I;16, F) is accepted, and high-bit-depth greyscale is scaled, not clipped:
 through `prepare` for a drawing, through the photo path, and through `qnn predict`."""
+
 import io
 import json
 import subprocess
@@ -72,7 +73,10 @@ def test_high_bit_depth_ranges_fill_the_8_bit_range(mode, full_scale):
     img = eight_bit(digit_in(mode, full_scale))
     a = np.asarray(img)
     assert img.mode == "L" and a.max() == 255 and a.min() == 0
-    assert np.abs(prepare(tiff(digit_in(mode, full_scale)), MNIST).pixels - prepare(draw_digit_one(), MNIST).pixels).max() < 0.02
+    assert (
+        np.abs(prepare(tiff(digit_in(mode, full_scale)), MNIST).pixels - prepare(draw_digit_one(), MNIST).pixels).max()
+        < 0.02
+    )
 
 
 def test_negative_floats_are_stretched_and_nans_are_background():
@@ -88,8 +92,13 @@ def test_predict_cli_reads_tif_files(tmp_path):
         path = tmp_path / f"one_{mode.replace(';', '')}.tif"
         path.write_bytes(tiff(digit_in(mode)))
         files.append(str(path))
-    r = subprocess.run([sys.executable, "-m", "qnn_core.predict", "--task", "mnist", *files], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core.predict", "--task", "mnist", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [row["file"] for row in rows] == files

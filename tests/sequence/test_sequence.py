@@ -1,4 +1,5 @@
 """Reading a line: segmentation, the lattice, dictionary decoding, the read CLI and its errors."""
+
 import io
 import json
 import subprocess
@@ -56,6 +57,7 @@ def iou(a, b) -> float:
 
 # --- segmentation ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("polarity", POLARITIES)
 def test_segments_a_composed_strip_in_each_look(mnist_test, polarity):
     cells, labels = cells_for(mnist_test, "3141592653", MNIST.classes, seed=1)
@@ -83,9 +85,11 @@ def test_sizes_heights_and_uneven_gaps(mnist_test):
     ink, boxes = compose_ink(cells, rng, gaps=[0.15, 1.6, 0.2, 0.9])
     # Make the third digit much smaller and lower, as people do.
     x, y, w, h = boxes[2]
-    small = np.asarray(Image.fromarray((ink[y:y + h, x:x + w] * 255).astype(np.uint8)).resize((w * 2 // 3, h * 2 // 3)))
-    ink[y:y + h, x:x + w] = 0
-    ink[y + h // 3:y + h // 3 + small.shape[0], x:x + small.shape[1]] = small / 255.0
+    small = np.asarray(
+        Image.fromarray((ink[y : y + h, x : x + w] * 255).astype(np.uint8)).resize((w * 2 // 3, h * 2 // 3))
+    )
+    ink[y : y + h, x : x + w] = 0
+    ink[y + h // 3 : y + h // 3 + small.shape[0], x : x + small.shape[1]] = small / 255.0
     seg = segment_line(ink)
     assert len(seg.boxes) == 5
     assert abs(seg.boxes[2][3] - small.shape[0]) <= 3
@@ -130,7 +134,7 @@ def touching_strip(split, text: str, touch: int, seed: int) -> tuple[bytes, list
     ink, boxes = compose_ink(cells, np.random.default_rng(5), gaps=gaps)
     (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[touch], boxes[touch + 1]
     mid = (max(ay, by) + min(ay + ah, by + bh)) // 2
-    ink[mid - 2:mid + 3, ax + aw // 2:bx + bw // 2] = 1.0  # a ligature: one blob for sure
+    ink[mid - 2 : mid + 3, ax + aw // 2 : bx + bw // 2] = 1.0  # a ligature: one blob for sure
     return render(ink, "dark-on-light", np.random.default_rng(0)), boxes
 
 
@@ -150,10 +154,16 @@ def test_touching_characters_are_split_when_the_count_is_known(mnist_test, digit
 
 # --- the lattice ---------------------------------------------------------------------------------------------
 
+
 def random_lattice(rng, m=6, classes=4) -> Lattice:
     spans = [(i, j) for i in range(m) for j in range(i + 1, min(m, i + 3) + 1)]
-    return Lattice(spans, np.log(rng.dirichlet(np.ones(classes), len(spans))), rng.normal(0, 1, len(spans)),
-                   np.r_[0, rng.normal(0, 1, m - 1), 0], m)
+    return Lattice(
+        spans,
+        np.log(rng.dirichlet(np.ones(classes), len(spans))),
+        rng.normal(0, 1, len(spans)),
+        np.r_[0, rng.normal(0, 1, m - 1), 0],
+        m,
+    )
 
 
 def brute_force(lat: Lattice, labels=None, count=None) -> float:
@@ -190,6 +200,7 @@ def test_lattice_search_matches_brute_force():
 
 # --- dictionary decoding on hand-set probability tables --------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def kana_words():
     return Dictionary(load_words(KMNIST.words), KMNIST.classes)
@@ -212,16 +223,16 @@ def one_per_piece(rows) -> Lattice:
 
 
 def test_dictionary_corrects_a_misread_character(kana_words):
-    lat = one_per_piece([{"す": .9}, {"き": .8}, {"ま": .5, "や": .45}, {"き": .9}])
+    lat = one_per_piece([{"す": 0.9}, {"き": 0.8}, {"ま": 0.5, "や": 0.45}, {"き": 0.9}])
     raw, matches = decode(lat, kana_words)
     assert "".join(KMNIST.classes[c] for c in raw.classes) == "すきまき"
     assert matches[0].word.kana == "すきやき" and matches[0].accepted
     assert matches[0].word.romaji == "sukiyaki"
-    assert matches[0].cost == pytest.approx(np.log(.5 / .45), abs=1e-6)
+    assert matches[0].cost == pytest.approx(np.log(0.5 / 0.45), abs=1e-6)
 
 
 def test_a_clear_non_word_is_not_forced_into_the_dictionary(kana_words):
-    lat = one_per_piece([{"を": .97}, {"を": .97}, {"を": .97}])
+    lat = one_per_piece([{"を": 0.97}, {"を": 0.97}, {"を": 0.97}])
     raw, matches = decode(lat, kana_words)
     assert "".join(KMNIST.classes[c] for c in raw.classes) == "ををを"
     assert matches and not matches[0].accepted  # the best word would overrule the model by far too much
@@ -230,7 +241,7 @@ def test_a_clear_non_word_is_not_forced_into_the_dictionary(kana_words):
 
 def test_one_segmentation_error_is_forgiven(kana_words):
     # すきやき where や came out as two pieces (2 and 3): alone they are nothing much, together a clear や.
-    rows = [{"す": .9}, {"き": .9}, {"れ": .4}, {"つ": .4}, {"き": .9}, {"や": .92}]
+    rows = [{"す": 0.9}, {"き": 0.9}, {"れ": 0.4}, {"つ": 0.4}, {"き": 0.9}, {"や": 0.92}]
     spans = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (2, 4)]
     geo = np.array([0, 0, 0, 0, 0, -0.5])  # the merged candidate is a little wide
     lat = Lattice(spans, table(rows), geo, np.zeros(6), 5)
@@ -238,7 +249,7 @@ def test_one_segmentation_error_is_forgiven(kana_words):
     assert matches[0].word.kana == "すきやき" and matches[0].accepted
     assert [lat.spans[k] for k in matches[0].path.candidates] == [(0, 1), (1, 2), (2, 4), (4, 5)]
     # ... and two characters run together into one piece: the split (a cut through ink) is taken for a word.
-    rows = [{"は": .9}, {"を": .5}, {"な": .8}, {"や": .7}]  # candidate 1 is the blob, 2 and 3 its halves
+    rows = [{"は": 0.9}, {"を": 0.5}, {"な": 0.8}, {"や": 0.7}]  # candidate 1 is the blob, 2 and 3 its halves
     spans = [(0, 1), (1, 3), (1, 2), (2, 3)]
     boundary = np.array([0, 1.0, -1.0, 0])  # a clear gap before piece 1, a cut between pieces 1 and 2
     lat = Lattice(spans, table(rows), np.array([0, -0.5, 0, 0]), boundary, 3)
@@ -248,6 +259,7 @@ def test_one_segmentation_error_is_forgiven(kana_words):
 
 
 # --- whole readings with the shipped models --------------------------------------------------------------------
+
 
 def test_phone_number_and_grad_cam_placements(mnist_test, digits_model):
     cells, labels = cells_for(mnist_test, "0123456789", MNIST.classes, seed=6)
@@ -285,12 +297,18 @@ def test_kana_word_with_the_shipped_model():
 
 # --- the CLI and its errors ------------------------------------------------------------------------------------
 
+
 def test_read_cli_json_for_a_phone_number(tmp_path, mnist_test, tiny_checkpoint):
     cells, labels = cells_for(mnist_test, "5551234567", MNIST.classes, seed=13)
     path = tmp_path / "phone.png"
     path.write_bytes(compose_line(cells, labels, np.random.default_rng(14), polarity="dark-on-light").image)
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "read", "--phone", str(path), "--checkpoint",
-                        str(tiny_checkpoint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "read", "--phone", str(path), "--checkpoint", str(tiny_checkpoint)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) >= {"text", "chars", "phone", "count_ok", "notes", "low_confidence"}
@@ -330,7 +348,7 @@ def test_one_character_is_not_a_line(mnist_test, digits_model, expect):
     cells, labels = cells_for(mnist_test, "7", MNIST.classes, seed=17)
     ink, _ = compose_ink(cells, np.random.default_rng(18))
     canvas = np.zeros((ink.shape[0], ink.shape[1] * 5), np.float32)
-    canvas[:, :ink.shape[1]] = ink
+    canvas[:, : ink.shape[1]] = ink
     image = render(canvas, "dark-on-light", np.random.default_rng(0))
     with pytest.raises(SequenceInputError, match="only one character") as info:
         read_line(digits_model, image, expect=expect)

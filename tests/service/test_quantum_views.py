@@ -1,5 +1,6 @@
 """The quantum view's service calls on the served models: consistent with the prediction they explain, seeded,
 read-only, and the same from many threads at once as from one."""
+
 from __future__ import annotations
 
 import threading
@@ -85,7 +86,7 @@ def test_many_threads_get_the_single_threaded_answers(digits, one):
     def worker(k: int) -> None:
         barrier.wait()
         try:
-            for op in ops[k % len(ops):] + ops[:k % len(ops)]:  # each thread in its own order
+            for op in ops[k % len(ops) :] + ops[: k % len(ops)]:  # each thread in its own order
                 if not all(np.array_equal(a, b) for a, b in zip(run(op), want[op])):
                     bad.append(op)
         except Exception as err:  # noqa: BLE001  (any failure in a thread fails the test)

@@ -1,5 +1,6 @@
 """The service the pages call: per-call quantum switch, Grad-CAM equal to pytorch-grad-cam's own, the verdict,
 line reading, and which model is served."""
+
 from __future__ import annotations
 
 import copy

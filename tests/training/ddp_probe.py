@@ -4,6 +4,7 @@ Each rank writes `rank<R>.json` into $QNN_PROBE_DIR with the indices its epochs 
 parameters. With $QNN_PROBE_CRASH_RANK set, that rank raises in its first epoch, as a crashing worker would;
 with $QNN_PROBE_STOP_AFTER=N, rank 0 dies right after writing epoch N's resume file, as a killed session would.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Data-parallel training: the shards of an epoch, and real 2-process torchrun runs over gloo on the CPU."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,22 @@ from qnn_core.training.distributed import Context, shard
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("ddp_probe.py")
-TRAIN_ARGS = ["--task", "mnist", "--subset", "256", "--max-batches", "3", "--epochs", "1", "--batch-size", "16",
-              "--threads", "1", "--device", "cpu"]
+TRAIN_ARGS = [
+    "--task",
+    "mnist",
+    "--subset",
+    "256",
+    "--max-batches",
+    "3",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+]
 RUN_TIMEOUT_S = 240  # a hang would be caught here; a healthy run takes ~15 s
 
 
@@ -30,12 +45,26 @@ def test_shards_are_disjoint_and_cover_the_data(n: int) -> None:
     assert shard(Context(rank=0, world_size=2), n, epoch=4, seed=0).tolist() != parts[0].tolist()  # reshuffled
 
 
-def torchrun(tmp_path: Path, extra_env: dict[str, str] | None = None,
-             args: list[str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QNN_PROBE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
-           **(extra_env or {})}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(PROBE),
-           *(args or [*TRAIN_ARGS, "--out", str(tmp_path / "ddp.pt")])]
+def torchrun(
+    tmp_path: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "QNN_PROBE_DIR": str(tmp_path),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(PROBE),
+        *(args or [*TRAIN_ARGS, "--out", str(tmp_path / "ddp.pt")]),
+    ]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
@@ -63,8 +92,12 @@ def test_a_crashed_rank_ends_the_run_with_its_error(tmp_path: Path) -> None:
 
 
 def test_two_processes_stopped_after_epoch_1_resume_to_the_weights_of_a_run_straight_through(tmp_path: Path) -> None:
-    two_epochs = [*TRAIN_ARGS[:TRAIN_ARGS.index("--epochs")], "--epochs", "2",
-                  *TRAIN_ARGS[TRAIN_ARGS.index("--epochs") + 2:]]
+    two_epochs = [
+        *TRAIN_ARGS[: TRAIN_ARGS.index("--epochs")],
+        "--epochs",
+        "2",
+        *TRAIN_ARGS[TRAIN_ARGS.index("--epochs") + 2 :],
+    ]
     straight = tmp_path / "straight"
     straight.mkdir()
     done = torchrun(straight, args=[*two_epochs, "--out", str(straight / "ddp.pt")])

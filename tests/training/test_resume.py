@@ -1,5 +1,6 @@
 """Resumable training: a run stopped after an epoch and resumed from its resume file ends exactly where a run
 straight through ends, and every bad --resume is a one-line usage error."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,8 +42,18 @@ def history(meta: dict) -> list[dict]:
 @pytest.mark.parametrize("swa", [False, True], ids=["one-cycle", "swa"])
 def test_a_run_stopped_after_epoch_1_and_resumed_ends_as_one_run_straight_through(swa, tmp_path, monkeypatch):
     # Dropout, augmentation and the shuffled order all draw random numbers, so any stream not restored shows.
-    cfg = TrainConfig(task="mnist", epochs=3, subset=256, max_batches=3, batch_size=32, threads=1, swa=swa,
-                      lr=1e-3, augment="handwriting+elastic", model={"dropout": 0.2})
+    cfg = TrainConfig(
+        task="mnist",
+        epochs=3,
+        subset=256,
+        max_batches=3,
+        batch_size=32,
+        threads=1,
+        swa=swa,
+        lr=1e-3,
+        augment="handwriting+elastic",
+        model={"dropout": 0.2},
+    )
     straight = record_epochs(monkeypatch)
     train(cfg, tmp_path / "straight.pt", quiet=True)
     assert not resume_path(tmp_path / "straight.pt").exists()  # a finished run leaves only its checkpoint

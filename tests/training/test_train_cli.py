@@ -18,8 +18,18 @@ def run(*args):
 
 def test_tiny_training_writes_full_metadata(tiny_checkpoint):
     model, meta = load_checkpoint(tiny_checkpoint)
-    for key in ("task", "classes", "config", "seed", "epochs", "train_data_sha256", "val_accuracy", "versions",
-                "train_time_s", "history"):
+    for key in (
+        "task",
+        "classes",
+        "config",
+        "seed",
+        "epochs",
+        "train_data_sha256",
+        "val_accuracy",
+        "versions",
+        "train_time_s",
+        "history",
+    ):
         assert key in meta, key
     assert meta["config"]["quantum"] and meta["config"]["n_qubits"] == 8
     assert len(meta["train_data_sha256"]) == 64
@@ -29,8 +39,23 @@ def test_train_cli_classical(tmp_path):
     """The deprecated --no-quantum still means --model classical (with a warning); --train-limit counts on pixels;
     every epoch is in the record, whichever weights were kept."""
     out = tmp_path / "c.pt"
-    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "2", "--subset", "128", "--max-batches", "1",
-            "--train-limit", "100", "--no-quantum", "--out", str(out))
+    r = run(
+        "qnn_core",
+        "train",
+        "--task",
+        "kmnist",
+        "--epochs",
+        "2",
+        "--subset",
+        "128",
+        "--max-batches",
+        "1",
+        "--train-limit",
+        "100",
+        "--no-quantum",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert "--no-quantum is deprecated" in r.stderr and "--model classical" in r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["quantum"] is False
@@ -40,8 +65,19 @@ def test_train_cli_classical(tmp_path):
 
 
 def test_evaluate_cli_small_slice(tiny_checkpoint, tmp_path):
-    r = run("qnn_core", "evaluate", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), "--limit", "300", "--json",
-            "--report", str(tmp_path))
+    r = run(
+        "qnn_core",
+        "evaluate",
+        "--task",
+        "mnist",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--limit",
+        "300",
+        "--json",
+        "--report",
+        str(tmp_path),
+    )
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["n"] == 300 and 0 <= result["accuracy"] <= 1
@@ -60,7 +96,9 @@ def test_predict_cli_good_and_bad_files(tiny_checkpoint, tmp_path):
     bad.write_text("hello")
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 200), "white").save(blank)
-    r = run("qnn_core", "predict", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), str(good), str(bad), str(blank))
+    r = run(
+        "qnn_core", "predict", "--task", "mnist", "--checkpoint", str(tiny_checkpoint), str(good), str(bad), str(blank)
+    )
     assert r.returncode == 1
     line = json.loads(r.stdout.strip())
     assert line["file"] == str(good) and line["label"] in "0123456789" and len(line["top"]) == 3
@@ -99,8 +137,24 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     from qnn_core.training.train import main
 
     out = tmp_path / "deeper.pt"
-    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--model", "classical", "--blocks", "1,2,2", "--out", str(out))
+    r = run(
+        "qnn_core",
+        "train",
+        "--task",
+        "kmnist",
+        "--epochs",
+        "1",
+        "--subset",
+        "128",
+        "--max-batches",
+        "1",
+        "--model",
+        "classical",
+        "--blocks",
+        "1,2,2",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     model, meta = load_checkpoint(out)
     assert model.config.blocks == (1, 2, 2) and len(model.backbone.stages[1]) == 2
@@ -108,8 +162,24 @@ def test_train_blocks_flag_builds_that_backbone_and_its_card_repeats_it(tmp_path
     assert blocks_flag(load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]) == ""
     # Fine-tuning it keeps its shape without repeating --blocks.
     tuned = tmp_path / "tuned.pt"
-    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--model", "classical", "--init", str(out), "--out", str(tuned))
+    r = run(
+        "qnn_core",
+        "train",
+        "--task",
+        "kmnist",
+        "--epochs",
+        "1",
+        "--subset",
+        "128",
+        "--max-batches",
+        "1",
+        "--model",
+        "classical",
+        "--init",
+        str(out),
+        "--out",
+        str(tuned),
+    )
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tuned)[0].config.blocks == (1, 2, 2)
     for bad in ("1,2", "1,x,2", "1,0,2"):
@@ -124,8 +194,23 @@ def test_train_preact_flag_builds_preactivation_blocks_that_the_card_and_init_ke
     from qnn_core.models.hybrid import PreActBlock
 
     out = tmp_path / "preact.pt"
-    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--model", "classical", "--preact", "--out", str(out))
+    r = run(
+        "qnn_core",
+        "train",
+        "--task",
+        "kmnist",
+        "--epochs",
+        "1",
+        "--subset",
+        "128",
+        "--max-batches",
+        "1",
+        "--model",
+        "classical",
+        "--preact",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     model, meta = load_checkpoint(out)
     blocks = [b for stage in model.backbone.stages for b in stage]
@@ -135,8 +220,24 @@ def test_train_preact_flag_builds_preactivation_blocks_that_the_card_and_init_ke
     shipped = load_checkpoint(ROOT / "checkpoints" / "mnist_hybrid.pt")[1]["config"]
     assert preact_flag(shipped) == "" and not backbone_text(shipped, {}, 1).startswith("pre-activation")
     tuned = tmp_path / "tuned.pt"
-    r = run("qnn_core", "train", "--task", "kmnist", "--epochs", "1", "--subset", "128", "--max-batches", "1",
-            "--model", "classical", "--init", str(out), "--out", str(tuned))
+    r = run(
+        "qnn_core",
+        "train",
+        "--task",
+        "kmnist",
+        "--epochs",
+        "1",
+        "--subset",
+        "128",
+        "--max-batches",
+        "1",
+        "--model",
+        "classical",
+        "--init",
+        str(out),
+        "--out",
+        str(tuned),
+    )
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tuned)[0].config.preact
 
@@ -152,10 +253,15 @@ def test_swa_averages_the_epochs_weights_and_gives_them_their_own_batchnorm_stat
     out = tmp_path / "swa.pt"
     cfg = TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True, init=str(tiny_checkpoint))
     meta = train(cfg, out, quiet=True)
-    assert cfg == TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True,
-                              init=str(tiny_checkpoint)) and cfg.model == {}  # --init's backbone shape went to a copy
+    assert (
+        cfg
+        == TrainConfig(task="mnist", epochs=2, subset=256, max_batches=2, lr=0.0, swa=True, init=str(tiny_checkpoint))
+        and cfg.model == {}
+    )  # --init's backbone shape went to a copy
     assert meta["best_epoch"] == "swa" and meta["swa"]["averaged_epochs"] == 2
-    assert meta["swa"]["val_acc"] >= meta["swa"]["best_single_val_acc"] and meta["swa"]["val_acc"] == meta["val_accuracy"]
+    assert (
+        meta["swa"]["val_acc"] >= meta["swa"]["best_single_val_acc"] and meta["swa"]["val_acc"] == meta["val_accuracy"]
+    )
     start, _ = load_checkpoint(tiny_checkpoint)
     kept, kept_meta = load_checkpoint(out)
     assert kept_meta["train_config"]["swa"] and "SWA" in kept_text(kept_meta)

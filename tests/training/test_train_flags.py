@@ -1,5 +1,6 @@
 """One trainer: a flag a run cannot honour is a one-line usage error before any work; the others are honoured
 on both pipelines; the caller's config is never changed."""
+
 import copy
 import subprocess
 import sys
@@ -30,11 +31,19 @@ REFUSED = [  # (arguments, what the one line says)
     (["--task", "animals", "--init", SHIPPED_ANIMALS, "--blocks", "1,2,2"], "--blocks is for the resnet backbone"),
     (["--task", "animals", "--preact"], "--preact is for the resnet backbone"),
     (["--task", "mnist", "--model", "bottleneck", "--preact"], "--preact comes from the shipped hybrid"),
-    (["--task", "mnist", "--init", str(ROOT / "checkpoints" / "mnist_hybrid.pt"), "--preact"],
-     "it has preact False, this run asks for True (--preact)"),
+    (
+        ["--task", "mnist", "--init", str(ROOT / "checkpoints" / "mnist_hybrid.pt"), "--preact"],
+        "it has preact False, this run asks for True (--preact)",
+    ),
     (["--task", "animals", "--tuned-stages", "7"], "--tuned-stages wants 1 to 6"),
-    (["--task", "animals", "--resnet18-weights", "w.pth", "--tuned-stages", "2"], "--tuned-stages is for the efficientnet"),
-    (["--task", "animals", "--model", "classical", "--init", SHIPPED_ANIMALS], "it is a hybrid model, this run trains a classical one"),
+    (
+        ["--task", "animals", "--resnet18-weights", "w.pth", "--tuned-stages", "2"],
+        "--tuned-stages is for the efficientnet",
+    ),
+    (
+        ["--task", "animals", "--model", "classical", "--init", SHIPPED_ANIMALS],
+        "it is a hybrid model, this run trains a classical one",
+    ),
     (["--task", "animals", "--cutmix", "0.5"], "--cutmix cannot apply to animals: it trains on cached activations"),
     (["--task", "mnist", "--model", "bottleneck", "--cutmix", "0.5"], "--cutmix cannot apply to a bottleneck model"),
     (["--task", "mnist", "--cutmix", "1.5"], "--cutmix is the share of images mixed, 0 to 1, not 1.5"),
@@ -46,24 +55,31 @@ REFUSED = [  # (arguments, what the one line says)
     (["--task", "mnist", "--source", "emnist"], "--source does not apply to mnist"),
     (["--task", "mnist", "--checkpoint", "x.pt"], "use --init PATH"),
     (["--task", "mnist", "--init", "missing.pt"], "--init: checkpoint not found"),
-    (["--task", "mnist", "--init", str(ROOT / "checkpoints" / "kmnist_hybrid.pt"), "--blocks", "1,1,1"],
-     "it has blocks [1, 2, 2], this run asks for [1, 1, 1] (--blocks)"),
+    (
+        ["--task", "mnist", "--init", str(ROOT / "checkpoints" / "kmnist_hybrid.pt"), "--blocks", "1,1,1"],
+        "it has blocks [1, 2, 2], this run asks for [1, 1, 1] (--blocks)",
+    ),
     (["--task", "letters", "--download"], "--download does not apply to letters"),
     (["--task", "letters", "--source", "emnist", "--mix", "real"], "--mix does not apply to letters --source emnist"),
     (["--task", "letters", "--source", "nope"], "letters has no such data set; one of emnist"),
     (["--task", "nope"], "invalid choice: 'nope'"),
     (["--task", "mnist", "--device", "gpu"], "Device must be one of auto, cpu, cuda, cuda:N, mps"),
     (["--task", "mnist", "--model", "classical", "--circuit-path", "tq"], "a classical model has no circuit"),
-    *([] if torch.cuda.is_available() else [
-        (["--task", "mnist", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU"),
-        (["--task", "mnist", "--amp", "bf16"], "--amp bf16 is mixed precision for CUDA; this run is on cpu"),
-    ]),
+    *(
+        []
+        if torch.cuda.is_available()
+        else [
+            (["--task", "mnist", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU"),
+            (["--task", "mnist", "--amp", "bf16"], "--amp bf16 is mixed precision for CUDA; this run is on cpu"),
+        ]
+    ),
 ]
 
 
 @pytest.mark.parametrize("argv, says", REFUSED, ids=[" ".join(a[1:]).replace(str(ROOT) + "/", "") for a, _ in REFUSED])
-def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(argv, says, capsys, monkeypatch,
-                                                                                 tmp_path):
+def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(
+    argv, says, capsys, monkeypatch, tmp_path
+):
     def never(*args, **kwargs):
         raise AssertionError("training started")
 
@@ -80,8 +96,13 @@ def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(
 def test_the_command_refuses_a_data_source_the_task_lacks_without_a_traceback(tmp_path):
     """`train --task animals --source emnist` used to end in a KeyError traceback."""
     out = tmp_path / "never.pt"
-    r = subprocess.run([sys.executable, "-m", "qnn_core", "train", "--task", "animals", "--source", "emnist", "--out",
-                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "qnn_core", "train", "--task", "animals", "--source", "emnist", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2 and r.stdout == "" and not out.exists()
     assert r.stderr.count("\n") == 1 and "--source does not apply to animals" in r.stderr, r.stderr
 
@@ -91,8 +112,12 @@ def test_train_refuses_a_config_it_cannot_honour_before_reading_data(monkeypatch
         raise AssertionError("data read")
 
     monkeypatch.setattr(pipeline, "load_train_val", never)
-    for cfg in (TrainConfig(task="animals", mix="real"), TrainConfig(task="animals", augment="garment+erase"),
-                TrainConfig(task="fashion", views=3), TrainConfig(task="kmnist", model={"tuned_stages": 3})):
+    for cfg in (
+        TrainConfig(task="animals", mix="real"),
+        TrainConfig(task="animals", augment="garment+erase"),
+        TrainConfig(task="fashion", views=3),
+        TrainConfig(task="kmnist", model={"tuned_stages": 3}),
+    ):
         with pytest.raises(ConfigError):
             train(cfg, tmp_path / "never.pt", quiet=True)
 
@@ -121,8 +146,18 @@ def test_cached_features_honour_init_and_swa_and_leave_the_config_alone(tmp_path
     train_split, val_split = photos.subset(slice(0, 32)), photos.subset(slice(32, 56))
     monkeypatch.setattr(pipeline, "load_train_val", lambda *args: (train_split, val_split))
     monkeypatch.setattr(trunk_cache, "CACHE_DIR", tmp_path / "features")
-    cfg = TrainConfig(task="animals", epochs=2, subset=32, batch_size=16, max_batches=1, views=1, lr=0.0, swa=True,
-                      init=SHIPPED_ANIMALS, threads=1)
+    cfg = TrainConfig(
+        task="animals",
+        epochs=2,
+        subset=32,
+        batch_size=16,
+        max_batches=1,
+        views=1,
+        lr=0.0,
+        swa=True,
+        init=SHIPPED_ANIMALS,
+        threads=1,
+    )
     asked = copy.deepcopy(cfg)
     out = tmp_path / "animals.pt"
     meta = train(cfg, out, quiet=True)
@@ -160,8 +195,11 @@ def test_cutmix_trains_on_soft_targets_and_the_card_says_so(tmp_path):
     share, and the card's reproduce line repeats the flag."""
     from qnn_core.evaluation.report import augment_text, extra_train_flags
 
-    meta = train(TrainConfig(task="fashion", epochs=1, subset=256, max_batches=2, cutmix=1.0, threads=1),
-                 tmp_path / "cutmix.pt", quiet=True)
+    meta = train(
+        TrainConfig(task="fashion", epochs=1, subset=256, max_batches=2, cutmix=1.0, threads=1),
+        tmp_path / "cutmix.pt",
+        quiet=True,
+    )
     assert meta["train_config"]["cutmix"] == 1.0 and 0.0 <= meta["history"][0]["train_acc"] <= 1.0
     assert np.isfinite(meta["history"][0]["loss"])
     assert " --cutmix 1" in extra_train_flags(meta)
