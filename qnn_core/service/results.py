@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qnn_core.evaluation.ablation import CONTROL_GAIN, CONTROLS, task_summary
 from qnn_core.evaluation.ablation import verdict as ablation_verdict
-from qnn_core.evaluation.readout_curves import MODEL_WORDS, load_curves, plain_words
+from qnn_core.evaluation.readout_curves import MODEL_WORDS, device_words, load_curves, plain_words
 from qnn_core.evaluation.report import EVAL_DIR, load_eval
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.lineage import training_totals
@@ -117,9 +117,10 @@ class ReadoutCurves:
 
     shots: tuple[int, ...]
     noise: tuple[float, ...]
-    lines: tuple[tuple[str, dict], ...]  # (legend name, its measured row)
+    lines: tuple[tuple[str, dict], ...]  # (legend name, its measured row; "device": its simulated-device column)
     explanation: str
     command: str
+    device_explanation: str = ""  # the simulated real device's column in words ("" before it is measured)
 
 
 @cache
@@ -129,4 +130,6 @@ def readout_curves() -> ReadoutCurves | None:
     if not data:
         return None
     lines = tuple((f"{get_task(r['task']).title}, {MODEL_WORDS[r['model']]}", r) for r in data["results"])
-    return ReadoutCurves(tuple(data["shots"]), tuple(data["noise"]), lines, plain_words(data), data["command"])
+    return ReadoutCurves(
+        tuple(data["shots"]), tuple(data["noise"]), lines, plain_words(data), data["command"], device_words(data)
+    )
