@@ -19,6 +19,14 @@ for font in truetype/fifthhorseman/dkg.ttf:fonts-dkg-handwriting truetype/breip/
             opentype/dancingscript/DancingScript-Regular.otf:fonts-dancingscript; do
   [ -e "/usr/share/fonts/${font%%:*}" ] || need+=("${font##*:}")
 done
+# Hiragana: handwriting-like Japanese fonts (qnn_core/data/hiragana.py lists each file and its licence) and EDICT,
+# the dictionary whose all-hiragana readings are the words the line reader knows (sequence/edict.py).
+for font in truetype/yozvox-yozfont/YOzRE_.ttf:fonts-yozvox-yozfont-edu truetype/kiloji/kiloji.ttf:fonts-kiloji \
+            truetype/klee/KleeOne-Regular.ttf:fonts-klee truetype/aoyagi-soseki/aoyagi-soseki.ttf:fonts-aoyagi-soseki \
+            truetype/yusei-magic/YuseiMagic-Regular.ttf:fonts-yusei-magic truetype/seto/setofont.ttf:fonts-seto; do
+  [ -e "/usr/share/fonts/${font%%:*}" ] || need+=("${font##*:}")
+done
+[ -f /usr/share/edict/edict ] || need+=(edict)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

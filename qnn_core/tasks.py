@@ -96,8 +96,13 @@ class TaskSpec:
     # its icon. A task without such a file gets the generic handwriting or photo page.
     page: str = ""
     icon: str = ""
+    # The page's name in the navigation (default: its URL path, capitalised).
+    page_title: str = ""
     # What one input of the task is, for the verdict "This doesn't look like a digit" (with its article).
     noun: str = "a character"
+    # The line reader tells small kana (ゃ っ ぁ ...; not classes) from their full-size twins by their size and
+    # position in the line (sequence/small_kana.py).
+    small_kana: bool = False
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -192,9 +197,10 @@ TASKS: dict[str, TaskSpec] = {
         name="kmnist",
         noun="a kana",
         page="kana",
+        page_title="Kuzushiji (KMNIST)",
         icon="🈁",
         target=0.98,
-        title="Kana (KMNIST)",
+        title="Kuzushiji (KMNIST)",
         classes=("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
         display=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
         data=DataSource(
@@ -244,6 +250,35 @@ TASKS: dict[str, TaskSpec] = {
         ),
         input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="mass"),  # of rendered letters
         epochs=3,  # then fine-tuned on the real letters only (see the model cards)
+    ),
+    "hiragana": TaskSpec(
+        name="hiragana",
+        noun="a kana",
+        page="hiragana",
+        icon="あ",
+        target=0.98,
+        title="Hiragana",
+        # The 46 basic kana, the 20 with dakuten and the 5 with handakuten (data/hiragana.py, which must agree);
+        # romaji in Hepburn except を wo, ぢ di, づ du, so that no two classes share one.
+        classes=tuple(
+            "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+            "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ"
+        ),
+        display=tuple(
+            "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
+            "ma mi mu me mo ya yu yo ra ri ru re ro wa wo n "
+            "ga gi gu ge go za ji zu ze zo da di du de do ba bi bu be bo pa pi pu pe po".split()
+        ),
+        # Synthetic handwriting: KanjiVG strokes and Japanese handwriting fonts, drawn like a canvas
+        # (data/hiragana.py); validation and test hold out whole fonts and their own stroke renderings.
+        data=DataSource("kanjivg", Path("kanji"), train=("kanjivg",), test=("kanjivg",)),  # type: ignore[arg-type]
+        input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="box"),
+        augment="handwriting+render",
+        epochs=8,
+        # The EDICT entries whose reading is all hiragana, built from the Debian `edict` package on first use
+        # and cached (sequence/edict.py); the path is where the cache lives.
+        words=REPO_ROOT / ".cache" / "edict" / "hiragana-words-v1.tsv",
+        small_kana=True,
     ),
     "animals": TaskSpec(
         name="animals",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.data import letters
+from qnn_core.data import hiragana, letters
 from qnn_core.data.split import DataNotFoundError, Split, orient, validation_split
 from qnn_core.tasks import TaskSpec
 
@@ -60,6 +60,8 @@ def _read_zip_jpeg(path: Path, split: str, classes: tuple[str, ...]) -> Split:
 
 
 def data_files(task: TaskSpec, split: str, root: str | Path | None = None) -> tuple[Path, ...]:
+    if task.data.kind == "kanjivg":  # synthetic: the stroke files it is drawn from
+        return hiragana.data_files()
     root = Path(root) if root else task.data.default_root
     names = task.data.train if split == "train" else task.data.test
     if task.data.kind == "zip_jpeg":  # one zip holds both splits
@@ -83,6 +85,8 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if task.data.kind == "strokes":  # pen strokes drawn like a canvas (letters.py)
         return letters.load_stroke_split(task, split, root)
+    if task.data.kind == "kanjivg":  # synthetic kana from strokes and fonts (hiragana.py)
+        return hiragana.load_split(task, split)
     try:
         files = data_files(task, split, root)
         img_path, lbl_path = files if len(files) == 2 else (files[0], files[0])
@@ -112,6 +116,8 @@ def load_train_val(
     """Training and validation data: for stroke tasks writer-disjoint and with synthetic letters (letters.py)."""
     if task.data.kind == "strokes":
         return letters.train_val(task, root, mix=mix)
+    if task.data.kind == "kanjivg":
+        return hiragana.train_val(task)
     return validation_split(task, load_split(task, "train", root, download))
 
 

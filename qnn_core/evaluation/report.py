@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qnn_core.cli_args import deprecated_alias
-from qnn_core.data import font_letters, letters, rendered
+from qnn_core.data import font_letters, hiragana, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_split, load_train_val
 from qnn_core.data.proxies import STYLES
@@ -146,6 +146,33 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
         f"the {n_train} train writers' {n_train * 52:,} Chars74K letters, each drawn {letters.REAL_COPIES} times on "
         f"random canvases. Every image goes through the canvas renderer and the app's preprocessing "
         f"(strokes.py); sha256 of the stroke file `{meta['train_data_sha256']}` |",
+    ]
+    return rows
+
+
+def _kana_data_rows(task: TaskSpec, meta: dict, result: dict) -> list[str]:
+    """What a hiragana model was trained, chosen and tested on (data/hiragana.py), and the data's licences."""
+    val_font = ", ".join(Path(f).stem for f in hiragana.VAL_FONTS)
+    test_font = ", ".join(Path(f).stem for f in hiragana.TEST_FONTS)
+    held_out = hiragana.STROKES_PER_CLASS // 10
+    rows = [
+        f"| **test accuracy** | **{result['accuracy']:.2%}** on {result['n']:,} synthetic kana never trained on or "
+        f"used for any choice: {held_out} KanjiVG renderings per kana from their own seed and distortion draws, and "
+        f"the whole held-out font {test_font} ({hiragana.HELD_OUT_FONT_PER_CLASS} per kana) |",
+    ]
+    if "accuracy_quantum_off" in result:
+        rows.append(
+            f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |"
+        )
+    rows += [
+        f"| validation accuracy (chooses the kept epoch and the recipe) | {meta['val_accuracy']:.2%} "
+        f"({meta['val_size']:,} images: {held_out} KanjiVG renderings per kana from the validation seed, and the "
+        f"whole held-out font {val_font}) |",
+        f"| trained on | {hiragana.mix_description()} ({meta['train_size']:,} images). Strokes: KanjiVG's paths with "
+        "per-stroke jitter, hooks and tails, joined strokes (kana_strokes.py), then rotation, slant, width and "
+        "elastic waves (synthetic_letters.py) and a random canvas (strokes.py). Fonts: bent and re-weighted like "
+        f"the letter fonts (font_letters.py); sha256 of the KanjiVG files `{meta['train_data_sha256']}` |",
+        "| data licences | " + " ".join(hiragana.licence_lines()) + " |",
     ]
     return rows
 
@@ -324,6 +351,8 @@ def model_card(
     ]
     if task.data.kind == "strokes":
         lines += _stroke_data_rows(task, meta, result, holdout) + ([proxy_row(proxy)] if proxy else [])
+    elif task.data.kind == "kanjivg":
+        lines += _kana_data_rows(task, meta, result) + ([proxy_row(proxy)] if proxy else [])
     else:
         lines.append(
             f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |"

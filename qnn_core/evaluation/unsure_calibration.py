@@ -40,7 +40,11 @@ SEEDS = {"val": 1, "test": 2}  # of the drawn negatives: test scribbles are neve
 SHARED_SHAPES = {
     ("mnist", "letters"): "0/o, 1/l, 2/z, 5/s, 6/b, 9/g, 9/q",
     ("letters", "mnist"): "o/0, l/1, z/2, s/5, b/6, g/9, q/9",
+    ("hiragana", "letters"): "し/l, く/c, つ/c, へ/n, い/u, り/u, こ/c, ん/h, ろ/z",
+    ("hiragana", "mnist"): "ろ/3, る/3, つ/7, し/1, く/1, て/7, ち/5",
 }
+# Task pairs that are not negatives of each other: KMNIST's kuzushiji are hiragana too, in cursive.
+NOT_NEGATIVES = {("hiragana", "kmnist"), ("kmnist", "hiragana")}
 
 
 def handwriting_tasks() -> list[str]:
@@ -66,7 +70,7 @@ def negative_sets(task: TaskSpec, stage: str) -> dict[str, np.ndarray]:
     """The negatives of one stage: every other handwriting task's images, then the drawn ones, by source."""
     out = {}
     for other in handwriting_tasks():
-        if other == task.name:
+        if other == task.name or (task.name, other) in NOT_NEGATIVES:
             continue
         if stage == "val":
             out[other] = sample(_split(other, "train"), NEGATIVES["val"]).images

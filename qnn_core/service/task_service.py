@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from qnn_core import jobs
-from qnn_core.data.compose import compose_line
+from qnn_core.data.compose import compose_line, spell
 from qnn_core.data.loaders import load_split
 from qnn_core.devices import resolve, serving_spec
 from qnn_core.evaluation import bottleneck_report
@@ -34,7 +34,7 @@ from qnn_core.inference.quantum_state import Circuit
 from qnn_core.models.diagram import circuit_figure
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
-from qnn_core.sequence.words import EDICT_NOTICE, Dictionary, load_words
+from qnn_core.sequence.words import EDICT_NOTICE, task_dictionary
 from qnn_core.service import quantum_views
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import TaskResults, task_results
@@ -321,10 +321,12 @@ def _example_line(task_name: str, expect: int | None, length: int, seed: int) ->
     test = load_split(task, "test")
     rng = np.random.default_rng(seed)
     if task.words and expect is None:
-        words = Dictionary(load_words(task.words), task.classes).words
+        # common words of up to five kana: an example a learner knows (EDICT has many long, rare readings)
+        words = task_dictionary(task.words, task.classes).words
+        words = [w for w in words if w.common and len(w.kana) <= 5] or words
         text = words[int(rng.integers(len(words)))].kana
     else:
         text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, expect or length))
-    labels = [task.classes.index(ch) for ch in text]
+    labels, small = spell(text, task.classes)
     cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
-    return compose_line(cells, labels, rng).image, text
+    return compose_line(cells, labels, rng, small=small).image, text
