@@ -48,6 +48,12 @@ class LineStyle:
     jpeg: float = 0.25  # share of opaque images saved as JPEG (a photo) instead of PNG (a canvas)
 
 
+# Lines of modern kana with small kana in them: a small kana is about half a full-size one, so the full-size
+# characters may vary less than LineStyle's default +-25% (a line whose full-size kana differ by 1.5x from one
+# another cannot show which is small, to any reader) and sit closer to one line.
+SMALL_KANA_LINE = LineStyle(scale=(0.9, 1.1), jitter=0.06)
+
+
 @dataclass
 class ComposedLine:
     image: bytes  # the file a user would upload

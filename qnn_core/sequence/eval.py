@@ -33,16 +33,16 @@ import torch
 
 from qnn_core.cli_args import add_json, add_model, model_path, positive_int
 from qnn_core.data import proxies
-from qnn_core.data.compose import LineStyle, compose_line
-from qnn_core.data.loaders import load_split
-from qnn_core.data.split import Split, validation_split
+from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+from qnn_core.data.loaders import load_split, load_train_val
+from qnn_core.data.split import Split
 from qnn_core.devices import DeviceError, add_device
 from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
-from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, load_words
+from qnn_core.sequence.words import MAX_OVERRULE_NATS, task_dictionary
 from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 PHONE = 10
@@ -102,8 +102,9 @@ def _analyse(
     by_class: list[np.ndarray],
     style: LineStyle,
     proxy: str | None = None,
+    small: list[bool] | None = None,
 ) -> tuple[LineAnalysis, str]:
-    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy)
+    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy, small=small)
     return analyse_line(predictor, line.image), line.polarity
 
 
@@ -156,14 +157,18 @@ def eval_words(
 ) -> dict:
     """Dictionary words and non-words; with `proxy`, every line re-made as a picture, styles taken in turn."""
     task = predictor.task
-    words = Dictionary(load_words(task.words), task.classes)
+    words = task_dictionary(task.words, task.classes)
+    # A large dictionary (EDICT for hiragana) is sampled over its words of NONWORD_LENGTHS kana, as a user
+    # would write them; small kana written small.
+    pool = [w for w in words.words if len(w.kana) in NONWORD_LENGTHS] if task.small_kana else words.words
     by_class = [np.flatnonzero(split.labels == c) for c in range(task.num_classes)]
     index = {c: i for i, c in enumerate(task.classes)}
     truths, with_dict, raw, forced, looks = [], [], [], [], []
     for i in range(n):
-        word = words.words[int(rng.integers(len(words.words)))].kana
+        word = pool[int(rng.integers(len(pool)))].kana
+        labels, small = spell(word, task.classes)
         look = proxies.STYLES[i % len(proxies.STYLES)] if proxy else None
-        analysis, look = _analyse(predictor, split, [index[ch] for ch in word], rng, by_class, style, look)
+        analysis, look = _analyse(predictor, split, labels, rng, by_class, style, look, small)
         text, reading = _read(analysis)
         truths.append(word), with_dict.append(text), looks.append(look)
         raw.append(reading.raw_text if reading is not None else "")
@@ -185,7 +190,12 @@ def eval_words(
         "words_without_dictionary": _scores(truths, raw, looks),
         "words_best_word_always": _scores(truths, forced, looks),
         "non_words": {**_scores(non_truth, non_text, non_looks), "dictionary_word_forced": round(non_forced / n, 4)},
-        "dictionary": {"words": len(words.words), "max_overrule_nats": MAX_OVERRULE_NATS},
+        "dictionary": {
+            "words": len(words.words),
+            "words_sampled": len(pool),
+            "max_overrule_nats": MAX_OVERRULE_NATS,
+            **({"source": "EDICT (Debian package edict), all-hiragana readings"} if task.small_kana else {}),
+        },
     }
 
 
@@ -201,11 +211,11 @@ def run(
     torch.set_num_threads(1)
     predictor = Predictor(task, checkpoint, device)
     if split_name == "val":
-        split = validation_split(task, load_split(task, "train"))[1]
+        split = load_train_val(task)[1]
     else:
         split = load_split(task, "test")
     rng = np.random.default_rng(seed)
-    style = LineStyle()
+    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
     start = time.time()
     if task.words:
         result = eval_words(predictor, split, n, rng, style, proxy)

@@ -21,11 +21,11 @@ SMALL_OF = {full: small for small, full in FULL_OF_SMALL.items()}
 # A small kana's longest side is about 0.5-0.65 of a full-size one's; a full-size kana's at least 0.8 (a flat
 # へ or つ still spans the cell's width). The boundary sits between, with a soft edge.
 SIZE_SPLIT = 0.74
-SIZE_SOFTNESS = 0.05
-# ... and its centre lies in the lower part of the line's band (0 = the band's top, 1 = its bottom).
-LOW_SPLIT = 0.5
-LOW_SOFTNESS = 0.08
-LOW_SLACK = 2.0  # nats: the position only vetoes a clearly high character, the size decides the rest
+SIZE_SOFTNESS = 0.04
+# ... and, sitting on the baseline, its centre lies low in the line's band (0 = the band's top, 1 = its bottom;
+# a small kana's centre is near 0.7, a full-size one's near 0.5). Both add up, in nats.
+LOW_SPLIT = 0.58
+LOW_SOFTNESS = 0.05
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -51,9 +51,7 @@ def small_probability(cands: Candidates) -> np.ndarray:
     boxes = np.array([c.box for c in cands.items], float)
     sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / max(size, 1.0)
     centre = ((boxes[:, 1] + boxes[:, 3]) / 2 - top) / max(bottom - top, 1.0)
-    by_size = _sigmoid((SIZE_SPLIT - sides) / SIZE_SOFTNESS)
-    by_place = _sigmoid((centre - LOW_SPLIT) / LOW_SOFTNESS + LOW_SLACK)
-    return by_size * by_place
+    return _sigmoid((SIZE_SPLIT - sides) / SIZE_SOFTNESS + (centre - LOW_SPLIT) / LOW_SOFTNESS)
 
 
 def small_form(label: str, p_small: float) -> str:
