@@ -477,6 +477,12 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         if task.data.kind == "strokes" and (h or c):
             out += ["", _stroke_note(task, h, c)]
+        if task.data.kind == "kanjivg" and (h or c):
+            out += [
+                "",
+                f"{task.title}: its test images are synthetic (KanjiVG strokes drawn with their own seeds, and a "
+                "whole font never trained on; see the model cards), not real handwriting.",
+            ]
     pictures = [
         f"{task.title} hybrid {r['accuracy']:.2%}" + (f", classical-only {c['accuracy']:.2%}" if c else "")
         for task, *_ in rows

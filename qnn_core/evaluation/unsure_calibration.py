@@ -196,6 +196,7 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
             "val_false_alarm_target": VAL_FALSE_ALARMS,
             "fit_images": len(fit),
         }
+        record["undetected_pairs"] = undetected_pairs(task, rule, out)
         if holdout is not None:
             record["holdout_false_alarms"] = float(rule.is_unsure(*out["holdout"]).mean())
             record["holdout_images"] = len(holdout)
@@ -211,6 +212,23 @@ def calibrate_task(task_name: str, kinds: tuple[str, ...] | None = None, write: 
             write_json_atomic(record, unsure_eval_path(task, kind))
         records.append(record)
     return records
+
+
+def undetected_pairs(task: TaskSpec, rule: UnsureRule, out: dict, top: int = 12) -> list[list]:
+    """The shapes the rule lets through: the other tasks' test images it does not flag, counted by (their class,
+    the class this model reads them as), most frequent first. These name the shapes two tasks share."""
+    from collections import Counter
+
+    pairs: Counter = Counter()
+    for name, (logits, features) in out.items():
+        other = name.split(":", 1)[1] if name.startswith("test:") else None
+        if other not in TASKS:
+            continue
+        labels = _split(other, "test").labels[: len(logits)]
+        missed = ~rule.is_unsure(logits, features)
+        for label, read in zip(labels[missed], logits[missed].argmax(1)):
+            pairs[(f"{get_task(other).label(int(label))}", task.label(int(read)))] += 1
+    return [[a, b, n] for (a, b), n in pairs.most_common(top)]
 
 
 def unsure_eval_path(task: TaskSpec, kind: str):

@@ -87,6 +87,9 @@ def card_section(task: TaskSpec, kind: str) -> list[str]:
             f"Shapes that {task.title} and {get_task(other).title} really share ({shapes}) are expected "
             "misses: such a drawing is both.",
         ]
+    if r.get("undetected_pairs"):
+        pairs = ", ".join(f"{a} → {b} ({n})" for a, b, n in r["undetected_pairs"])
+        lines += ["", f"Other tasks' test images it does not flag, by (their class → read as), most often: {pairs}."]
     lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `qnn ood --task {task.name}`."]
     return lines
 
