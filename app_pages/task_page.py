@@ -124,9 +124,13 @@ def _examples(task: TaskSpec, service: TaskService) -> None:
     if not examples:
         st.info("The test split of this data set is not installed here, so there are no examples to try.")
         return
-    source = "the test writers' real letters" if task.data.kind == "strokes" else "the official test split"
+    source = {
+        "strokes": "the test writers' real letters",
+        "kanjivg": "the synthetic test images (KanjiVG strokes by a simulated hand, and a held-out font)",
+    }.get(task.data.kind, "the official test split")
     st.caption(f"Images from {source}, which the model never trained on. Pick one:")
-    cols = st.columns(len(examples))
+    per_row = 12  # 71 kana do not fit one row
+    cols = [col for start in range(0, len(examples), per_row) for col in st.columns(per_row)]
     chosen_key = f"{task.name}_example"
     for i, (col, (img, _)) in enumerate(zip(cols, examples)):
         with col:
