@@ -129,7 +129,7 @@ def _examples(task: TaskSpec, service: TaskService) -> None:
         "kanjivg": "the synthetic test images (KanjiVG strokes by a simulated hand, and a held-out font)",
     }.get(task.data.kind, "the official test split")
     st.caption(f"Images from {source}, which the model never trained on. Pick one:")
-    per_row = 12  # 71 kana do not fit one row
+    per_row = min(12, len(examples))  # 71 kana do not fit one row
     cols = [col for start in range(0, len(examples), per_row) for col in st.columns(per_row)]
     chosen_key = f"{task.name}_example"
     for i, (col, (img, _)) in enumerate(zip(cols, examples)):
