@@ -88,5 +88,5 @@ def test_write_a_word_on_the_wide_canvas(server, browser, tmp_path_factory):
         _wait_for(browser, lambda: WORD in shown() and "cherry" in shown(), what=f"the word {WORD}", timeout=120)
     finally:
         _shot(browser, "hiragana_word", tmp_path_factory)
-    browser.execute_script("document.querySelector('.qnn-line').scrollIntoView()")
+    browser.execute_script("document.querySelector('.qnn-line').scrollIntoView(); window.scrollBy(0, -160)")
     _shot(browser, "hiragana_word", tmp_path_factory)
