@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 pytest.importorskip(
     "ray", reason="ray[default] is not installed here (the ray extra of pyproject.toml pins ray[default]==2.60.0)"
