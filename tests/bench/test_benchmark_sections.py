@@ -12,6 +12,8 @@ from benchmarks import report
 from benchmarks.run import SECTIONS
 from benchmarks.simulators import pennylane_available
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory):

@@ -23,6 +23,8 @@ from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
 from .browser_helpers import wait_for as _wait_for
 
+pytestmark = pytest.mark.e2e
+
 SHOTS = ROOT / "docs" / "screenshots"
 
 

@@ -30,6 +30,8 @@ from .browser_helpers import (
     wait_for,
 )
 
+pytestmark = pytest.mark.e2e
+
 DIGITS = ("1", "7", "0")  # one per session
 SESSIONS = len(DIGITS)
 

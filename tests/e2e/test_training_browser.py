@@ -11,9 +11,12 @@ import os
 import subprocess
 import time
 
+import pytest
 from helpers import fake_running_job, finish_fake_job
 
 from .browser_helpers import new_driver, require_chromium, streamlit_server, wait_for
+
+pytestmark = pytest.mark.e2e
 
 CHIPS = (
     "return [...document.querySelectorAll('[data-testid=stMultiSelect] .react-aria-ComboBox [data-tag]')]"

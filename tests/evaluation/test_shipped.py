@@ -13,6 +13,8 @@ from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.tasks import TASKS, get_task
 
+pytestmark = pytest.mark.slow
+
 SHIPPED = [(name, q) for name in TASKS for q in (True, False)]
 
 

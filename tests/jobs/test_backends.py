@@ -121,6 +121,8 @@ def test_the_ray_backend_without_an_address_says_so_and_records_nothing(runs):
     assert jobs.list_jobs() == []
 
 
+@pytest.mark.ddp
+@pytest.mark.slow
 def test_a_local_job_with_two_torchrun_processes(runs):
     job = jobs.submit(JobParams(**{**TINY, "quantum": False, "processes": 2}))
     assert job.status == "running" and job.where.startswith("local: ")

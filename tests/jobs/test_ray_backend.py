@@ -40,6 +40,8 @@ from qnn_core.jobs import JobParams, ray_backend, reports  # noqa: E402
 from qnn_core.models.checkpoint import load_checkpoint  # noqa: E402
 from qnn_core.paths import SHARED_DATA  # noqa: E402
 
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
 VENV_BIN = Path(sys.executable).parent
 TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, limit=100)
 # Kana: its recipe trains at once, where digits first renders its images as people's pictures (minutes on a
