@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import accuracy
@@ -122,13 +122,12 @@ def test_train_refuses_a_config_it_cannot_honour_before_reading_data(monkeypatch
             train(cfg, tmp_path / "never.pt", quiet=True)
 
 
-def test_model_flag_and_its_deprecated_alias(capsys):
+def test_model_flag_and_the_removed_old_spelling(capsys):
     cfg, out = parse_args(["--task", "mnist", "--model", "classical"])
     assert not cfg.quantum and out.name == "mnist_classical.pt" and capsys.readouterr().err == ""
-    old, old_out = parse_args(["--task", "mnist", "--no-quantum"])
-    err = capsys.readouterr().err
-    assert old == cfg and old_out == out
-    assert "--no-quantum is deprecated" in err and "use --model classical" in err
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--task", "mnist", "--no-quantum"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --no-quantum" in capsys.readouterr().err
 
 
 def test_every_training_job_config_is_one_the_trainer_accepts():
