@@ -3,7 +3,7 @@
 import io
 
 import numpy as np
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from qnn_core.data.compose import SMALL_KANA_LINE, compose_line, spell

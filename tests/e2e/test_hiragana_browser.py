@@ -13,7 +13,7 @@ import pytest
 
 from qnn_core.data.kana_strokes import kana_strokes
 
-from .browser_helpers import FIND_CANVAS, ROOT, chromium_missing, new_driver, streamlit_server
+from .browser_helpers import FIND_CANVAS, ROOT, new_driver, require_chromium, streamlit_server
 from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
 from .browser_helpers import wait_for as _wait_for
@@ -31,8 +31,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    if why := chromium_missing():
-        pytest.fail(f"Chromium is not installed: {why}")
+    require_chromium()
     driver = new_driver()
     yield driver
     driver.quit()
