@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.line_reader import LineMode
 from app_pages.task_page import render
-from qnn_core.data.kana_strokes import KANJIVG_NOTICE, KanjiVGError, stroke_order_image
+from qnn_core.service import KANJIVG_NOTICE, KanjiVGError, stroke_order_table
 from qnn_core.tasks import TaskSpec
 
 COLUMNS = 10  # kana per row of the reference table
@@ -14,7 +14,7 @@ def reference_table(task: TaskSpec) -> None:
     """All 71 kana as KanjiVG draws them, strokes numbered in writing order: what the model was taught."""
     with st.expander("📖 The 71 kana and their stroke order", expanded=False):
         try:
-            images = [stroke_order_image(c, 96) for c in task.classes]
+            images = stroke_order_table(task.classes)
         except KanjiVGError as err:
             st.info(f"The stroke-order table cannot be drawn here: {err}")
             return

@@ -13,6 +13,7 @@ from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
+from qnn_core.service.kana_reference import KANJIVG_NOTICE, KanjiVGError, stroke_order_table
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import (
     ModelSummary,
@@ -26,6 +27,9 @@ from qnn_core.service.task_service import Classification, Explanation, TaskServi
 from qnn_core.service.verdict import Verdict
 
 __all__ = [
+    "KANJIVG_NOTICE",
+    "KanjiVGError",
+    "stroke_order_table",
     "LOW_CONFIDENCE",
     "MAX_OVERRULE_NATS",
     "PHONE_DIGITS",
