@@ -87,3 +87,12 @@ def test_hiragana_trains_a_tiny_model_and_predicts(tmp_path, monkeypatch):
     predictor = Predictor("hiragana", out)
     result = predictor.predict(render_canvas(kana_strokes("あ"), CanvasStyle()))
     assert len(result.probs) == 71 and abs(float(np.sum(result.probs)) - 1) < 1e-4
+
+
+def test_shipped_cards_carry_the_licence_lines():
+    from qnn_core.tasks import CHECKPOINT_DIR
+
+    for kind in ("hybrid", "classical"):
+        card = (CHECKPOINT_DIR / f"hiragana_{kind}.md").read_text()
+        for line in hiragana.licence_lines():
+            assert line in card, (kind, line)
