@@ -19,7 +19,7 @@ import numpy as np
 from qnn_core.cli_args import deprecated_alias
 from qnn_core.data import font_letters, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
-from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_split, load_train_val
+from qnn_core.data.loaders import DataNotFoundError, Split, has_split, load_holdout, load_split, load_train_val
 from qnn_core.data.proxies import STYLES
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report, unsure_report
@@ -233,6 +233,30 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
             f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
         )
         lines.append("")
+    if meta.get("other_animal_above") is not None:
+        lines.append(
+            f"A photo is flagged as another animal (\u201cThis looks like a cow, which is not one of the six\u201d) when the "
+            f"ImageNet head's likeliest animal group (its 398 animal classes grouped, `inference/imagenet_groups.py`) "
+            f"is not one of the six and holds at least **{meta['other_animal_above']:.3f}** of its probability; "
+            f"calibrated on the validation split, where it flags {meta['other_animal_flags_val']:.1%} of the "
+            f"images ({meta['other_animal_new_flags_val']:.1%} not already flagged by the checks above)."
+        )
+        lines.append("")
+    if meta.get("garment_share_below") is not None:
+        lines.append(
+            f"\"This doesn't look like a garment\" is also shown when the backbone's own ImageNet head puts less than "
+            f"**{meta['garment_share_below']:.4f}** of its probability on its garment, shoe and hat classes "
+            f"(`inference/imagenet_groups.py`; median on validation garments {meta['garment_share_val_median']:.3f}). "
+            f"Both checks together flag {meta['garment_flags_val']:.1%} of the validation garments "
+            f"(calibrated there: `qnn ood --task {task.name}`)."
+        )
+        lines.append("")
+    if not task.input.native:
+        lines.append(
+            f'Served preprocessing (registry): `photo_resize = "{task.input.photo_resize}"`: a photo is resized '
+            f"straight to {task.input.size} px, as the training photos were when loaded."
+        )
+        return lines
     lines.append(
         f'Served preprocessing (registry): `photo_resize = "{task.input.photo_resize}"`; '
         f'"match" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, '
@@ -324,6 +348,27 @@ def model_card(
     ]
     if task.data.kind == "strokes":
         lines += _stroke_data_rows(task, meta, result, holdout) + ([proxy_row(proxy)] if proxy else [])
+    elif result.get("split") == "validation":  # a data set whose test split is kept apart (clothes)
+        lines.append(
+            f"| **validation accuracy** | **{result['accuracy']:.2%}** on the data set's own validation split "
+            f"({result['n']:,} photos; its test split is kept apart and measured elsewhere, so this is the "
+            "split the recipe was chosen on) |"
+        )
+        if "accuracy_quantum_off" in result:
+            lines.append(
+                "| validation accuracy, quantum branch switched off at inference | "
+                f"{result['accuracy_quantum_off']:.2%} |"
+            )
+        if result.get("test_time_mirror"):
+            lines.append(
+                "| test-time mirroring | on: the logits of the photo and of its mirror image are averaged "
+                f"(registry `test_time_mirror`); one view only: {result['accuracy_single_view']:.2%} on validation |"
+            )
+        lines += [
+            f"| validation accuracy of the kept epoch (during training) | {meta['val_accuracy']:.2%} |",
+            f"| trained on | {meta['train_size']:,} photos of the data set's train split, sha256 of the files "
+            f"`{meta['train_data_sha256']}` |",
+        ]
     else:
         lines.append(
             f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |"
@@ -369,7 +414,7 @@ def model_card(
         f"Reproduce the training: {train_cmd}; the evaluation: "
         f"`qnn evaluate --task {task.name}{flag} --json`" + (" (and `--holdout` for the holdout)." if holdout else "."),
         "",
-        "## Per-class test accuracy",
+        f"## Per-class {'validation' if result.get('split') == 'validation' else 'test'} accuracy",
         "",
         "| class | accuracy |",
         "|---|---|",
@@ -426,8 +471,9 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
         n = (h or c or {}).get("n")
+        on_val = (h or c or {}).get("split") == "validation"  # test split kept apart (clothes)
         out.append(
-            f"| {task.title} | {f'{n:,}' if n else '–'} | {percent_cell(h)} | {target_text(task, h)} | "
+            f"| {task.title} | {f'{n:,}' if n else '–'}{' (validation)' if on_val else ''} | {percent_cell(h)} | {target_text(task, h)} | "
             f"{percent_cell(h, 'accuracy_quantum_off')} | {percent_cell(c)} | {diff} |"
         )
     pairs = [(h, c) for _, h, c in rows if h and c]
@@ -544,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     for name in a.tasks:
         task = get_task(name)
-        split = None if a.report_only else load_split(task, "test")
+        on_val = task.data.val is not None and not has_split(task, "test")  # its test split is kept apart
+        split = None if a.report_only else (load_train_val(task)[1] if on_val else load_split(task, "test"))
         proxy_splits = None
         for quantum in () if a.bottleneck_only else (True, False):
             ckpt = task.checkpoint(quantum)
@@ -563,7 +610,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 result = evaluate(model, task, split)
                 result["checkpoint"] = ckpt.name
-                if task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
+                if on_val:
+                    result["split"] = "validation"
+                elif task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
                     val = evaluate(model, task, load_train_val(task)[1], mirror=True)
                     result["validation"] = {k: val[k] for k in ("n", "accuracy", "accuracy_single_view")}
                 write_report(result, task, split, EVAL_DIR, stem)
