@@ -26,6 +26,7 @@ def render(
     draw_hint: str = "Draw one character, large, in the middle.",
     line_mode: line_reader.LineMode | None = None,
     single_label: str = "One character",
+    upload_note: str = "",
 ) -> None:
     """The task's page; with `line_mode`, a switch between reading one character and reading a whole line."""
     task = TASKS[task_name]
@@ -46,6 +47,8 @@ def render(
     with draw_tab:
         _draw(task, service, draw_hint)
     with upload_tab:
+        if upload_note:  # what an upload is read as, where people would expect more (Fashion: real photos)
+            st.info(upload_note, icon="ℹ️")
         _upload(task, service)
     with example_tab:
         _examples(task, service)
@@ -161,7 +164,9 @@ def classify_ui(
     st.markdown(
         f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{result.label}</div>"
         f"<div style='color:#666'>{result.top[0][1]:.1%} confident"
-        f"{'' if result.quantum else ' · quantum branch off'}</div>",
+        f"{'' if result.quantum else ' · quantum branch off'}"
+        # another animal than the classes: the answer stays visible, marked as unreliable
+        f"{' · unreliable: see below' if result.verdict.looks_like else ''}</div>",
         unsafe_allow_html=True,
     )
     unsure_note(task, result)

@@ -306,7 +306,7 @@ TASKS: dict[str, TaskSpec] = {
         augment="crop-flip",
         backbone="efficientnet_lite0",
         tuned_stages=2,
-        photo_views=3,
+        photo_views=1,
         epochs=6,
         test_time_mirror=True,
     ),

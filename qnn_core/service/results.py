@@ -27,6 +27,8 @@ class ModelSummary:
     test_size: int
     epochs: int  # over the model's whole chain of runs
     train_minutes: float
+    # The split measured: "test", or "validation" for a data set whose test split is kept apart (clothes).
+    split: str = "test"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def model_summary(task_name: str, quantum: bool = True) -> ModelSummary | None:
     epochs, seconds = training_totals(meta)
     accuracy = evaluation["accuracy"] if evaluation else meta.get("test_accuracy")
     test_size = evaluation["n"] if evaluation else int(meta.get("test_size") or 0)
-    return ModelSummary(accuracy, test_size, epochs, seconds / 60)
+    split = (evaluation or {}).get("split", "test")
+    return ModelSummary(accuracy, test_size, epochs, seconds / 60, split)
 
 
 @cache
@@ -76,7 +79,7 @@ def _ablation_line(task_name: str) -> str | None:
     if not hybrid:
         return None
     text = (
-        f"On the {hybrid['n']:,} test images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
+        f"On the {hybrid['n']:,} {hybrid.get('split', 'test')} images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
         f"with its quantum branch switched off it scores {hybrid['accuracy_quantum_off']:.2%}"
     )
     if classical:
