@@ -1,4 +1,3 @@
-import sys
 import warnings
 from pathlib import Path
 
@@ -7,7 +6,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore", category=UserWarning, module="qiskit_ibm_provider")
 
 
@@ -54,7 +52,7 @@ def fake_running_job(runs: Path, pid: int | None = None, epochs: int = 1) -> int
     from qnn_core.jobs import store
 
     params = dict(
-        task="mnist", quantum=True, qubits=8, depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0, subset=3000
+        task="mnist", quantum=True, n_qubits=8, q_depth=3, epochs=epochs, lr=3e-3, batch_size=32, seed=0, subset=3000
     )
     proc = psutil.Process(pid)
     with store.opened(runs) as con:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.cli_args import deprecated_alias
 from qnn_core.data import font_letters, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, Split, has_split, load_holdout, load_split, load_train_val
@@ -570,7 +569,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="measure nothing; re-write the model cards and the README table from the committed evaluations",
     )
-    deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
     p.add_argument(
         "--bottleneck-only",
         action="store_true",

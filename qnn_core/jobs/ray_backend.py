@@ -71,7 +71,7 @@ EXCLUDES = (
 )
 LIMIT_CACHE_S = 30.0
 STOP_WAIT_S = 3.0  # Ray's RAY_JOB_STOP_WAIT_TIME_S: SIGTERM, then SIGKILL after this long
-RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (requirements.txt)."
+RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (pip install -e '.[ray]')."
 
 
 @dataclass(frozen=True)

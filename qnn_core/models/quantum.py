@@ -26,6 +26,7 @@ from torch import nn
 
 from qnn_core.models import fused_circuit as fused
 from qnn_core.models.circuit_plan import CircuitPlan, plan_for
+from qnn_core.settings import CIRCUIT_PATHS
 
 with warnings.catch_warnings():  # TorchQuantum's qiskit plugins warn about deprecations at import time
     warnings.simplefilter("ignore")
@@ -33,7 +34,6 @@ with warnings.catch_warnings():  # TorchQuantum's qiskit plugins warn about depr
     import torchquantum.functional as tqf
 
 # How training evaluates the circuit: TorchQuantum gate by gate, or the fused layers (same values and gradients).
-CIRCUIT_PATHS = ("tq", "fused")
 _VERSION = operator.attrgetter("_version")  # a tensor's in-place modification counter
 
 

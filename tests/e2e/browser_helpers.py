@@ -66,7 +66,7 @@ def chromium_missing() -> str | None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install -r requirements.txt)"
+        return "selenium is not installed (pip install -e '.[test]')"
     return None
 
 

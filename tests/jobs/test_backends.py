@@ -18,7 +18,7 @@ from qnn_core.devices import DeviceError
 from qnn_core.jobs import JobParams, procs, ray_backend, reports, store
 from qnn_core.models.checkpoint import load_checkpoint
 
-TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, test_images=100)
+TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, limit=100)
 
 
 @pytest.fixture
