@@ -94,10 +94,36 @@ def checkpoint_thresholds(model, task, images, labels, imagenet: np.ndarray, tas
     return {**unsure, **calibrate_other_animal(imagenet, already)}
 
 
+def negatives(task, device: str, as_json: bool) -> int:
+    """The stored rules of each checkpoint on photos the task does not know (a sanity check, written as JSON)."""
+    from qnn_core.evaluation import photo_negatives
+
+    for quantum in (True, False):
+        path = task.checkpoint(quantum)
+        if not path.is_file():
+            continue
+        model, meta = load_checkpoint(path)
+        imagenet = lambda images: validation_imagenet_probs(task, images, device)  # noqa: E731
+        served = lambda images: served_probs(model, task, images, device)  # noqa: E731
+        if task.imagenet_check == "garment":
+            report = photo_negatives.garment_report(model, task, meta, imagenet, served)
+        else:
+            report = photo_negatives.animals_report(meta, imagenet, served)
+        _show({"checkpoint": path.name, **report}, as_json)
+        print(f"wrote {photo_negatives.write(task, quantum, report)}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn ood", description=__doc__.split("\n")[0])
     p.add_argument("--task", default="animals", help="any task (default %(default)s)")
     add_json(p, "the thresholds, one JSON object a line,")
+    p.add_argument(
+        "--negatives",
+        action="store_true",
+        help="photo tasks: calibrate nothing; check the stored rules on photos the task does not know "
+        "(evaluation/photo_negatives.py) and write checkpoints/eval/<task>_<model>_negatives.json",
+    )
     add_device(p, default="cpu")
     return p
 
@@ -121,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         for record in calibrate_task(task.name):
             _show(record if a.json else {k: record[k] for k in ("checkpoint", "score", "threshold")}, a.json)
         return 0
+    if a.negatives:
+        return negatives(task, device, a.json)
     images, labels = validation_images(task)
     imagenet = validation_imagenet_probs(task, images, device)
     values = calibrate(task.name, device, imagenet) if task.imagenet_check == "animal" else {}

@@ -123,3 +123,42 @@ def test_a_tiny_model_trains_predicts_and_refuses_bad_input(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "notes.jpg" in r.stderr
     line = json.loads(r.stdout.splitlines()[0])
     assert line["label"] in TASK.classes and line["looks_like"] is None and isinstance(line["unsure"], bool)
+
+
+def _sample(prefix: str) -> bytes:
+    from qnn_core.evaluation.photo_negatives import SAMPLES
+
+    with zipfile.ZipFile(SAMPLES) as z:
+        (name,) = [n for n in z.namelist() if n.startswith(prefix)]
+        return z.read(name)
+
+
+def _png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).convert("RGB").resize((280, 280)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@needs_data
+@pytest.mark.skipif(not TASK.checkpoint(True).is_file(), reason="clothes not trained")
+def test_the_shipped_model_names_a_garment_and_says_not_a_garment_to_the_rest():
+    from qnn_core.data.loaders import load_split
+    from qnn_core.evaluation.photo_negatives import SAMPLES
+    from qnn_core.inference.predict import Predictor
+    from qnn_core.service.verdict import verdict
+
+    predictor = Predictor("clothes")
+    assert predictor.meta.get("garment_share_below") is not None, "run: qnn ood --task clothes"
+    with zipfile.ZipFile(ZIP) as z:
+        shoe = z.read(sorted(n for n in z.namelist() if n.startswith("validation/shoes/"))[0])
+    pred = predictor.predict(shoe)
+    said = verdict(predictor, pred)
+    assert pred.label == "shoes" and not said.unsure and said.looks_like is None
+
+    negatives = [_png(load_split(get_task("animals"), "test").images[0])]  # a CIFAR animal photo
+    negatives.append(_png(255 - load_split(get_task("mnist"), "test").images[0]))  # a drawing, dark on white
+    if SAMPLES.is_file():  # a coffee mug, a sports car and a pizza (ImageNet's: a test, never a measurement)
+        negatives += [_sample(prefix) for prefix in ("504_", "817_", "963_")]
+    for data in negatives:
+        said = verdict(predictor, predictor.predict(data))
+        assert said.unsure and said.headline == "This doesn't look like a garment"
