@@ -4,7 +4,7 @@ committed results: the Markdown and README block must be what the script writes 
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import ablation
 
@@ -35,6 +35,7 @@ def tiny_run(tmp_path_factory):
     return out, args
 
 
+@pytest.mark.slow
 def test_tiny_ablation_writes_every_run_and_a_summary(tiny_run):
     out, _ = tiny_run
     data = json.loads(out.read_text())

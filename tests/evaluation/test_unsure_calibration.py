@@ -3,7 +3,7 @@ on test), and the committed calibration: every handwriting checkpoint's rule, it
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import unsure_calibration as uc
 from qnn_core.evaluation import unsure_report
@@ -12,6 +12,7 @@ from qnn_core.models.checkpoint import read_meta
 from qnn_core.tasks import TASKS
 
 
+@pytest.mark.slow
 def test_tiny_calibration_chooses_on_validation_and_measures_on_test(monkeypatch):
     real_split, real_val = uc._split, uc._val
     monkeypatch.setattr(uc, "handwriting_tasks", lambda: ["mnist", "fashion"])
