@@ -115,15 +115,19 @@ def calibrate_garment(imagenet_probs: np.ndarray, already: np.ndarray, miss_rate
     }
 
 
-def calibrate_unsure(probs: np.ndarray, labels: np.ndarray, miss_rate: float = UNSURE_MISS_RATE) -> dict:
+def calibrate_unsure(
+    probs: np.ndarray, labels: np.ndarray, miss_rate: float = UNSURE_MISS_RATE, over_all: bool = False
+) -> dict:
     """Top-probability threshold below which a page says "none of these?", from validation predictions.
 
     It is the `miss_rate` quantile of the top probability over correctly classified images, so it
     flags that share of right answers; the share of wrong answers it flags is recorded with it.
+    over_all: the quantile over all of them instead, where any flag of a validation image counts against the
+    rule (clothes: "not a garment" for a garment, right or wrong).
     """
     top, pred = probs.max(1), probs.argmax(1)
     right = pred == labels
-    threshold = float(np.quantile(top[right], miss_rate))
+    threshold = float(np.quantile(top if over_all else top[right], miss_rate))
     return {
         "unsure_below": round(threshold, 4),
         "unsure_flags_right": round(float((top[right] < threshold).mean()), 4),
