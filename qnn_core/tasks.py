@@ -54,6 +54,8 @@ class DataSource:
     label_offset: int = 0
     # The data set's own validation split, (file, split) like `train`; None: validation is carved out of train.
     val: tuple[str, str] | None = None
+    # The mention a data set's source asks for, quoted on the model cards.
+    credit: str = ""
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,8 @@ TASKS: dict[str, TaskSpec] = {
             train=("clothing_photos_train_val.zip", "train"),
             val=("clothing_photos_train_val.zip", "validation"),
             test=("clothing_photos_test.zip", "test"),
+            credit="clothing dataset by Alexey Grigorev and contributors (GitHub alexeygrigorev/clothing-dataset-small, "
+            "CC0 1.0)",
         ),
         # 400 px sharp photos: straight to the input size ("full"), as the loader stores the training photos.
         input=InputSpec(kind="photo", size=224, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, photo_resize="full"),

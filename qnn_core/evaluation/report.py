@@ -365,6 +365,7 @@ def model_card(
             )
         lines += [
             f"| validation accuracy of the kept epoch (during training) | {meta['val_accuracy']:.2%} |",
+            *([f"| data | {task.data.credit} |"] if task.data.credit else []),
             f"| trained on | {meta['train_size']:,} photos of the data set's train split, sha256 of the files "
             f"`{meta['train_data_sha256']}` |",
         ]
