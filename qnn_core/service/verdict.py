@@ -96,7 +96,7 @@ def verdict(predictor: Predictor, prediction: Prediction) -> Verdict:
     if other is not None:
         reasons.append(
             f"the backbone's own ImageNet classifier sees {article(other)} {other} rather than any of the "
-            f"{predictor.task.num_classes}, so the answer “{prediction.label}” is unreliable"
+            f"{NUMBERS.get(predictor.task.num_classes, predictor.task.num_classes)}, so the answer “{prediction.label}” is unreliable"
         )
     if garment_below is not None:
         share = float(garment_share(imagenet[None])[0])
