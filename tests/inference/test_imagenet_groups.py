@@ -5,7 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.inference.imagenet_groups import (
     ANIMAL_CLASSES,
@@ -109,6 +109,7 @@ def _sample(prefix: str) -> bytes:
 
 
 @needs_samples
+@pytest.mark.slow
 def test_the_ox_photo_is_named_a_cow_and_flagged():
     """imagenet-samples' ox (a sanity check and a test, never a measurement: ImageNet trained the backbone)."""
     from qnn_core.inference.predict import Predictor

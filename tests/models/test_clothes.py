@@ -8,7 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image
 
 from qnn_core.data.loaders import DataNotFoundError, has_split, load_train_val
@@ -48,6 +48,7 @@ def test_registry_entry_names_the_datas_folders_and_a_photo_input():
 
 
 @needs_data
+@pytest.mark.slow
 def test_validation_is_the_data_sets_own_and_photos_are_stretched_like_served_ones():
     from qnn_core.preprocess.image import prepare_photo
 
@@ -141,6 +142,7 @@ def _png(image: np.ndarray) -> bytes:
 
 @needs_data
 @pytest.mark.skipif(not TASK.checkpoint(True).is_file(), reason="clothes not trained")
+@pytest.mark.slow
 def test_the_shipped_model_names_a_garment_and_says_not_a_garment_to_the_rest():
     from qnn_core.data.loaders import load_split
     from qnn_core.evaluation.photo_negatives import SAMPLES
