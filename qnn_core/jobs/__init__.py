@@ -7,14 +7,17 @@
 Modules: params (what may be asked), store (the database), backends (the seam: local
 processes, or ray_backend with its cluster-side ray_worker and the reports it logs), procs
 (worker processes), scheduler (submit/list/cancel and the daemon-less queue), worker (the
-training process), active ("use this model"), text and cli. Nothing here imports Streamlit;
+training process), active ("use this model", per visitor or for everyone), visitors (who submitted a job),
+quotas (how much one visitor may queue), text and cli. Nothing here imports Streamlit;
 torch is only imported by the workers and by `use_model`, ray only by ray_backend's functions.
 """
 
-from qnn_core.jobs.active import active_checkpoint, active_job_id, revert_to_shipped, use_model
+from qnn_core.jobs.active import Served, active_checkpoint, active_job_id, revert_to_shipped, served, use_model
 from qnn_core.jobs.params import LIMITS, JobParams
+from qnn_core.jobs.quotas import QuotaError, Quotas
 from qnn_core.jobs.scheduler import (
     BackendInfo,
+    NotYourJob,
     backend_info,
     cancel,
     get_job,
@@ -25,8 +28,9 @@ from qnn_core.jobs.scheduler import (
     reconcile,
     submit,
 )
-from qnn_core.jobs.store import STATUSES, Job, runs_dir
+from qnn_core.jobs.store import OPERATOR, STATUSES, Job, runs_dir
 from qnn_core.jobs.text import format_duration, format_time
+from qnn_core.jobs.visitors import is_visitor_id, tag, token_matches
 
 __all__ = [
     "JobParams",
@@ -48,6 +52,15 @@ __all__ = [
     "revert_to_shipped",
     "active_checkpoint",
     "active_job_id",
+    "served",
+    "Served",
+    "OPERATOR",
+    "NotYourJob",
+    "QuotaError",
+    "Quotas",
+    "is_visitor_id",
+    "tag",
+    "token_matches",
     "format_duration",
     "format_time",
 ]

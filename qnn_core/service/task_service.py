@@ -10,6 +10,7 @@ and the line-analysis cache, is guarded by locks.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ from qnn_core.service.verdict import Verdict, verdict
 from qnn_core.tasks import TaskSpec, get_task
 
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
+# Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
+# models visitors chose. A digits-sized service costs about 20 MB, an animals one about 60 MB (benchmarks/
+# RESULTS.md, "A class on one server"), so 12 stay under about 0.5 GB whatever thirty visitors choose.
+MODEL_CACHE_SIZE = 12
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Serving:
 class TaskService:
     """One task's served model; get one with `TaskService.get(name)`, which caches it for the whole server."""
 
-    _cache: dict[tuple[str, str, int], TaskService] = {}
+    _cache: OrderedDict[tuple[str, str, str, int], TaskService] = OrderedDict()
     _cache_lock = threading.Lock()
 
     def __init__(
@@ -103,25 +108,44 @@ class TaskService:
         self._lines_lock = threading.Lock()
 
     @classmethod
-    def get(cls, task_name: str, model: str = "hybrid") -> TaskService:
-        """The service for the model a task serves now: the shipped hybrid or the job model chosen on Training
-        (`model="hybrid"`), or the task's shipped model of another kind (`"bottleneck"`, ...).
+    def get(cls, task_name: str, model: str = "hybrid", visitor: str | None = None) -> TaskService:
+        """The service for the model a task serves `visitor` now: the shipped hybrid, the job model the visitor
+        chose on Training, or the one the teacher serves to everyone (`model="hybrid"`); or the task's shipped
+        model of another kind (`"bottleneck"`, ...). `visitor=None` gets what everyone gets.
 
-        Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is
-        seen by the next call of every session, and a rewritten checkpoint is reloaded.
+        Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is seen by
+        the next call, and a rewritten checkpoint is reloaded. Services are shared by every visitor who is served
+        the same checkpoint, and at most `model_cache_size()` stay loaded, least recently used first out (a
+        session still holding an evicted one keeps using it until its next call).
         """
         task = get_task(task_name)
-        hybrid = model == "hybrid"
-        path = Path(jobs.active_checkpoint(task.name)) if hybrid else task.model_checkpoint(model)
+        job_id = None
+        if model == "hybrid":
+            chosen = jobs.served(task.name, visitor=visitor)
+            path, job_id = Path(chosen.checkpoint), chosen.job_id
+        else:
+            path = task.model_checkpoint(model)
         key = (task.name, model, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
         with cls._cache_lock:
             service = cls._cache.get(key)
-            if service is None:
-                service = cls(task, path, jobs.active_job_id(task.name) if hybrid else None)
-                for old in [k for k in cls._cache if k[:2] == (task.name, model)]:
-                    del cls._cache[old]
-                cls._cache[key] = service
+            if service is not None:
+                cls._cache.move_to_end(key)
+                return service
+        # Loading takes a while: outside the lock, so that other sessions' models are served meanwhile. Two first
+        # callers of one checkpoint may both load it; the first one stored is kept.
+        service = cls(task, path, job_id)
+        with cls._cache_lock:
+            service = cls._cache.setdefault(key, service)
+            cls._cache.move_to_end(key)
+            while len(cls._cache) > model_cache_size():
+                cls._cache.popitem(last=False)
             return service
+
+    @classmethod
+    def cached(cls) -> int:
+        """How many services are loaded now."""
+        with cls._cache_lock:
+            return len(cls._cache)
 
     @staticmethod
     def offered_models(task_name: str) -> tuple[str, ...]:
@@ -297,6 +321,14 @@ class TaskService:
         heat = gradcam(self._predictor.model, prepared, index, quantum=quantum and self.is_hybrid)
         scale = 8 if self.task.input.size <= 32 else 1
         return Explanation(heat, overlay(prepared, heat, image_weight), model_input_image(prepared, scale))
+
+
+def model_cache_size() -> int:
+    """$QNN_MODEL_CACHE, else MODEL_CACHE_SIZE: how many loaded models the server keeps."""
+    try:
+        return max(1, int(os.environ["QNN_MODEL_CACHE"]))
+    except (KeyError, ValueError):
+        return MODEL_CACHE_SIZE
 
 
 @lru_cache(maxsize=16)

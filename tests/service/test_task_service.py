@@ -4,6 +4,7 @@ line reading, and which model is served."""
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+from qnn_core import jobs
 from qnn_core.service import EmptyImageError, ImageInputError, TaskService
 from qnn_core.tasks import get_task
 
@@ -104,10 +106,33 @@ def test_get_caches_one_service_per_served_checkpoint(monkeypatch, tmp_path) -> 
     other.write_bytes(get_task("mnist").checkpoint().read_bytes())
     from qnn_core.service import task_service
 
-    monkeypatch.setattr(task_service.jobs, "active_checkpoint", lambda task: other)
-    monkeypatch.setattr(task_service.jobs, "active_job_id", lambda task: 7)
+    monkeypatch.setattr(task_service.jobs, "served", lambda task, visitor=None: jobs.Served(other, 7, "yours"))
     c = TaskService.get("mnist")
     assert c is not a and c.serving().checkpoint == other and c.serving().job_id == 7
+    assert TaskService.get("mnist", visitor="v" * 22) is c
+
+
+def test_the_model_cache_keeps_other_visitors_models_and_is_bounded(monkeypatch, tmp_path) -> None:
+    """Thirty visitors' models cannot all stay loaded: the least recently used goes first, the others stay."""
+    from qnn_core.service import task_service
+
+    monkeypatch.setattr(TaskService, "_cache", OrderedDict())
+    monkeypatch.setenv("QNN_MODEL_CACHE", "2")
+    paths = {}
+    for v in ("a", "b", "c"):
+        paths[v] = tmp_path / f"{v}.pt"
+        paths[v].write_bytes(get_task("mnist").checkpoint().read_bytes())
+    monkeypatch.setattr(
+        task_service.jobs, "served", lambda task, visitor=None: jobs.Served(paths[visitor[0]], 1, "yours")
+    )
+    a = TaskService.get("mnist", visitor="a" * 22)
+    b = TaskService.get("mnist", visitor="b" * 22)
+    assert TaskService.get("mnist", visitor="a" * 22) is a  # b's model did not evict a's: both stay
+    assert TaskService.cached() == 2
+    TaskService.get("mnist", visitor="c" * 22)  # a third: b, the least recently used, goes
+    assert TaskService.cached() == 2
+    assert TaskService.get("mnist", visitor="a" * 22) is a
+    assert TaskService.get("mnist", visitor="b" * 22) is not b
 
 
 def test_home_quotes_the_served_accuracy_and_the_whole_training() -> None:

@@ -1,0 +1,258 @@
+"""A class on one server: how long the first visitor waits, and how three browsers drawing at once are served.
+
+    python -m benchmarks.classroom [--baseline DIR] [--repeats 3] [--rounds 5] [--out benchmarks/classroom.json]
+
+Start-up: a fresh `streamlit run` per repeat; once its health check first answers, a fresh headless Chromium
+(started beforehand, not counted) opens `/digits`, and the clock stops when the drawing canvas is on the page
+(found through its shadow root). The same repeat times `python -c "import torch"` in a fresh process, and the
+figure that counts is the ratio of the two medians: both sides measured in one run on one machine, so a busier
+machine slows both. With `--baseline DIR` (another checkout, e.g. `git archive <commit> | tar -x -C DIR`) its
+app is measured in the same run, interleaved repeat by repeat.
+
+Load: one server, three Chromium sessions on `/digits`. Each round every session clears its canvas, all wait at a
+barrier, then each draws a different digit at the same moment; the time runs from the end of the stroke (the
+pointer actions returned) to the label on screen and to the Grad-CAM overlay loaded. p50 and p95 over all
+sessions and rounds. With `--baseline`, the baseline's app is loaded the same way after this one's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, _healthy, browser_available
+from benchmarks.timing import load_average, machine_details
+from qnn_core.tasks import REPO_ROOT
+
+
+def _browser_helpers():
+    """The browser tests' helpers (finding the canvas in its shadow root, drawing, reading the label), by path:
+    a package installed in the venv is also called `tests`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("qnn_browser_helpers", REPO_ROOT / "tests/e2e/browser_helpers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_h = _browser_helpers()
+FIND_CANVAS, digit_strokes, draw_strokes = _h.FIND_CANVAS, _h.digit_strokes, _h.draw_strokes
+gradcam_shown, shown_label = _h.gradcam_shown, _h.shown_label
+
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "classroom.json"
+DIGITS = ("1", "7", "0")
+POLL_S = 0.02
+FIRST_PORT = 8611  # this engineer's range for extra servers: 8611..8619
+
+
+def _driver():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(180)
+    return driver
+
+
+def _until(predicate, timeout: float, what: str):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextmanager
+def server(repo: Path, port: int, runs: Path):
+    """`streamlit run` of `repo`'s app on `port`, its own runs directory; yields its URL once healthy."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo), "QNN_RUNS_DIR": str(runs)}
+    env.pop("QNN_ADMIN_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(repo / "streamlit_app.py"), "--server.port", str(port)]
+        + ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _healthy(url) or proc.poll() is not None, 120, "the server's health check")
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def torch_import_s() -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    return time.perf_counter() - t
+
+
+def first_canvas_s(repo: Path, port: int) -> float:
+    """Seconds from opening /digits (right after the health check first answers) to the canvas on the page."""
+    driver = _driver()
+    try:
+        with tempfile.TemporaryDirectory() as runs, server(repo, port, Path(runs)) as url:
+            t = time.perf_counter()
+            driver.get(f"{url}/digits")
+            _until(lambda: driver.execute_script(FIND_CANVAS), 180, "the drawing canvas")
+            return time.perf_counter() - t
+    finally:
+        driver.quit()
+
+
+def startup(apps: dict[str, Path], repeats: int) -> dict:
+    torch_s: list[float] = []
+    canvas: dict[str, list[float]] = {name: [] for name in apps}
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)  # the files in the page cache for both sides
+    for r in range(repeats):
+        torch_s.append(torch_import_s())
+        for i, (name, repo) in enumerate(apps.items()):
+            canvas[name].append(first_canvas_s(repo, FIRST_PORT + i))
+    t = statistics.median(torch_s)
+    out = {"torch_import_s": [round(x, 2) for x in torch_s], "torch_import_median_s": round(t, 2)}
+    for name, xs in canvas.items():
+        m = statistics.median(xs)
+        out[name] = {"digits_canvas_s": [round(x, 2) for x in xs], "median_s": round(m, 2), "ratio": round(m / t, 2)}
+    return out
+
+
+def _canvas_rect(driver):
+    return _until(lambda: driver.execute_script(FIND_CANVAS), 120, "the drawing canvas")
+
+
+IDLE = "return !document.querySelector('[data-testid=\"stStatusWidget\"]');"  # no script run in progress
+
+
+def _clear(driver) -> list:
+    """Press the page's Clear button (when something is drawn) and wait for the empty canvas and an idle page."""
+    if shown_label(driver) is not None:
+        driver.execute_script(
+            "for (const b of document.querySelectorAll('button'))"
+            " if (b.innerText.includes('Clear')) { b.click(); break; }"
+        )
+        _until(lambda: shown_label(driver) is None, 120, "the cleared canvas")
+    _until(lambda: driver.execute_script(IDLE), 120, "the page to finish its run")
+    time.sleep(0.3)
+    return _canvas_rect(driver)
+
+
+def _round(driver, digit: str, barrier: threading.Barrier) -> tuple[float, float]:
+    rect = _clear(driver)
+    barrier.wait(timeout=120)
+    draw_strokes(driver, rect, digit_strokes(digit))
+    t = time.perf_counter()
+    _until(lambda: shown_label(driver), 120, f"the label of a drawn {digit}")
+    label_s = time.perf_counter() - t
+    _until(lambda: gradcam_shown(driver), 120, f"the Grad-CAM of a drawn {digit}")
+    return label_s, time.perf_counter() - t
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
+
+
+def load(repo: Path, port: int, rounds: int) -> dict:
+    with ThreadPoolExecutor(len(DIGITS)) as pool:
+        drivers = list(pool.map(lambda _: _driver(), DIGITS))
+        try:
+            with tempfile.TemporaryDirectory() as runs, server(repo, port, Path(runs)) as url:
+                list(pool.map(lambda d: (d.get(f"{url}/digits"), _canvas_rect(d)), drivers))
+                list(pool.map(lambda d: _until(lambda: d.execute_script(IDLE), 180, "the first page run"), drivers))
+                # a first round, not counted: every session's first Grad-CAM and quantum view
+                barrier = threading.Barrier(len(DIGITS))
+                list(pool.map(lambda a: _round(a[0], a[1], barrier), zip(drivers, DIGITS)))
+                label, cam = [], []
+                for r in range(rounds):
+                    digits = DIGITS[r % 3 :] + DIGITS[: r % 3]
+                    for lab, c in pool.map(lambda a: _round(a[0], a[1], barrier), zip(drivers, digits)):
+                        label.append(lab)
+                        cam.append(c)
+        finally:
+            for d in drivers:
+                d.quit()
+    return {
+        "sessions": len(DIGITS),
+        "samples": len(label),
+        "label_s": [round(x, 3) for x in label],
+        "gradcam_s": [round(x, 3) for x in cam],
+        "label_p50_s": round(_pct(label, 0.5), 2),
+        "label_p95_s": round(_pct(label, 0.95), 2),
+        "gradcam_p50_s": round(_pct(cam, 0.5), 2),
+        "gradcam_p95_s": round(_pct(cam, 0.95), 2),
+    }
+
+
+def _commit(repo: Path) -> str | None:
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+    return r.stdout.strip() or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.classroom", description=__doc__.splitlines()[0])
+    p.add_argument("--baseline", type=Path, help="another checkout of the app, measured in the same run")
+    p.add_argument("--baseline-name", default="baseline", help="what to call it in the output")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--only", choices=("startup", "load"))
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    a = p.parse_args(argv)
+    if not browser_available():
+        print("error: needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
+        return 2
+    apps = {"this": REPO_ROOT}
+    if a.baseline:
+        apps[a.baseline_name] = a.baseline.resolve()
+    began, load_start = datetime.now(UTC), load_average()
+    result: dict = {
+        "command": "python -m benchmarks.classroom " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "apps": {name: {"path": str(repo), "commit": _commit(repo)} for name, repo in apps.items()},
+        "machine": machine_details(),
+        "shared_machine_note": "measured on a machine shared with other work (other engineers' tests and training)",
+    }
+    if a.only in (None, "startup"):
+        result["startup"] = startup(apps, a.repeats)
+        print("startup:", json.dumps(result["startup"]))
+    if a.only in (None, "load"):
+        result["load"] = {}
+        for i, (name, repo) in enumerate(apps.items()):
+            result["load"][name] = load(repo, FIRST_PORT + 5 + i, a.rounds)
+            print(f"load {name}:", json.dumps(result["load"][name]))
+    result.update(began=began.isoformat(timespec="seconds"), ended=datetime.now(UTC).isoformat(timespec="seconds"))
+    result["load_average"] = [load_start, load_average()]
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
