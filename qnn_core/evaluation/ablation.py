@@ -32,6 +32,15 @@ import numpy as np
 from qnn_core.cli_args import add_limit, positive_int
 from qnn_core.data.loaders import load_split
 from qnn_core.devices import add_device, resolve
+from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
+    ABLATION_JSON,
+    CONTROL_GAIN,
+    CONTROLS,
+    budget_words,
+    load_results,
+    task_summary,
+    verdict,
+)
 from qnn_core.evaluation.evaluate import evaluate
 from qnn_core.evaluation.readme import markers, replace_block
 from qnn_core.evaluation.report import blocks_flag, load_eval
@@ -40,7 +49,7 @@ from qnn_core.models.checkpoint import load_checkpoint, read_meta
 from qnn_core.tasks import REPO_ROOT, TASKS, get_task
 from qnn_core.training.train import TrainConfig, train
 
-DEFAULT_JSON = REPO_ROOT / "benchmarks" / "ablation.json"
+DEFAULT_JSON = ABLATION_JSON
 README = REPO_ROOT / "README.md"
 BLOCK_START, BLOCK_END = markers("ablation")
 # What each variant changes, as TrainConfig arguments. The last three are the fairer controls (Bowles, Ahmed and
@@ -53,12 +62,6 @@ VARIANT_CONFIG = {
     "no-entangle": {"quantum": True, "model": {"entangle": False}},
 }
 VARIANTS = tuple(VARIANT_CONFIG)
-CONTROLS = {
-    "classical": "classical-only (no quantum branch)",
-    "matched": "circuit replaced by its parameter-matched classical layer (bias-free 8→3→8 tanh, 48 weights)",
-    "frozen": "circuit's trainable layers frozen at their random initialisation",
-    "no-entangle": "circuit without the CNOT ring (no entanglement)",
-}
 
 
 def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device: str = "cpu") -> dict:
@@ -183,24 +186,6 @@ def paired_difference(by: dict, control: str) -> dict | None:
     return d
 
 
-def verdict(s: dict, key: str = "difference", gain: str = "the quantum branch adds") -> str:
-    """The plain-words sentence for one task, from the paired differences' 95% interval."""
-    d = s.get(key)
-    if not d:
-        return "not measured yet"
-    if "ci95" not in d:
-        return f"one seed only: {d['mean']:+.2f} points, no spread to judge it by"
-    lo, hi = d["ci95"]
-    if lo > 0:
-        return f"{gain} {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
-    if hi < 0:
-        return f"the hybrid is worse by {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
-    return (
-        f"no measurable difference: {d['mean']:+.2f} ± {d['std']:.2f} points, "
-        f"95% interval {lo:+.2f} to {hi:+.2f} includes 0"
-    )
-
-
 def _pm(x: dict | None, sign: str = "") -> str:
     return f"{x['mean'] + 0.0:{sign}.2f} ± {x['std']:.2f}" if x else "–"
 
@@ -234,14 +219,6 @@ def table(data: dict) -> str:
     ]
     controls = controls_table(summary)
     return "\n".join(rows + ([""] + controls if controls else []))
-
-
-# What the hybrid's advantage over each fairer control would mean, for the verdict sentence.
-CONTROL_GAIN = {
-    "matched": "the circuit beats a classical layer of the same size by",
-    "frozen": "training the circuit's layers adds",
-    "no-entangle": "entanglement adds",
-}
 
 
 def controls_table(summary: dict) -> list[str]:
@@ -311,18 +288,6 @@ def _test_size(data: dict) -> str:
     return "/".join(f"{n:,}" for n in sizes) or "–"
 
 
-def budget_words(b: dict) -> str:
-    words = (
-        f"{b['epochs']} epoch{'s' if b['epochs'] != 1 else ''} on the first {b['subset']:,} images of the train split"
-    )
-    words += f" (after the fixed 5,000-image validation hold-out), batch 128, AdamW + one-cycle, {b['threads']} thread"
-    if b.get("max_batches"):
-        words += f", at most {b['max_batches']} batches per epoch"
-    if b.get("test_limit"):
-        words += f", test limited to the first {b['test_limit']} images"
-    return words
-
-
 def markdown(data: dict) -> str:
     lines = [
         "# Ablation: does the quantum branch help?",
@@ -385,20 +350,6 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": str(torch.__version__), "python": platform.python_version()}
-
-
-def load_results(path: str | Path = DEFAULT_JSON) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text()) if p.is_file() else None
-
-
-def task_summary(task: str, path: str | Path = DEFAULT_JSON) -> dict | None:
-    """What the app quotes for a task: its summary, the verdict sentence and the budget, or None if not measured."""
-    data = load_results(path)
-    if not data or task not in data.get("summary", {}):
-        return None
-    s = data["summary"][task]
-    return {**s, "verdict": verdict(s), "budget": budget_words(data["budget"])}
 
 
 def command_line(a: argparse.Namespace) -> str:

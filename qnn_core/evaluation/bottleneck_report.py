@@ -11,6 +11,7 @@ import json
 
 from qnn_core.data.split import Split
 from qnn_core.evaluation import unsure_report
+from qnn_core.evaluation.committed import load_result, stem  # noqa: F401  (re-exported)
 from qnn_core.evaluation.evaluate import evaluate, public
 from qnn_core.evaluation.readme import percent_cell, replace_block
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
@@ -18,15 +19,6 @@ from qnn_core.paths import CHECKPOINT_DIR, EVAL_DIR
 from qnn_core.tasks import TASKS, TaskSpec
 
 KINDS = ("bottleneck", "bottleneck-twin")
-
-
-def stem(task: TaskSpec, kind: str) -> str:
-    return task.model_checkpoint(kind).stem
-
-
-def load_result(task: TaskSpec, kind: str) -> dict | None:
-    path = EVAL_DIR / f"{stem(task, kind)}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def measure(task: TaskSpec, test: Split, device: str = "cpu") -> None:

@@ -23,6 +23,7 @@ from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_s
 from qnn_core.data.proxies import STYLES
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report, unsure_report
+from qnn_core.evaluation.committed import eval_path, load_eval, variant  # noqa: F401  (re-exported)
 from qnn_core.evaluation.evaluate import evaluate, proxy_split, proxy_styles, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import percent_cell, replace_block
@@ -37,20 +38,6 @@ from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSp
 
 README = REPO_ROOT / "README.md"
 HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
-
-
-def variant(quantum: bool) -> str:
-    return "hybrid" if quantum else "classical"
-
-
-def eval_path(task: TaskSpec, quantum: bool) -> Path:
-    return EVAL_DIR / f"{task.name}_{variant(quantum)}.json"
-
-
-def load_eval(task: TaskSpec, quantum: bool) -> dict | None:
-    """The committed evaluation of a shipped checkpoint (what pages show), or None."""
-    p = eval_path(task, quantum)
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str, str, int]]:

@@ -13,9 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PIL import Image
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from qnn_core.models.hybrid import HybridNet
@@ -50,6 +47,11 @@ def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: boo
     Gradients flow through the quantum branch too (its exact eval-mode path, see models/quantum.py), so the
     map reflects the whole hybrid model as it is switched.
     """
+    # imported on first use: pytorch-grad-cam pulls in scikit-learn and pandas (seconds), which a page
+    # does not need before its first drawing
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
     if model.training:
         raise ValueError("Grad-CAM needs a model in eval mode (a shared model is never switched by a caller)")
     if model.bottleneck and not quantum:  # the head sees only zeros: the answer depends on no pixel at all
@@ -75,6 +77,8 @@ def overlay(prepared: Prepared, heat: np.ndarray, image_weight: float = 0.55) ->
     paints the paper dark blue; here each pixel takes the blend in proportion to its heat, and where the
     model does not look the paper keeps its own colour (transparent areas shown white).
     """
+    from pytorch_grad_cam.utils.image import show_cam_on_image  # on first use, as in gradcam()
+
     mask = np.clip(to_user_image(heat, prepared.placement), 0.0, 1.0)
     image = _rgb_on_white(prepared.image)
     tinted = show_cam_on_image(image, mask, use_rgb=True, image_weight=image_weight).astype(np.float32) / 255.0

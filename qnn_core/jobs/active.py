@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnn_core.jobs import store
-from qnn_core.jobs.scheduler import get_job
 from qnn_core.jobs.store import runs_dir
 from qnn_core.jobs.visitors import check_visitor
 from qnn_core.tasks import get_task
@@ -41,7 +40,10 @@ def use_model(job_id: int, task: str | None = None, runs: str | Path | None = No
     if visitor is not None:
         check_visitor(visitor)
     root = runs_dir(runs)
-    job = get_job(job_id, root, check=False)
+    with store.opened(root) as con:  # not the scheduler's get_job: a served page must not import the backends
+        job = store.get(con, job_id)
+    if job is None:
+        raise KeyError(f"There is no job {job_id} in {root}.")
     if task is not None and job.task != task:
         raise ValueError(f"Job {job_id} was trained for {job.task!r}, not {task!r}.")
     if job.status != "done":

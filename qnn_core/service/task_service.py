@@ -22,10 +22,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from qnn_core import jobs
-from qnn_core.data.compose import compose_line
-from qnn_core.data.loaders import load_split
 from qnn_core.devices import resolve, serving_spec
-from qnn_core.evaluation import bottleneck_report
+from qnn_core.evaluation import committed
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
@@ -160,8 +158,8 @@ class TaskService:
         if not self._predictor.model.bottleneck:
             return None
         on, twin = (
-            bottleneck_report.load_result(self.task, "bottleneck"),
-            bottleneck_report.load_result(self.task, "bottleneck-twin"),
+            committed.load_result(self.task, "bottleneck"),
+            committed.load_result(self.task, "bottleneck-twin"),
         )
         if not on:
             return None
@@ -333,6 +331,8 @@ def model_cache_size() -> int:
 
 @lru_cache(maxsize=16)
 def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarray, int], ...]:
+    from qnn_core.data.loaders import load_split  # the data layer only when a page shows examples
+
     task = get_task(task_name)
     try:
         test = load_split(task, "test")
@@ -349,6 +349,9 @@ def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarr
 @lru_cache(maxsize=32)
 def _example_line(task_name: str, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
     """A word of the task's list, else `expect` (or `length`) random characters, written with test images."""
+    from qnn_core.data.compose import compose_line
+    from qnn_core.data.loaders import load_split
+
     task = get_task(task_name)
     test = load_split(task, "test")
     rng = np.random.default_rng(seed)

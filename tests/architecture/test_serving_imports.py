@@ -1,0 +1,66 @@
+"""Serving stays light: what `import qnn_core.service` loads is pinned, and the circuit built without TorchQuantum
+is TorchQuantum's circuit.
+
+A first visitor waits for this import (the whole of it before the first page can draw), so training, the
+evaluation writers and TorchQuantum (which pulls in torchvision and qiskit) must stay out of it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import torch
+from conftest import ROOT
+
+MAX_SERVING_MODULES = 41
+NEVER_WHEN_SERVING = ("qnn_core.training", "qnn_core.evaluation.ablation", "qnn_core.evaluation.report")
+
+
+def loaded_by(statement: str) -> list[str]:
+    code = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_importing_the_service_loads_no_training_no_report_writers_and_no_torchquantum():
+    modules = loaded_by("import qnn_core.service")
+    ours = [m for m in modules if m.startswith("qnn_core")]
+    assert len(ours) <= MAX_SERVING_MODULES, f"{len(ours)} qnn_core modules: {ours}"
+    wrong = [m for m in ours if m.startswith(NEVER_WHEN_SERVING)]
+    assert not wrong, wrong
+    heavy = [m for m in ("torchquantum", "torchvision", "qiskit", "sklearn", "matplotlib") if m in modules]
+    assert not heavy, heavy
+
+
+def test_the_pinned_list_would_see_a_training_import():
+    """The check itself can fail: importing the trainer shows up in the list."""
+    modules = loaded_by("import qnn_core.service; import qnn_core.training.train")
+    assert any(m.startswith("qnn_core.training") for m in modules)
+
+
+def test_the_fused_layer_unitaries_are_torchquantums():
+    from qnn_core.inference.quantum_state import layer_unitary, tq_layer_unitary
+    from qnn_core.models.quantum import QuantumLayer
+
+    torch.manual_seed(3)
+    for n, depth in ((8, 3), (5, 2)):
+        layer = QuantumLayer(n, depth).eval()
+        for i in range(depth):
+            torch.testing.assert_close(layer_unitary(layer, i), tq_layer_unitary(layer, i), atol=2e-6, rtol=0)
+
+
+def test_the_angles_start_where_torchquantums_modules_started():
+    """Same seed, same initial circuit: the angles are drawn as TorchQuantum's RX / RY drew theirs."""
+    from qnn_core.models.quantum import QuantumLayer, tq
+
+    tqm, _ = tq()
+    torch.manual_seed(7)
+    layer = QuantumLayer(4, 2)
+    torch.manual_seed(7)
+    rx = [tqm.RX(has_params=True, trainable=True) for _ in range(8)]
+    ry = [tqm.RY(has_params=True, trainable=True) for _ in range(8)]
+    assert [k for k in layer.state_dict() if "params" in k][:2] == ["rx.0.params", "rx.1.params"]
+    for mine, theirs in zip([*layer.rx, *layer.ry], [*rx, *ry]):
+        assert mine.params.shape == theirs.params.shape and torch.equal(mine.params, theirs.params)
