@@ -211,6 +211,39 @@ def load(repo: Path, port: int, rounds: int) -> dict:
     }
 
 
+MEMORY_CODE = """
+import gc, json, shutil, sys, tempfile, psutil, torch
+from PIL import Image
+torch.set_num_threads(1)
+from qnn_core.service import TaskService
+from qnn_core.tasks import get_task
+proc = psutil.Process()
+out = {"after_import_mib": proc.memory_info().rss / 2**20}
+with tempfile.TemporaryDirectory() as tmp:
+    for name in ("mnist", "mnist_job_copy", "animals", "animals_job_copy"):
+        path = get_task(name.split("_")[0]).checkpoint(True)
+        if name.endswith("copy"):  # a visitor's job model: another file of the same size
+            path = shutil.copy(path, f"{tmp}/{name}.pt")
+        gc.collect()
+        before = proc.memory_info().rss
+        service = TaskService(name.split("_")[0], path)
+        service.explain(service.classify(Image.fromarray(service.examples()[0][0])))
+        gc.collect()
+        out[f"{name}_mib"] = (proc.memory_info().rss - before) / 2**20
+print(json.dumps({k: round(v, 1) for k, v in out.items()}))
+"""
+
+
+def model_memory() -> dict:
+    """Resident memory one more loaded model costs the server (a fresh process; each service loaded, then one
+    prediction and one Grad-CAM): the shipped digits model (the first also pays the one-off costs: the examples'
+    data, Grad-CAM's imports), a visitor's job model of the same task, then the same for animals."""
+    r = subprocess.run([sys.executable, "-c", MEMORY_CODE], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"memory probe failed: {r.stderr[-1500:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def _commit(repo: Path) -> str | None:
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
     return r.stdout.strip() or None
@@ -222,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-name", default="baseline", help="what to call it in the output")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", choices=("startup", "load"))
+    p.add_argument("--only", choices=("startup", "load", "memory"))
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     a = p.parse_args(argv)
-    if not browser_available():
+    if a.only != "memory" and not browser_available():
         print("error: needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
         return 2
     apps = {"this": REPO_ROOT}
@@ -241,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.only in (None, "startup"):
         result["startup"] = startup(apps, a.repeats)
         print("startup:", json.dumps(result["startup"]))
+    if a.only in (None, "memory"):
+        result["model_memory_mib"] = model_memory()
+        print("memory:", json.dumps(result["model_memory_mib"]))
     if a.only in (None, "load"):
         result["load"] = {}
         for i, (name, repo) in enumerate(apps.items()):

@@ -42,9 +42,10 @@ from qnn_core.tasks import TaskSpec, get_task
 
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
 # Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
-# models visitors chose. A digits-sized service costs about 20 MB, an animals one about 60 MB (benchmarks/
-# RESULTS.md, "A class on one server"), so 12 stay under about 0.5 GB whatever thirty visitors choose.
-MODEL_CACHE_SIZE = 12
+# models visitors chose. Measured (benchmarks/RESULTS.md, "A class on one server"): one more digits-sized model
+# costs about 6 MB and one more animals-sized one about 15 MB (a task's first model more: its examples' data), so
+# 16 stay well under 0.5 GB whatever thirty visitors choose. $QNN_MODEL_CACHE changes it.
+MODEL_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
