@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from app_pages.visitor import visitor_id  # noqa: E402
-from qnn_core import jobs  # noqa: E402
-from qnn_core.service import CheckpointError, Classification, TaskService  # noqa: E402
-from qnn_core.tasks import TASKS, TaskSpec  # noqa: E402
+from app_pages.visitor import visitor_id
+from qnn_core import jobs
+from qnn_core.service import CheckpointError, Classification, TaskService
+from qnn_core.tasks import TASKS, TaskSpec
 
 
 def service_or_stop(task_name: str, model: str = "hybrid") -> TaskService:

@@ -138,15 +138,15 @@ def new_job_form(visitor: str, teacher: bool = False) -> None:
         )
         qubits = c2.slider(
             "Qubits",
-            jobs.LIMITS["qubits"][1],
-            jobs.LIMITS["qubits"][2],
-            d.qubits,
+            jobs.LIMITS["n_qubits"][1],
+            jobs.LIMITS["n_qubits"][2],
+            d.n_qubits,
             help="Ignored when the quantum branch is off. A full MNIST epoch with 12 qubits costs "
             "about 1.1× one with 8 (the fused circuit; benchmarks/RESULTS.md §3).",
             key="job_qubits",
         )
         depth = c2.slider(
-            "Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.", key="job_depth"
+            "Circuit depth", 1, 6, d.q_depth, help="Layers of RX·RY rotations and a CNOT ring.", key="job_depth"
         )
         epochs = c3.number_input("Epochs", min_value=1, max_value=50, value=d.epochs, key="job_epochs")
         subset = c3.number_input(
@@ -188,8 +188,8 @@ def new_job_form(visitor: str, teacher: bool = False) -> None:
     params = jobs.JobParams(
         task=task,
         quantum=bool(quantum),
-        qubits=int(qubits),
-        depth=int(depth),
+        n_qubits=int(qubits),
+        q_depth=int(depth),
         epochs=int(epochs),
         lr=float(lr),
         batch_size=int(batch_size),

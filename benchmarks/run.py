@@ -7,7 +7,7 @@ memory, app, concurrency, data_parallel, quantum_views. Every timing is a median
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
-needs PennyLane (pip install -r requirements-bench.txt); without it that section is recorded as skipped.
+needs PennyLane (pip install -e '.[bench]'); without it that section is recorded as skipped.
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python benchmarks/run.py` as well as `python -m benchmarks.run`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    __package__ = "benchmarks"
+import torch
 
-import torch  # noqa: E402
+from qnn_core.fileio import write_json_atomic
+from qnn_core.tasks import REPO_ROOT
 
-from qnn_core.fileio import write_json_atomic  # noqa: E402
-from qnn_core.tasks import REPO_ROOT  # noqa: E402
-
-from . import report  # noqa: E402
-from .timing import load_average, machine_details  # noqa: E402
+from . import report
+from .timing import load_average, machine_details
 
 SECTIONS = (
     "latency",
@@ -67,7 +63,7 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from . import simulators
 
         if not simulators.pennylane_available():
-            return {"skipped": "PennyLane is not installed (pip install -r requirements-bench.txt)"}
+            return {"skipped": "PennyLane is not installed (pip install -e '.[bench]')"}
         return simulators.compare(budget)
     if name == "training":
         return sections.training_throughput(budget, threads)

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, positive_int
+from qnn_core.cli_args import add_model, add_quantum_switch, positive_int
 from qnn_core.devices import add_device
 from qnn_core.inference.predict import Predictor, run_over_files
 from qnn_core.service.verdict import verdict
@@ -25,9 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn predict", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("files", nargs="+")
-    add_model(p, no_quantum_alias=False)  # predict's old --no-quantum switched the branch off: an alias of --quantum
+    add_model(p)
     add_quantum_switch(p)
-    deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
     p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")
     add_device(p)
     return p

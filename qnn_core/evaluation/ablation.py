@@ -401,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train this many models at once, each in its own process (results are the same)",
     )
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
-    add_limit(p, "test images", "--test-limit")
+    add_limit(p, "test images")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
     p.add_argument("--work-dir", type=Path, help="where the trained checkpoints go (default: runs/ablation)")
     p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")

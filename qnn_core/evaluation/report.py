@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.cli_args import deprecated_alias
 from qnn_core.data import font_letters, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
 from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_split, load_train_val
@@ -217,7 +216,7 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
             f"It is also shown when the backbone's own ImageNet head puts less than "
             f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
             f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
-            f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
+            f"see `qnn_core/evaluation/ood_calibration.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
         )
         lines.append("")
     lines.append(
@@ -511,7 +510,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="measure nothing; re-write the model cards and the README table from the committed evaluations",
     )
-    deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
     p.add_argument(
         "--bottleneck-only",
         action="store_true",

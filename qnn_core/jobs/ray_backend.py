@@ -75,7 +75,7 @@ EXCLUDES = (
 )
 LIMIT_CACHE_S = 30.0
 STOP_WAIT_S = 3.0  # Ray's RAY_JOB_STOP_WAIT_TIME_S: SIGTERM, then SIGKILL after this long
-RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (requirements.txt)."
+RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (pip install -e '.[ray]')."
 # What a job's Python must import before it can report anything (the worker's own imports fail silently in its log).
 WORKER_NEEDS = ("psutil", "numpy", "PIL", "scipy", "torch", "torchquantum")
 

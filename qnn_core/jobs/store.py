@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qnn_core.jobs.params import OLD_NAMES
 from qnn_core.tasks import REPO_ROOT
 
 DB_NAME = "jobs.sqlite"
@@ -218,7 +219,8 @@ class Job:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
         d = dict(row)
-        d["params"] = json.loads(d["params"])
+        # rows written before the job parameters took the trainer's names are read under the new ones
+        d["params"] = {OLD_NAMES.get(k, k): v for k, v in json.loads(d["params"]).items()}
         d["result"] = json.loads(d["result"]) if d["result"] else None
         d["cancel_requested"] = bool(d["cancel_requested"])
         return cls(**d)
@@ -244,7 +246,7 @@ class Job:
     @property
     def model_label(self) -> str:
         p = self.params
-        return f"hybrid {p.get('qubits')}q×{p.get('depth')}" if p.get("quantum") else "classical"
+        return f"hybrid {p.get('n_qubits')}q×{p.get('q_depth')}" if p.get("quantum") else "classical"
 
     @property
     def where(self) -> str:

@@ -32,6 +32,7 @@ from torch import nn
 
 from qnn_core.models import fused_circuit as fused
 from qnn_core.models.circuit_plan import CircuitPlan, plan_for
+from qnn_core.settings import CIRCUIT_PATHS
 
 
 def tq():
@@ -54,7 +55,6 @@ class Angle(nn.Module):
 
 
 # How training evaluates the circuit: TorchQuantum gate by gate, or the fused layers (same values and gradients).
-CIRCUIT_PATHS = ("tq", "fused")
 _VERSION = operator.attrgetter("_version")  # a tensor's in-place modification counter
 
 

@@ -315,9 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
-    if a.readme and not a.task and not a.report_only:  # the old meaning of --readme alone
-        print("warning: --readme without --task is deprecated and will be removed; use --report-only", file=sys.stderr)
-        a.report_only = True
+    if a.readme and not a.task and not a.report_only:
+        p.error("--readme rewrites the table after measuring a --task; to rewrite it alone use --report-only")
     if a.report_only:
         write_readme()
         return 0

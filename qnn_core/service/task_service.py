@@ -30,7 +30,6 @@ from qnn_core.inference.predict import Prediction, Predictor
 from qnn_core.inference.quantum_noise import NOISE_MAX_QUBITS
 from qnn_core.inference.quantum_readout import CircuitInput
 from qnn_core.inference.quantum_state import Circuit
-from qnn_core.models.diagram import circuit_figure
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
 from qnn_core.sequence.words import EDICT_NOTICE, Dictionary, load_words
@@ -271,6 +270,8 @@ class TaskService:
 
     def circuit(self) -> go.Figure | None:
         """The served model's circuit with its learned angles, or None for a classical-only model."""
+        from qnn_core.models.diagram import circuit_figure  # only the pages that draw the circuit need it
+
         return circuit_figure(self._predictor.model.quantum) if self.is_hybrid else None
 
     def serving(self) -> Serving:

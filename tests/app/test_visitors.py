@@ -14,7 +14,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, fake_running_job, finish_fake_job
+from helpers import ROOT, fake_running_job, finish_fake_job
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 MAX_SERVING_MODULES = 41
 NEVER_WHEN_SERVING = ("qnn_core.training", "qnn_core.evaluation.ablation", "qnn_core.evaluation.report")

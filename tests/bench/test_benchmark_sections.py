@@ -6,11 +6,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from benchmarks import report
 from benchmarks.run import SECTIONS
 from benchmarks.simulators import pennylane_available
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_quick_run_measures_every_section(quick_results):
 def test_only_keeps_the_other_sections(quick_results):
     before = json.loads(quick_results.read_text())
     r = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--quick", "--only", "qnn_scaling", "--out", str(quick_results)],
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "qnn_scaling", "--out", str(quick_results)],
         cwd=ROOT,
         capture_output=True,
         text=True,

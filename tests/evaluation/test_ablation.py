@@ -4,7 +4,7 @@ committed results: the Markdown and README block must be what the script writes 
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import ablation
 

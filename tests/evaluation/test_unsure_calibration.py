@@ -3,7 +3,7 @@ on test), and the committed calibration: every handwriting checkpoint's rule, it
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import unsure_calibration as uc
 from qnn_core.evaluation import unsure_report

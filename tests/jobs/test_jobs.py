@@ -9,7 +9,7 @@ import time
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from qnn_core import jobs
@@ -17,11 +17,11 @@ from qnn_core.jobs import JobParams, procs, store
 from qnn_core.models.checkpoint import load_checkpoint
 
 # A few batches on a small subset, measured on 100 test images: seconds, not minutes.
-TINY = dict(task="mnist", epochs=1, subset=256, max_batches=2, batch_size=64, test_images=100)
+TINY = dict(task="mnist", epochs=1, subset=256, max_batches=2, batch_size=64, limit=100)
 # Long enough to still be running when the test acts on it (minutes of training).
 # Kana: its recipe trains at once, where digits first renders its images as people's pictures (minutes on a
 # fresh machine, before any batch).
-LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, test_images=100)
+LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, limit=100)
 JOB_TIMEOUT = 150
 
 
@@ -49,15 +49,6 @@ def stop_all(root) -> None:
     for job in jobs.list_jobs(root, check=False):
         if not job.finished:
             jobs.cancel(job.id, root, grace_s=3)
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("QNN_RUNS_DIR", str(root))
-    monkeypatch.delenv("QNN_MAX_JOBS", raising=False)
-    yield root
-    stop_all(root)
 
 
 @pytest.fixture(scope="module")
@@ -200,17 +191,17 @@ def test_reused_pid_is_not_mistaken_for_the_worker(runs):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (dict(qubits=3), "Number of qubits must be between 4 and 12"),
-        (dict(qubits=13), "Number of qubits must be between 4 and 12"),
-        (dict(depth=0), "Circuit depth must be between 1 and 6"),
-        (dict(depth=7), "Circuit depth must be between 1 and 6"),
+        (dict(n_qubits=3), "Number of qubits must be between 4 and 12"),
+        (dict(n_qubits=13), "Number of qubits must be between 4 and 12"),
+        (dict(q_depth=0), "Circuit depth must be between 1 and 6"),
+        (dict(q_depth=7), "Circuit depth must be between 1 and 6"),
         (dict(epochs=0), "Epochs must be between 1 and 50"),
         (dict(lr=-0.1), "Learning rate must be greater than 0"),
         (dict(lr=0.0), "Learning rate must be greater than 0"),
         (dict(lr=float("nan")), "Learning rate must be a number"),
         (dict(batch_size=2), "Batch size must be between 8"),
         (dict(subset=10), "Training subset must be between 64"),
-        (dict(qubits=8.5), "Number of qubits must be a whole number"),
+        (dict(n_qubits=8.5), "Number of qubits must be a whole number"),
         (dict(quantum="yes"), "quantum switch must be on or off"),
         (dict(task="cifar"), "Unknown task 'cifar'. Choose one of: mnist, fashion, kmnist"),
     ],
