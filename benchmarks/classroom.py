@@ -15,7 +15,8 @@ app is measured in the same run, interleaved repeat by repeat.
 Load: one server, three Chromium sessions on `/digits`. Each round every session clears its canvas, all wait at a
 barrier, then each draws a different digit at the same moment; the time runs from the end of the stroke (the
 pointer actions returned) to the label on screen and to the Grad-CAM overlay loaded. p50 and p95 over all
-sessions and rounds. With `--baseline`, the baseline's app is loaded the same way after this one's.
+sessions and rounds. With `--baseline`, both servers run at once, three sessions each, and the rounds alternate
+between them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -183,34 +184,43 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
 
 
-def load(repo: Path, port: int, rounds: int) -> dict:
-    with ThreadPoolExecutor(len(DIGITS)) as pool:
-        drivers = list(pool.map(lambda _: _driver(), DIGITS))
-        try:
-            with tempfile.TemporaryDirectory() as runs, server(repo, port, Path(runs)) as url:
-                list(pool.map(lambda d: (d.get(f"{url}/digits"), _canvas_rect(d)), drivers))
-                list(pool.map(lambda d: _until(lambda: d.execute_script(IDLE), 180, "the first page run"), drivers))
-                # a first round, not counted: every session's first Grad-CAM and quantum view
-                barrier = threading.Barrier(len(DIGITS))
-                list(pool.map(lambda a: _round(a[0], a[1], barrier), zip(drivers, DIGITS)))
-                label, cam = [], []
-                for r in range(rounds):
-                    digits = DIGITS[r % 3 :] + DIGITS[: r % 3]
-                    for lab, c in pool.map(lambda a: _round(a[0], a[1], barrier), zip(drivers, digits)):
-                        label.append(lab)
-                        cam.append(c)
-        finally:
+def load(apps: dict[str, Path], rounds: int) -> dict:
+    """Every app's server up at once with three sessions each; the rounds alternate between the apps (the order
+    swapped each round), so that a machine whose load drifts slows both sides alike."""
+    with ExitStack() as stack, ThreadPoolExecutor(len(DIGITS) * len(apps)) as pool:
+        sessions: dict[str, list] = {}
+        for i, (name, repo) in enumerate(apps.items()):
+            runs = stack.enter_context(tempfile.TemporaryDirectory())
+            url = stack.enter_context(server(repo, FIRST_PORT + 5 + i, Path(runs)))
+            drivers = list(pool.map(lambda _: _driver(), DIGITS))
             for d in drivers:
-                d.quit()
+                stack.callback(d.quit)
+            list(pool.map(lambda d: (d.get(f"{url}/digits"), _canvas_rect(d)), drivers))
+            list(pool.map(lambda d: _until(lambda: d.execute_script(IDLE), 180, "the first page run"), drivers))
+            sessions[name] = drivers
+        barrier = threading.Barrier(len(DIGITS))
+        for drivers in sessions.values():  # a first round, not counted: every session's first Grad-CAM
+            list(pool.map(lambda a: _round(a[0], a[1], barrier), zip(drivers, DIGITS)))
+        label: dict[str, list[float]] = {name: [] for name in apps}
+        cam: dict[str, list[float]] = {name: [] for name in apps}
+        for r in range(rounds):
+            digits = DIGITS[r % 3 :] + DIGITS[: r % 3]
+            for name in list(apps)[:: 1 if r % 2 == 0 else -1]:
+                for lab, c in pool.map(lambda a: _round(a[0], a[1], barrier), zip(sessions[name], digits)):
+                    label[name].append(lab)
+                    cam[name].append(c)
     return {
-        "sessions": len(DIGITS),
-        "samples": len(label),
-        "label_s": [round(x, 3) for x in label],
-        "gradcam_s": [round(x, 3) for x in cam],
-        "label_p50_s": round(_pct(label, 0.5), 2),
-        "label_p95_s": round(_pct(label, 0.95), 2),
-        "gradcam_p50_s": round(_pct(cam, 0.5), 2),
-        "gradcam_p95_s": round(_pct(cam, 0.95), 2),
+        name: {
+            "sessions": len(DIGITS),
+            "samples": len(label[name]),
+            "label_s": [round(x, 3) for x in label[name]],
+            "gradcam_s": [round(x, 3) for x in cam[name]],
+            "label_p50_s": round(_pct(label[name], 0.5), 2),
+            "label_p95_s": round(_pct(label[name], 0.95), 2),
+            "gradcam_p50_s": round(_pct(cam[name], 0.5), 2),
+            "gradcam_p95_s": round(_pct(cam[name], 0.95), 2),
+        }
+        for name in apps
     }
 
 
@@ -281,10 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         result["model_memory_mib"] = model_memory()
         print("memory:", json.dumps(result["model_memory_mib"]))
     if a.only in (None, "load"):
-        result["load"] = {}
-        for i, (name, repo) in enumerate(apps.items()):
-            result["load"][name] = load(repo, FIRST_PORT + 5 + i, a.rounds)
-            print(f"load {name}:", json.dumps(result["load"][name]))
+        result["load"] = load(apps, a.rounds)
+        print("load:", json.dumps(result["load"]))
     ended = datetime.now(UTC)
     result.update(
         wall_s=round((ended - began).total_seconds(), 1),
