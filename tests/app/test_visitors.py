@@ -320,3 +320,32 @@ def test_an_old_database_gets_the_visitor_column_with_the_cli_as_owner(tmp_path)
     with store.opened(tmp_path) as con:
         assert store.all_jobs(con)[0].visitor == jobs.OPERATOR
         assert con.execute("SELECT COUNT(*) FROM visitor_models").fetchone()[0] == 0
+
+
+def test_two_clicks_at_once_cannot_both_take_a_visitors_last_quota_slot(runs, busy, monkeypatch):
+    """The quota is checked inside the transaction that inserts the job: of eight submissions at once by one
+    visitor with one slot, exactly one is queued."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("QNN_JOBS_PER_VISITOR", "1")
+
+    def attempt(_):
+        try:
+            return jobs.submit(jobs.JobParams(), visitor=ALICE).id
+        except jobs.QuotaError:
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert sum(o is not None for o in outcomes) == 1
+    assert [j.visitor for j in jobs.list_jobs(runs, check=False)].count(ALICE) == 1
+
+
+def test_the_admin_token_can_come_from_the_secrets_file(runs):
+    """`admin_token` in .streamlit/secrets.toml works like QNN_ADMIN_TOKEN (here through AppTest's secrets)."""
+    at = AppTest.from_file(TRAINING, default_timeout=120)
+    at.query_params["visitor"] = "teacher-visitor-token-01"
+    at.secrets["admin_token"] = TOKEN
+    at.run()
+    unlock(at, TOKEN)
+    assert not at.exception and at.session_state["teacher_unlocked"] is True

@@ -150,3 +150,29 @@ def test_a_page_can_serve_the_quantum_bottleneck_and_its_qubits_carry_the_decisi
     blank = service.classify(draw_digit_one(width=40), quantum=False)
     assert np.allclose(off.probs, blank.probs)  # qubits off: every input gets the head's bias alone
     assert "with them off" in service.bottleneck_line() and TaskService.get("mnist").bottleneck_line() is None
+
+
+def test_many_visitors_getting_models_at_once_share_a_bounded_cache(monkeypatch, tmp_path) -> None:
+    """Sessions are threads: twelve visitors asking at once for four checkpoints each get a working service, one per
+    checkpoint, and the cache never holds more than its bound."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qnn_core.service import task_service
+
+    monkeypatch.setattr(TaskService, "_cache", OrderedDict())
+    monkeypatch.setenv("QNN_MODEL_CACHE", "3")
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"m{i}.pt")
+        paths[-1].write_bytes(get_task("mnist").checkpoint().read_bytes())
+    monkeypatch.setattr(
+        task_service.jobs, "served", lambda task, visitor=None: jobs.Served(paths[int(visitor[-1]) % 4], 1, "yours")
+    )
+    image = draw_digit_one()
+
+    def visit(i: int) -> str:
+        return TaskService.get("mnist", visitor=f"visitor-token-{i:08d}").classify(image).label
+
+    with ThreadPoolExecutor(6) as pool:
+        labels = list(pool.map(visit, range(12)))
+    assert len(set(labels)) == 1 and TaskService.cached() <= 3
