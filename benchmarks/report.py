@@ -305,6 +305,12 @@ def classroom_md(sec: dict) -> list[str]:
         return f"{name} ({commit})" if commit else name
 
     rows = [f"Command: `{sec['command']}`. {sec.get('shared_machine_note', '')}.", ""]
+    if len(apps) > 1:
+        rows += [
+            "The baseline is a plain copy of the commit before this work (`git archive <commit> | tar -x -C DIR`), "
+            "served and measured in the same run as this checkout.",
+            "",
+        ]
     st = sec.get("startup")
     if st:
         rows += [
