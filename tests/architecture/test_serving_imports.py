@@ -34,6 +34,16 @@ def test_importing_the_service_loads_no_training_no_report_writers_and_no_torchq
     assert not heavy, heavy
 
 
+def test_serving_a_prediction_and_its_gradcam_imports_no_torchquantum_torchvision_or_sklearn():
+    modules = loaded_by(
+        "from PIL import Image; import numpy as np; from qnn_core.service import TaskService; "
+        "s = TaskService.get('mnist'); r = s.classify(Image.fromarray(np.full((64, 64), 255, np.uint8) - "
+        "np.eye(64, dtype=np.uint8) * 255)); s.explain(r); s.quantum_state(r); s.noise(r, 0.05)"
+    )
+    heavy = [m for m in ("torchquantum", "torchvision", "qiskit", "sklearn", "pytorch_grad_cam") if m in modules]
+    assert not heavy, heavy
+
+
 def test_the_pinned_list_would_see_a_training_import():
     """The check itself can fail: importing the trainer shows up in the list."""
     modules = loaded_by("import qnn_core.service; import qnn_core.training.train")

@@ -176,3 +176,16 @@ def test_many_visitors_getting_models_at_once_share_a_bounded_cache(monkeypatch,
     with ThreadPoolExecutor(6) as pool:
         labels = list(pool.map(visit, range(12)))
     assert len(set(labels)) == 1 and TaskService.cached() <= 3
+
+
+def test_the_overlay_colours_are_pytorch_grad_cams() -> None:
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from qnn_core.inference.explain import _cam_on_image
+
+    rng = np.random.default_rng(0)
+    image, mask = rng.random((40, 50, 3), dtype=np.float32), rng.random((40, 50), dtype=np.float32)
+    for weight in (0.0, 0.55, 1.0):
+        np.testing.assert_array_equal(
+            _cam_on_image(image, mask, weight), show_cam_on_image(image, mask, True, image_weight=weight)
+        )
