@@ -352,7 +352,8 @@ def classroom_md(sec: dict) -> list[str]:
         rows += [
             "**What a loaded model costs** (resident memory of a fresh serving process, after one prediction and "
             f"one Grad-CAM each): the imports {mem['after_import_mib']:.0f} MiB; the first digits model "
-            f"{mem['mnist_mib']:.0f} MiB (with the one-off costs: its examples' data, Grad-CAM's imports); "
+            f"{mem['mnist_mib']:.0f} MiB (with its task's one-off costs: the examples' data, the imports its backbone "
+            "and Grad-CAM need); "
             f"**one more digits-sized model {mem['mnist_job_copy_mib']:.1f} MiB**; the first animals model "
             f"{mem['animals_mib']:.0f} MiB; **one more animals-sized model {mem['animals_job_copy_mib']:.1f} MiB**. "
             "The server keeps at most `QNN_MODEL_CACHE` (16) loaded, least recently used first out.",

@@ -42,8 +42,8 @@ from qnn_core.tasks import TaskSpec, get_task
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
 # Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
 # models visitors chose. Measured (benchmarks/RESULTS.md, "A class on one server"): one more digits-sized model
-# costs about 6 MB and one more animals-sized one about 15 MB (a task's first model more: its examples' data), so
-# 16 stay well under 0.5 GB whatever thirty visitors choose. $QNN_MODEL_CACHE changes it.
+# costs a few MB and one more animals-sized one about 20 MB (a task's first model more: its examples' data and
+# imports), so 16 stay well under 0.5 GB whatever thirty visitors choose. $QNN_MODEL_CACHE changes it.
 MODEL_CACHE_SIZE = 16
 
 
