@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from helpers import ROOT
 
@@ -44,12 +45,15 @@ def test_serving_a_prediction_and_its_gradcam_imports_no_torchquantum_torchvisio
     assert not heavy, heavy
 
 
-def test_the_pinned_list_would_see_a_training_import():
-    """The check itself can fail: importing the trainer shows up in the list."""
-    modules = loaded_by("import qnn_core.service; import qnn_core.training.train")
-    assert any(m.startswith("qnn_core.training") for m in modules)
+@pytest.mark.slow  # two fresh interpreters, or TorchQuantum's import: seconds each
+def test_the_pinned_list_would_see_another_import():
+    """The check itself can fail: a module imported after the service (here the jobs' scheduler, which serving
+    leaves out) shows up in the list."""
+    assert "qnn_core.jobs.scheduler" not in loaded_by("import qnn_core.service")
+    assert "qnn_core.jobs.scheduler" in loaded_by("import qnn_core.service; import qnn_core.jobs.scheduler")
 
 
+@pytest.mark.slow  # imports TorchQuantum (seconds)
 def test_the_fused_layer_unitaries_are_torchquantums():
     from qnn_core.inference.quantum_state import layer_unitary, tq_layer_unitary
     from qnn_core.models.quantum import QuantumLayer
@@ -61,6 +65,7 @@ def test_the_fused_layer_unitaries_are_torchquantums():
             torch.testing.assert_close(layer_unitary(layer, i), tq_layer_unitary(layer, i), atol=2e-6, rtol=0)
 
 
+@pytest.mark.slow  # imports TorchQuantum (seconds)
 def test_the_angles_start_where_torchquantums_modules_started():
     """Same seed, same initial circuit: the angles are drawn as TorchQuantum's RX / RY drew theirs."""
     from qnn_core.models.quantum import QuantumLayer, tq
