@@ -28,9 +28,9 @@ def _scaled(cam: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     """pytorch-grad-cam's scale_cam_image for one map: to [0, 1], then (with `size`, as (width, height)) resized."""
     import cv2  # OpenCV's resize, as pytorch-grad-cam uses it (imported here: most pages never need it)
 
-    cam = cam - np.min(cam)
+    cam = (cam - np.min(cam)).astype(np.float32)
     cam = cam / (1e-7 + np.max(cam))
-    return np.float32(cv2.resize(np.float32(cam), size) if size is not None else cam)
+    return np.asarray(cv2.resize(cam, size) if size is not None else cam, dtype=np.float32)
 
 
 def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: bool = True) -> np.ndarray:
@@ -61,9 +61,9 @@ def _cam_on_image(image: np.ndarray, mask: np.ndarray, image_weight: float) -> n
     """pytorch-grad-cam's show_cam_on_image(use_rgb=True): the JET colour map of the mask blended over the image."""
     import cv2
 
-    heatmap = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * mask), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-    cam = (1 - image_weight) * (np.float32(heatmap) / 255) + image_weight * image
-    return np.uint8(255 * (cam / np.max(cam)))
+    heatmap = cv2.cvtColor(cv2.applyColorMap((255 * mask).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    cam = (1 - image_weight) * (np.asarray(heatmap, dtype=np.float32) / 255) + image_weight * image
+    return (255 * (cam / np.max(cam))).astype(np.uint8)
 
 
 def _rgb_on_white(img: Image.Image) -> np.ndarray:
