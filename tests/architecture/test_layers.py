@@ -26,7 +26,15 @@ LAYERS = (
     "service",
     "commands",
 )
-BASE = {"qnn_core", "qnn_core.tasks", "qnn_core.paths", "qnn_core.fileio", "qnn_core.cli_args", "qnn_core.devices"}
+BASE = {
+    "qnn_core",
+    "qnn_core.tasks",
+    "qnn_core.paths",
+    "qnn_core.fileio",
+    "qnn_core.cli_args",
+    "qnn_core.devices",
+    "qnn_core.settings",
+}
 PAGE_MAY_IMPORT = ("qnn_core.service", "qnn_core.tasks", "qnn_core.jobs")
 
 

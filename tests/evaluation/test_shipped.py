@@ -106,16 +106,16 @@ def test_predict_cli_on_shipped_letters_model(tmp_path):
     assert sum(line["label"] == "d / D" for line in lines) >= 16
 
 
-def test_readme_results_table_is_the_committed_evaluations():
-    """README's results block is exactly what report.py writes from the committed evaluation files."""
-    from qnn_core.evaluation.readme import README, markers
-    from qnn_core.evaluation.report import results_table
+def test_results_tables_are_the_committed_evaluations():
+    """docs/results.md's results block and README's short table are exactly what report.py writes from the
+    committed evaluation files."""
+    from qnn_core.evaluation.readme import read_block
+    from qnn_core.evaluation.report import results_table, summary_table
 
-    start, end = markers("results")
-    text = README.read_text()
-    block = text[text.index(start) + len(start) : text.index(end)].strip()
+    block = read_block("results")
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     assert block == results_table(rows).strip()
+    assert read_block("summary") == summary_table(rows).strip()
     for task in TASKS.values():
         if task.target is not None:
             met = load_eval(task, True)["accuracy"] >= task.target
