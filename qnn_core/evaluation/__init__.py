@@ -1,1 +1,1 @@
-"""Measuring checkpoints: evaluation on the official splits, model cards, the tables in README and docs and the ablation."""
+"""Measuring checkpoints: evaluation on the official splits, model cards, the ablation, and the tables in docs/."""

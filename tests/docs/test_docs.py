@@ -110,7 +110,7 @@ def test_each_script_written_block_is_on_its_page_once():
         assert text.count(start) == 1 and text.count(end) == 1, f"{page.name}: {name} markers"
     pages = [README, *DOCS.glob("*.md")]
     for page in pages:
-        found = set(re.findall(r"<!-- ([\w-]+):start -->", page.read_text()))
+        found = set(re.findall(r"^<!-- ([\w-]+):start -->$", page.read_text(), re.M))
         wrong = {name for name in found if PAGES.get(name) != page}
         assert not wrong, f"{page.name} has blocks that PAGES puts elsewhere: {wrong}"
 
@@ -122,4 +122,3 @@ def test_bottleneck_table_is_what_report_writes():
 def test_line_reading_table_is_what_sequence_eval_writes():
     results = [json.loads(p.read_text()) for p in sorted(sequence_eval.BENCHMARKS.glob("sequence_eval_*.json"))]
     assert read_block("sequence") == sequence_eval.readme_table(results)
-
