@@ -152,7 +152,7 @@ def add_setting_flags(
             kwargs.update(action="store_true", default=None if unset else default)
         else:
             kwargs.update(default=None if unset else default)
-            if how.metavar is None and how.type in (int, positive_int, non_negative_int):
+            if how.metavar is None and any(how.type is whole for whole in (int, positive_int, non_negative_int)):
                 kwargs["metavar"] = "N"
             for key in ("type", "choices", "metavar"):
                 if getattr(how, key) is not None:
@@ -164,4 +164,5 @@ def same_setting(name: str, default: Any, **changes: Any) -> Any:
     """A field of another dataclass (a job's parameters) that is TrainConfig's setting `name`, with the same flag
     and help, and its own default; `changes` replace parts of the flag (a job's --subset takes 0 for all)."""
     how = flag_of(next(f for f in fields(TrainConfig) if f.name == name))
+    assert how is not None, f"TrainConfig.{name} has no flag"
     return field(default=default, metadata={"flag": replace(how, **changes) if changes else how})

@@ -229,7 +229,7 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
             f"It is also shown when the backbone's own ImageNet head puts less than "
             f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
             f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
-            f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
+            f"see `qnn_core/evaluation/ood_calibration.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
         )
         lines.append("")
     lines.append(

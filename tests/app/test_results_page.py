@@ -1,6 +1,6 @@
 """Results page: read through the service, the hardest class shown without a gain arrow, the error grids readable."""
 
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 

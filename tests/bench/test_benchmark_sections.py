@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from benchmarks import report
 from benchmarks.run import SECTIONS
 from benchmarks.simulators import pennylane_available
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

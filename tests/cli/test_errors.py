@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint, read_meta
 

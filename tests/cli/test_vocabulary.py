@@ -11,7 +11,7 @@ import sys
 from dataclasses import fields
 
 import pytest
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 
 from qnn_core import cli
 from qnn_core.jobs import cli as jobs_cli

@@ -70,6 +70,16 @@ def chromium_missing() -> str | None:
     return None
 
 
+def require_chromium(what: str = "the browser tests") -> None:
+    """Skip when this machine has no headless Chromium, with the reason; in CI (CI=true) fail instead, since
+    setup.sh installs it there and a silent skip would hide a broken install."""
+    import pytest
+
+    if why := chromium_missing():
+        message = f"no headless Chromium for {what}: {why}"
+        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,7 +5,7 @@ JSON."""
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import ablation
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import mnist_on_canvas
+from helpers import mnist_on_canvas
 
 from qnn_core.data.loaders import load_split
 from qnn_core.evaluation.evaluate import evaluate
@@ -12,6 +12,8 @@ from qnn_core.evaluation.report import load_eval
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.tasks import TASKS, get_task
+
+pytestmark = pytest.mark.slow
 
 SHIPPED = [(name, q) for name in TASKS for q in (True, False)]
 
@@ -53,7 +55,7 @@ def test_shipped_digits_model_reads_canvas_like_drawings(polarity):
 
 
 def test_predict_json_on_shipped_model(tmp_path):
-    from conftest import draw_digit_one
+    from helpers import draw_digit_one
 
     pred = Predictor("mnist").predict(draw_digit_one())
     assert pred.label == "1"
@@ -81,7 +83,7 @@ def test_predict_cli_on_shipped_letters_model(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     from qnn_core.data.letters import writer_samples
     from qnn_core.data.strokes import CanvasStyle, render_canvas

@@ -4,7 +4,7 @@ docs/results.md."""
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.evaluation import unsure_calibration as uc
 from qnn_core.evaluation import unsure_report

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image, ImageOps
 
 from qnn_core.data.loaders import load_split

@@ -9,7 +9,7 @@ import time
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from qnn_core import jobs
@@ -49,15 +49,6 @@ def stop_all(root) -> None:
     for job in jobs.list_jobs(root, check=False):
         if not job.finished:
             jobs.cancel(job.id, root, grace_s=3)
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("QNN_RUNS_DIR", str(root))
-    monkeypatch.delenv("QNN_MAX_JOBS", raising=False)
-    yield root
-    stop_all(root)
 
 
 @pytest.fixture(scope="module")

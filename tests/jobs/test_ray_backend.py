@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 pytest.importorskip(
     "ray", reason="ray[default] is not installed here (the ray extra of pyproject.toml pins ray[default]==2.60.0)"
@@ -39,6 +39,8 @@ from qnn_core import jobs  # noqa: E402
 from qnn_core.jobs import JobParams, ray_backend, reports  # noqa: E402
 from qnn_core.models.checkpoint import load_checkpoint  # noqa: E402
 from qnn_core.paths import SHARED_DATA  # noqa: E402
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 VENV_BIN = Path(sys.executable).parent
 TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, limit=100)

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image
 
 from qnn_core.inference.predict import Predictor

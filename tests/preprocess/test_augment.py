@@ -87,7 +87,7 @@ def test_train_cli_rejects_an_unknown_augmentation():
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     r = subprocess.run(
         [sys.executable, "-m", "qnn_core.train", "--task", "mnist", "--augment", "garment+glitter"],

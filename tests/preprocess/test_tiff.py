@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 from PIL import Image
 
 from qnn_core.preprocess.image import ALLOWED_FORMATS, UPLOAD_EXTENSIONS, eight_bit, open_image, prepare

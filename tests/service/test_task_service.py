@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 from PIL import Image
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -17,11 +17,6 @@ from qnn_core.service import EmptyImageError, ImageInputError, TaskService
 from qnn_core.tasks import get_task
 
 pytestmark = pytest.mark.skipif(not get_task("mnist").checkpoint().is_file(), reason="no shipped mnist checkpoint")
-
-
-@pytest.fixture(scope="module")
-def digits() -> TaskService:
-    return TaskService.get("mnist")
 
 
 def state(service: TaskService) -> dict[str, torch.Tensor]:

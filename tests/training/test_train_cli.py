@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, mnist_on_canvas
+from helpers import ROOT, mnist_on_canvas
 from PIL import Image
 
 from qnn_core.data.loaders import load_split

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import accuracy
