@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from qnn_core.evaluation import bottleneck_report
+from benchmarks import report as bench_report
+from qnn_core.evaluation import ablation, bottleneck_report, unsure_report
 from qnn_core.evaluation.readme import PAGES, markers, read_block
+from qnn_core.evaluation.report import load_eval, results_table, summary_table
 from qnn_core.sequence import eval as sequence_eval
+from qnn_core.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -115,8 +118,33 @@ def test_each_script_written_block_is_on_its_page_once():
         assert not wrong, f"{page.name} has blocks that PAGES puts elsewhere: {wrong}"
 
 
-def test_bottleneck_table_is_what_report_writes():
+def test_results_tables_are_the_committed_evaluations():
+    """docs/results.md's results block and README's short table are exactly what `qnn report` writes from the
+    committed evaluation files, and each target's verdict follows from the accuracy."""
+    block = read_block("results")
+    rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
+    assert block == results_table(rows).strip()
+    assert read_block("summary") == summary_table(rows).strip()
+    for task in TASKS.values():
+        if task.target is not None:
+            met = load_eval(task, True)["accuracy"] >= task.target
+            row = next(line for line in block.splitlines() if line.startswith(f"| {task.title} |"))
+            assert ("**met**" if met else "**missed**") in row
+
+
+def test_unsure_and_bottleneck_tables_are_what_report_writes():
+    assert read_block("unsure") == unsure_report.table()
     assert read_block("bottleneck") == bottleneck_report.table()
+
+
+def test_ablation_block_is_what_the_ablation_writes():
+    data = json.loads(ablation.DEFAULT_JSON.read_text())
+    assert read_block("ablation") == ablation.readme_block(data, "ABLATION.md")
+
+
+def test_performance_block_is_what_the_benchmarks_write():
+    data = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert read_block("performance") == bench_report.readme_block(data)
 
 
 def test_line_reading_table_is_what_sequence_eval_writes():
