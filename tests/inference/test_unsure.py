@@ -87,7 +87,7 @@ def test_predictor_and_verdict_follow_the_checkpoints_rule(calibrated):
 def test_predict_cli_json_carries_the_verdict(calibrated, tmp_path, capsys):
     from helpers import draw_digit_one
 
-    from qnn_core.predict import main
+    from qnn_core.cli.predict import main
 
     image = tmp_path / "one.png"
     draw_digit_one().save(image)

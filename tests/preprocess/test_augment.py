@@ -90,7 +90,7 @@ def test_train_cli_rejects_an_unknown_augmentation():
     from helpers import ROOT
 
     r = subprocess.run(
-        [sys.executable, "-m", "qnn_core.train", "--task", "mnist", "--augment", "garment+glitter"],
+        [sys.executable, "-m", "qnn_core", "train", "--task", "mnist", "--augment", "garment+glitter"],
         cwd=ROOT,
         capture_output=True,
         text=True,
