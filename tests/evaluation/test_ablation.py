@@ -36,6 +36,7 @@ def tiny_run(tmp_path_factory):
     return out, args
 
 
+@pytest.mark.slow
 def test_tiny_ablation_writes_every_run_and_a_summary(tiny_run):
     out, _ = tiny_run
     data = json.loads(out.read_text())

@@ -14,6 +14,7 @@ from qnn_core.models.checkpoint import read_meta
 from qnn_core.tasks import TASKS
 
 
+@pytest.mark.slow
 def test_tiny_calibration_chooses_on_validation_and_measures_on_test(monkeypatch):
     real_split, real_val = uc._split, uc._val
     monkeypatch.setattr(uc, "handwriting_tasks", lambda: ["mnist", "fashion"])
