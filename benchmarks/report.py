@@ -1,11 +1,11 @@
-"""RESULTS.md and README's Performance block, written from results.json (never by hand)."""
+"""RESULTS.md and docs/performance.md's block, written from results.json (never by hand)."""
 
 from __future__ import annotations
 
-from qnn_core.evaluation.readme import markers, replace_block
-from qnn_core.tasks import REPO_ROOT, TASKS
+from qnn_core.evaluation.readme import link, markers, page_of, replace_block
+from qnn_core.tasks import TASKS
 
-README = REPO_ROOT / "README.md"
+PAGE = page_of("performance")  # docs/performance.md
 BLOCK_START, BLOCK_END = markers("performance")
 
 
@@ -424,13 +424,13 @@ def markdown(data: dict) -> str:
 
 
 def readme_block(data: dict) -> str:
-    """A few lines for README.md: the headline numbers, each pointing at its section in RESULTS.md."""
+    """A few lines for docs/performance.md: the headline numbers; RESULTS.md has every table."""
     s = data["sections"]
     m = data.get("machine", {})
     out = [
         f"Measured by `python -m benchmarks.run` on {m.get('cpu')} ({m.get('cores')} cores, torch threads "
         f"{m.get('torch_threads')}), on a machine shared with other work (load averages in "
-        "[`benchmarks/RESULTS.md`](benchmarks/RESULTS.md), which has every table).",
+        f"[`benchmarks/RESULTS.md`]({link('benchmarks/RESULTS.md', PAGE)}), which has every table).",
         "",
         "| what | measured |",
         "|---|---|",
@@ -508,4 +508,4 @@ def readme_block(data: dict) -> str:
 
 
 def update_readme(block: str) -> bool:
-    return replace_block("performance", block, README)
+    return replace_block("performance", block, PAGE)

@@ -94,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny repeats: checks the script works, numbers mean nothing")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
     p.add_argument("--out", type=Path, help=f"results JSON (default {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    p.add_argument("--readme", action="store_true", help="also rewrite README.md's Performance block")
-    p.add_argument("--report-only", action="store_true", help="measure nothing; rewrite RESULTS.md (and README)")
+    p.add_argument("--readme", action="store_true", help="also rewrite docs/performance.md's block")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing; rewrite RESULTS.md (and with --readme docs/performance.md)",
+    )
     a = p.parse_args(argv)
     from .sections import Budget
 

@@ -9,8 +9,8 @@ its CNOT ring; see VARIANT_CONFIG) with the same budget
 (a fixed subset of the train split, the same epochs, seed, optimiser and augmentation) and measures
 each on the official test split; each hybrid is measured a second time with its quantum features
 set to zero (how much the trained head leans on them). Results go to a JSON file after every run,
-so an interrupted ablation resumes where it stopped; the Markdown report and the README block are
-derived from that JSON. This is a reduced-budget ablation: it does not retrain the shipped checkpoints.
+so an interrupted ablation resumes where it stopped; the Markdown report and the block on docs/quantum.md
+are derived from that JSON. This is a reduced-budget ablation: it does not retrain the shipped checkpoints.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-expo
     verdict,
 )
 from qnn_core.evaluation.evaluate import evaluate
-from qnn_core.evaluation.readme import markers, replace_block
+from qnn_core.evaluation.readme import link, markers, page_of, replace_block
 from qnn_core.evaluation.report import blocks_flag, load_eval
 from qnn_core.fileio import write_json_atomic
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
@@ -50,7 +50,7 @@ from qnn_core.tasks import REPO_ROOT, TASKS, get_task
 from qnn_core.training.train import TrainConfig, train
 
 DEFAULT_JSON = ABLATION_JSON
-README = REPO_ROOT / "README.md"
+PAGE = page_of("ablation")  # docs/quantum.md
 BLOCK_START, BLOCK_END = markers("ablation")
 # What each variant changes, as TrainConfig arguments. The last three are the fairer controls (Bowles, Ahmed and
 # Schuld 2024): matched capacity without a circuit, a circuit without trainable power, one without entanglement.
@@ -327,15 +327,15 @@ def markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
-def readme_block(data: dict, md_name: str) -> str:
-    return (
-        table(data) + f"\n\nDetails, every run and the exact command: [`benchmarks/{md_name}`](benchmarks/{md_name})."
-    )
+def readme_block(data: dict, md_name: str, page: Path = PAGE) -> str:
+    """The block on docs/quantum.md (the name is older than the page): the tables and a link to the report."""
+    target = f"benchmarks/{md_name}"
+    return table(data) + f"\n\nDetails, every run and the exact command: [`{target}`]({link(target, page)})."
 
 
-def update_readme(block: str, readme: Path = README) -> bool:
-    """Replace the text between the ablation markers; False if the README has no markers."""
-    return replace_block("ablation", block, readme)
+def update_readme(block: str, page: Path = PAGE) -> bool:
+    """Replace the text between the ablation markers of docs/quantum.md; False if it has no markers."""
+    return replace_block("ablation", block, page)
 
 
 def machine() -> dict:
@@ -404,11 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_limit(p, "test images")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
     p.add_argument("--work-dir", type=Path, help="where the trained checkpoints go (default: runs/ablation)")
-    p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")
+    p.add_argument(
+        "--readme", action="store_true", help="also rewrite the block between the ablation markers in docs/quantum.md"
+    )
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON",
+        help="train and measure nothing; rewrite the reports (and with --readme docs/quantum.md) from the JSON",
     )
     add_device(p, default="cpu")
     return p
@@ -455,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     md = a.out.with_name(a.out.stem.upper() + ".md") if a.out.stem.islower() else a.out.with_suffix(".md")
     md.write_text(markdown(data))
     if a.readme and not update_readme(readme_block(data, md.name)):
-        print(f"note: {README} has no {BLOCK_START} markers; README not changed", file=sys.stderr)
+        print(f"note: {PAGE} has no {BLOCK_START} markers; not changed", file=sys.stderr)
     print(json.dumps(data["summary"], ensure_ascii=False))
     return 0
 

@@ -1,5 +1,5 @@
 """The quantum-bottleneck models in numbers: test accuracy with the qubits on and off, the matched classical
-twin beside it, one model card per checkpoint, and README's bottleneck table. Run by `qnn report`.
+twin beside it, one model card per checkpoint, and docs/quantum.md's bottleneck table. Run by `qnn report`.
 
 A bottleneck's head reads only the 8 <Z> values, so with the qubits switched off every image gets the head's
 bias alone and the accuracy falls to that of always answering one class: the qubits carry the decision.
@@ -108,5 +108,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def update_readme() -> bool:
+def update_page() -> bool:
+    """Rewrite the table on its page (evaluation/readme.py's PAGES)."""
     return replace_block("bottleneck", table())

@@ -128,7 +128,7 @@ def markdown(data: dict) -> str:
 
 
 def chart(data: dict, path: Path) -> None:
-    """Two panels (shots, noise), one line per model; the PNG the Markdown and the README link."""
+    """Two panels (shots, noise), one line per model; the PNG the Markdown and docs/quantum.md link."""
     import matplotlib
 
     matplotlib.use("Agg")
