@@ -257,6 +257,29 @@ def model_memory() -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def measure(apps: dict[str, Path], repeats: int, rounds: int, only: str | None = None) -> dict:
+    """The section's figures for these apps (name -> checkout): start-up, model memory, load; or `only` one."""
+    if only != "memory" and not browser_available():
+        return {
+            "skipped": "needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)"
+        }
+    result: dict = {
+        "apps": {name: {"path": str(repo), "commit": _commit(repo)} for name, repo in apps.items()},
+        "shared_machine_note": "Measured on a 2-core machine shared with other work (other engineers' tests and "
+        "training runs); the load average is in the table above",
+    }
+    if only in (None, "startup"):
+        result["startup"] = startup(apps, repeats)
+        print("startup:", json.dumps(result["startup"]), file=sys.stderr)
+    if only in (None, "memory"):
+        result["model_memory_mib"] = model_memory()
+        print("memory:", json.dumps(result["model_memory_mib"]), file=sys.stderr)
+    if only in (None, "load"):
+        result["load"] = load(apps, rounds)
+        print("load:", json.dumps(result["load"]), file=sys.stderr)
+    return result
+
+
 def _commit(repo: Path) -> str | None:
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
     return r.stdout.strip() or None
@@ -280,19 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     began, load_start = datetime.now(UTC), load_average()
     result: dict = {
         "command": "python -m benchmarks.classroom " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "apps": {name: {"path": str(repo), "commit": _commit(repo)} for name, repo in apps.items()},
         "machine": machine_details(),
-        "shared_machine_note": "Measured on a 2-core machine shared with other work (other engineers' tests and training runs); the load average is in the table above",
+        **measure(apps, a.repeats, a.rounds, a.only),
     }
-    if a.only in (None, "startup"):
-        result["startup"] = startup(apps, a.repeats)
-        print("startup:", json.dumps(result["startup"]))
-    if a.only in (None, "memory"):
-        result["model_memory_mib"] = model_memory()
-        print("memory:", json.dumps(result["model_memory_mib"]))
-    if a.only in (None, "load"):
-        result["load"] = load(apps, a.rounds)
-        print("load:", json.dumps(result["load"]))
     ended = datetime.now(UTC)
     result.update(
         wall_s=round((ended - began).total_seconds(), 1),

@@ -304,7 +304,8 @@ def classroom_md(sec: dict) -> list[str]:
         commit = apps.get(name, {}).get("commit")
         return f"{name} ({commit})" if commit else name
 
-    rows = [f"Command: `{sec['command']}`. {sec.get('shared_machine_note', '')}.", ""]
+    command = sec.get("command", "python -m benchmarks.run --only classroom")
+    rows = [f"Command: `{command}`. {sec.get('shared_machine_note', '')}.", ""]
     if len(apps) > 1:
         rows += [
             "The baseline is a plain copy of the commit before this work (`git archive <commit> | tar -x -C DIR`), "

@@ -3,7 +3,7 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app, concurrency, data_parallel, quantum_views. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency, data_parallel, quantum_views, classroom. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
@@ -39,6 +39,7 @@ SECTIONS = (
     "concurrency",
     "data_parallel",
     "quantum_views",
+    "classroom",
 )
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
@@ -85,6 +86,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .quantum_views import quantum_views
 
         return quantum_views(budget)
+    if name == "classroom":  # this checkout alone; `python -m benchmarks.classroom --baseline DIR` adds a baseline
+        from .classroom import measure
+
+        return measure({"this": REPO_ROOT}, budget.classroom_repeats, budget.classroom_rounds)
     raise KeyError(name)
 
 
