@@ -35,7 +35,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, _healthy, browser_available
+from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, _healthy, _wait, browser_available
 from benchmarks.timing import load_average, machine_details
 from qnn_core.tasks import REPO_ROOT
 
@@ -75,13 +75,7 @@ def _driver():
 
 
 def _until(predicate, timeout: float, what: str):
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(POLL_S)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return _wait(predicate, timeout, what, poll=POLL_S)
 
 
 @contextmanager
