@@ -73,7 +73,10 @@ def model_ui(task_name: str) -> str:
     return next((m for m, label in MODEL_LABELS.items() if label == choice), "hybrid")
 
 
+@st.fragment
 def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
+    """The canvas and its prediction, as a fragment: a stroke reruns only this, not the whole page (its title, the
+    model lookup, the upload and example tabs), which keeps many sessions drawing at once quick."""
     from streamlit_drawable_canvas import st_canvas  # imports only inside a Streamlit runtime
 
     key = f"{task.name}_canvas"
@@ -95,7 +98,7 @@ def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
         )
         if st.button("🧹 Clear", key=f"{key}_clear"):
             st.session_state[f"{key}_n"] += 1
-            st.rerun()
+            st.rerun(scope="fragment")
     with right:
         data = result.image_data if result is not None else None
         if data is None:

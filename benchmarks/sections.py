@@ -60,6 +60,8 @@ class Budget:
     session_tasks: tuple[str, ...] = ("mnist", "animals")  # the services that the concurrency section's sessions share
     ddp_batches: int = 40  # optimiser steps per process in the data-parallel section's epoch slice
     ddp_repeats: int = 2
+    classroom_repeats: int = 3  # fresh servers timed to the first canvas (python -m benchmarks.classroom)
+    classroom_rounds: int = 5  # rounds of three browsers drawing at once
 
     @classmethod
     def quick(cls) -> Budget:
@@ -79,6 +81,8 @@ class Budget:
             session_tasks=("mnist",),
             ddp_batches=2,
             ddp_repeats=1,
+            classroom_repeats=1,
+            classroom_rounds=1,
             cost_repeats=3,
             train_step_batch=16,
             train_step_repeats=1,

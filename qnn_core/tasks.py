@@ -162,7 +162,8 @@ TASKS: dict[str, TaskSpec] = {
         data=DataSource("idx", SHARED_DATA / "mnist", torchvision_name="MNIST", **_MNIST_FILES),
         input=InputSpec(mean=(0.1307,), std=(0.3081,), fit=20, centre="mass"),
         # Half of every batch re-made as people's canvas, pen and phone pictures (data/rendered.py): MNIST's own
-        # strokes are thin, centred and clean, users' are not. Chosen on the validation proxy (README, "Results").
+        # strokes are thin, centred and clean, users' are not. Chosen on the validation proxy
+        # (docs/results.md, "People's own pictures").
         augment="handwriting+render",
         epochs=8,
     ),

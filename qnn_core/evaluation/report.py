@@ -3,8 +3,9 @@
     qnn report [--tasks mnist fashion ...] [--report-only]
 
 Writes checkpoints/eval/<task>_<variant>.json (+ confusion and error PNGs),
-the model card checkpoints/<task>_<variant>.md, and the results table in
-README.md between its markers. Every number there comes from this run.
+the model card checkpoints/<task>_<variant>.md, the full results table in
+docs/results.md and the short one in README.md, each between its markers
+(evaluation/readme.py). Every number there comes from this run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from qnn_core.data.loaders import DataNotFoundError, Split, has_split, load_hold
 from qnn_core.data.proxies import STYLES
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report, unsure_report
+from qnn_core.evaluation.committed import eval_path, load_eval, variant  # noqa: F401  (re-exported)
 from qnn_core.evaluation.evaluate import evaluate, proxy_split, proxy_styles, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import percent_cell, replace_block
@@ -32,30 +34,15 @@ from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.paths import EVAL_DIR
 from qnn_core.preprocess.augment import renders
-from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
+from qnn_core.tasks import CHECKPOINT_DIR, SHARED_DATA, TASKS, TaskSpec, get_task
 
-README = REPO_ROOT / "README.md"
 HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
-
-
-def variant(quantum: bool) -> str:
-    return "hybrid" if quantum else "classical"
-
-
-def eval_path(task: TaskSpec, quantum: bool) -> Path:
-    return EVAL_DIR / f"{task.name}_{variant(quantum)}.json"
-
-
-def load_eval(task: TaskSpec, quantum: bool) -> dict | None:
-    """The committed evaluation of a shipped checkpoint (what pages show), or None."""
-    p = eval_path(task, quantum)
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str, str, int]]:
     conf = np.array(result["confusion"])
     np.fill_diagonal(conf, 0)
-    order = np.dstack(np.unravel_index(np.argsort(-conf.ravel()), conf.shape))[0][:k]
+    order = np.dstack(np.unravel_index(np.argsort(-conf.ravel(), kind="stable"), conf.shape))[0][:k]
     return [(names[i], names[j], int(conf[i, j])) for i, j in order if conf[i, j] > 0]
 
 
@@ -463,7 +450,19 @@ def target_text(task: TaskSpec, result: dict | None) -> str:
     return f"≥ {task.target:.1%}: " + ("**met**" if gap >= 0 else f"**missed** by {-gap:.2f} pts")
 
 
+def summary_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
+    """README's one short table: test accuracy per task of the hybrid, its classical twin, and the hybrid with
+    its quantum branch switched off (docs/results.md has the rest)."""
+    out = ["| task | hybrid | classical twin | hybrid, quantum off |", "|---|---|---|---|"]
+    out += [
+        f"| {task.title} | {percent_cell(h)} | {percent_cell(c)} | {percent_cell(h, 'accuracy_quantum_off')} |"
+        for task, h, c in rows
+    ]
+    return "\n".join(out)
+
+
 def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
+    """docs/results.md's table and notes: targets, differences, the letters holdout, people's pictures."""
     out = [
         "| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
         "|---|---|---|---|---|---|---|",
@@ -554,8 +553,10 @@ def holdout_photos(task: TaskSpec, ckpt: Path, device: str = "cpu") -> list[dict
     return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
 
 
-def update_readme(table: str) -> None:
-    replace_block("results", table)
+def update_pages(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> None:
+    """The full table on docs/results.md, the short one on README.md."""
+    replace_block("results", results_table(rows))
+    replace_block("summary", summary_table(rows))
 
 
 def _read_json(path: Path):
@@ -568,7 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing; re-write the model cards and the README table from the committed evaluations",
+        help="measure nothing; re-write the model cards and the tables (README.md, docs/results.md, "
+        "docs/quantum.md) from the committed evaluations",
     )
     p.add_argument(
         "--bottleneck-only",
@@ -632,9 +634,9 @@ def main(argv: list[str] | None = None) -> int:
                 bottleneck_report.measure(task, split, a.device)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     if not a.bottleneck_only:
-        update_readme(results_table(rows))
-    bottleneck_report.update_readme()
-    unsure_report.update_readme()
+        update_pages(rows)
+    bottleneck_report.update_page()
+    unsure_report.update_page()
     return 0
 
 

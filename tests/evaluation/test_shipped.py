@@ -113,20 +113,3 @@ def test_predict_cli_on_shipped_letters_model(tmp_path):
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(lines) == 20 and all(len(line["top"]) == 3 for line in lines)
     assert sum(line["label"] == "d / D" for line in lines) >= 16
-
-
-def test_readme_results_table_is_the_committed_evaluations():
-    """README's results block is exactly what report.py writes from the committed evaluation files."""
-    from qnn_core.evaluation.readme import README, markers
-    from qnn_core.evaluation.report import results_table
-
-    start, end = markers("results")
-    text = README.read_text()
-    block = text[text.index(start) + len(start) : text.index(end)].strip()
-    rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
-    assert block == results_table(rows).strip()
-    for task in TASKS.values():
-        if task.target is not None:
-            met = load_eval(task, True)["accuracy"] >= task.target
-            row = next(line for line in block.splitlines() if line.startswith(f"| {task.title} |"))
-            assert ("**met**" if met else "**missed**") in row

@@ -268,10 +268,12 @@ def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     assert not at.exception
     assert any(m.label == "Test accuracy" for m in at.metric)
     at.button(key=f"use_{first.id}").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) == first.id
+    visitor = at.session_state["visitor"]  # "Use this model" serves this visitor's pages only
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) == first.id
+    assert jobs.active_job_id("mnist", root) is None
     assert any("pages use this job's model" in s.value for s in at.success)
     at.button(key="revert_mnist").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) is None
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) is None
 
 
 def test_a_photo_subset_demo_skips_the_cached_views():
