@@ -3,7 +3,7 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app, concurrency, data_parallel, quantum_views. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency, data_parallel, quantum_views, classroom. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
@@ -39,6 +39,7 @@ SECTIONS = (
     "concurrency",
     "data_parallel",
     "quantum_views",
+    "classroom",
 )
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
@@ -85,6 +86,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .quantum_views import quantum_views
 
         return quantum_views(budget)
+    if name == "classroom":  # this checkout alone; `python -m benchmarks.classroom --baseline DIR` adds a baseline
+        from .classroom import measure
+
+        return measure({"this": REPO_ROOT}, budget.classroom_repeats, budget.classroom_rounds)
     raise KeyError(name)
 
 
@@ -94,8 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny repeats: checks the script works, numbers mean nothing")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
     p.add_argument("--out", type=Path, help=f"results JSON (default {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    p.add_argument("--readme", action="store_true", help="also rewrite README.md's Performance block")
-    p.add_argument("--report-only", action="store_true", help="measure nothing; rewrite RESULTS.md (and README)")
+    p.add_argument("--readme", action="store_true", help="also rewrite docs/performance.md's block")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing; rewrite RESULTS.md (and with --readme docs/performance.md)",
+    )
     a = p.parse_args(argv)
     from .sections import Budget
 

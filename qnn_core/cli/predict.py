@@ -4,8 +4,9 @@
                                [--top K]
 
 One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...], "unsure": false,
-"unsure_reason": ""}. `unsure` is the model's calibrated "I'm not sure", the same verdict the app shows
+"unsure_reason": "", "looks_like": null}. `unsure` is the model's calibrated "I'm not sure", the same verdict the app shows
 (service/verdict.py), and the reason says why in a sentence ("This doesn't look like a digit: ...").
+`looks_like` names another animal than the six for the animals task ("cow"), and is null otherwise.
 A bad file gets a one-line error on stderr and the exit status is non-zero.
 """
 
@@ -41,7 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         said = verdict(predictor, pred)
         print(
             json.dumps(
-                {"file": f, "label": pred.label, "top": top, "unsure": said.unsure, "unsure_reason": said.message},
+                {
+                    "file": f,
+                    "label": pred.label,
+                    "top": top,
+                    "unsure": said.unsure,
+                    "unsure_reason": said.message,
+                    "looks_like": said.looks_like,  # another animal than the task's classes ("cow"), else null
+                },
                 ensure_ascii=False,
             ),
             flush=True,

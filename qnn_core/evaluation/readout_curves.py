@@ -22,19 +22,25 @@ import numpy as np
 from qnn_core.cli_args import OneLineParser, add_limit
 from qnn_core.data.loaders import load_split
 from qnn_core.evaluation.ablation import machine
+from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
+    CURVES_JSON,
+    MODEL_WORDS,
+    NOISE,
+    SHOTS,
+    load_curves,
+    plain_words,
+    share_words,
+)
 from qnn_core.fileio import write_json_atomic
 from qnn_core.inference.batch import branch_inputs, head_logits
 from qnn_core.inference.quantum_readout import BatchReadout, Readout
 from qnn_core.inference.quantum_state import Circuit
 from qnn_core.models.checkpoint import load_checkpoint
-from qnn_core.tasks import REPO_ROOT, TASKS, get_task
+from qnn_core.tasks import TASKS, get_task
 
-DEFAULT_JSON = REPO_ROOT / "benchmarks" / "readout_curves.json"
-SHOTS = (10, 30, 100, 300, 1000)  # and exact (0), measured once as the reference
-NOISE = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+DEFAULT_JSON = CURVES_JSON
 SEEDS = (0, 1, 2)
 CURVE_MODELS = ("hybrid", "bottleneck")
-MODEL_WORDS = {"hybrid": "hybrid (classical + quantum)", "bottleneck": "quantum bottleneck"}
 
 
 def measure(task_name: str, kind: str, limit: int | None = None) -> dict:
@@ -76,57 +82,6 @@ def measure(task_name: str, kind: str, limit: int | None = None) -> dict:
         "chance": 1 / task.num_classes,
         "seconds": round(time.time() - t0, 1),
     }
-
-
-def plain_words(data: dict) -> str:
-    """Why the two models react so differently, worded from the measured numbers."""
-    rows = {(r["task"], r["model"]): r for r in data["results"]}
-    pairs = [
-        (rows[(t, "hybrid")], rows[(t, "bottleneck")])
-        for t in dict.fromkeys(t for t, _ in rows)
-        if (t, "hybrid") in rows and (t, "bottleneck") in rows
-    ]
-    text = (
-        "A real quantum computer never returns ⟨Z⟩ itself: it returns bitstrings, and ⟨Z⟩ is estimated as the "
-        "average of ±1 over N shots, off by up to 1/√N (±0.32 at 10 shots, ±0.03 at 1,000). Depolarizing noise "
-        "pulls every ⟨Z⟩ towards 0."
-    )
-    if not pairs:
-        return text
-    few, p = str(min(SHOTS)), f"{max(NOISE):g}"
-
-    def span(models: list[dict], value) -> str:
-        lo, hi = min(map(value, models)), max(map(value, models))
-        return f"{lo:+.2f}" if abs(hi - lo) < 0.005 else f"{lo:+.2f} to {hi:+.2f}"
-
-    hybrids, bottlenecks = [h for h, _ in pairs], [b for _, b in pairs]
-    text += (
-        f" The **hybrid** barely notices: at {few} shots its accuracy changes by "
-        f"{span(hybrids, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} points, because its head "
-        "decides mostly from 64 classical features and the 8 ⟨Z⟩ only nudge it. The **quantum bottleneck** "
-        "decides from the 8 ⟨Z⟩ alone, so every sampling error goes straight into its decision: at "
-        f"{few} shots it changes by {span(bottlenecks, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} "
-        "points"
-    )
-    needed = [next((n for n in SHOTS if b["exact"] - b["shots"][str(n)]["mean"] <= 0.01), None) for b in bottlenecks]
-    if all(needed):
-        text += (
-            f", and it needs {max(needed):,} shots per image to come within a point of its exact accuracy on every task"
-        )
-    text += (
-        f". Under noise p = {p} after every gate layer the hybrid changes by "
-        f"{span(hybrids, lambda r: (r['noise'][p] - r['exact']) * 100)} points and the bottleneck by "
-        f"{span(bottlenecks, lambda r: (r['noise'][p] - r['exact']) * 100)}: the noise shrinks all its ⟨Z⟩ "
-        "together while the head's biases stay as they were, so where the biases win the bottleneck gives "
-        f"one answer for most images ({share_words(bottlenecks)} of its predictions at p = {p} are its most "
-        "frequent class)."
-    )
-    return text
-
-
-def share_words(models: list[dict]) -> str:
-    shares = [r["noise_one_answer_share"] * 100 for r in models]
-    return f"{min(shares):.0f}%" if max(shares) - min(shares) < 0.5 else f"{min(shares):.0f}–{max(shares):.0f}%"
 
 
 def table(data: dict) -> str:
@@ -173,7 +128,7 @@ def markdown(data: dict) -> str:
 
 
 def chart(data: dict, path: Path) -> None:
-    """Two panels (shots, noise), one line per model; the PNG the Markdown and the README link."""
+    """Two panels (shots, noise), one line per model; the PNG the Markdown and docs/quantum.md link."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,11 +151,6 @@ def chart(data: dict, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def load_curves(path: str | Path = DEFAULT_JSON) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def build_parser() -> argparse.ArgumentParser:

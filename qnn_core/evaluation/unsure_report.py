@@ -1,4 +1,4 @@
-"""The "I'm not sure" verdict's calibration in words: a model card section per checkpoint and README's table.
+"""The "I'm not sure" verdict's calibration in words: a model card section per checkpoint and docs/results.md's table.
 
 Everything is read from the committed checkpoints/eval/*_unsure.json that `qnn ood --task T`
 writes (evaluation/unsure_calibration.py); nothing is measured here.
@@ -115,5 +115,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def update_readme() -> bool:
+def update_page() -> bool:
+    """Rewrite the table on its page (evaluation/readme.py's PAGES)."""
     return replace_block("unsure", table())

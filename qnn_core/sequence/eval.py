@@ -1,10 +1,10 @@
 """Measure line reading on lines composed from the official test images.
 
     qnn sequence-eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE] [--readme]
-    qnn sequence-eval --report-only   # measure nothing: README's table from benchmarks/sequence_eval_*.json
+    qnn sequence-eval --report-only   # measure nothing: docs/reading-lines.md's table from the JSON files
 
---readme also rewrites README's table after measuring (from benchmarks/sequence_eval_*.json, so give
---out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
+--readme also rewrites the table in docs/reading-lines.md after measuring (from benchmarks/sequence_eval_*.json,
+so give --out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
 
 mnist: N lines of 10 random digits, read as phone numbers (--expect 10) and also
 without the expected count. kmnist: N dictionary words (uniform over the word
@@ -37,7 +37,7 @@ from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spel
 from qnn_core.data.loaders import load_split, load_train_val
 from qnn_core.data.split import Split
 from qnn_core.devices import DeviceError, add_device
-from qnn_core.evaluation.readme import markers, replace_block
+from qnn_core.evaluation.readme import markers, page_of, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
@@ -47,7 +47,7 @@ from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 PHONE = 10
 BENCHMARKS = REPO_ROOT / "benchmarks"
-README = REPO_ROOT / "README.md"
+PAGE = page_of("sequence")  # docs/reading-lines.md
 MARKERS = markers("sequence")
 NONWORD_LENGTHS = (2, 3, 4, 5)
 
@@ -236,7 +236,7 @@ def run(
 
 
 def readme_table(results: list[dict]) -> str:
-    """The README's table, every number straight from the committed JSON files."""
+    """docs/reading-lines.md's table, every number straight from the committed JSON files."""
 
     def pct(block: dict) -> str:
         lo, hi = block["sequence_ci95"]
@@ -289,8 +289,8 @@ def readme_table(results: list[dict]) -> str:
 
 def write_readme() -> None:
     results = [json.loads(p.read_text()) for p in sorted(BENCHMARKS.glob("sequence_eval_*.json"))]
-    if not replace_block("sequence", readme_table(results), README):
-        raise SystemExit(f"{README} has no {MARKERS[0]} markers")
+    if not replace_block("sequence", readme_table(results), PAGE):
+        raise SystemExit(f"{PAGE} has no {MARKERS[0]} markers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -311,12 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--readme",
         action="store_true",
-        help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring",
+        help="also rewrite docs/reading-lines.md's table from benchmarks/sequence_eval_*.json after measuring",
     )
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json",
+        help="measure nothing; rewrite docs/reading-lines.md's table from benchmarks/sequence_eval_*.json",
     )
     add_device(p, default="cpu")
     return p
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.readme:
         if not (a.out and a.out.resolve().parent == BENCHMARKS.resolve() and a.out.name.startswith("sequence_eval_")):
             print(
-                "note: without --out benchmarks/sequence_eval_TASK.json this result is not in README's table",
+                "note: without --out benchmarks/sequence_eval_TASK.json this result is not in docs/reading-lines.md",
                 file=sys.stderr,
             )
         write_readme()

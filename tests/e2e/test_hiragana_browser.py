@@ -78,6 +78,7 @@ def test_write_a_word_on_the_wide_canvas(server, browser, tmp_path_factory):
         for stroke in _kana(ch, left + 0.05 * width + i * 1.3 * size, top + 0.15 * height, size)
     ]
     _draw_strokes(browser, (0, 0, 1, 1), strokes)
+
     def shown() -> str:
         return browser.execute_script(
             "const el = document.querySelector('.qnn-line'); return el ? el.parentElement.textContent : '';"

@@ -70,6 +70,7 @@ def two_jobs(tmp_path_factory):
     stop_all(root)
 
 
+@pytest.mark.slow
 def test_tiny_job_finishes_with_metrics_result_and_checkpoint(two_jobs):
     root, job, _, _, _ = two_jobs
     assert job.status == "done", (job.error, job.log_tail, jobs.job_log(job.id, root))
@@ -91,6 +92,7 @@ def test_tiny_job_finishes_with_metrics_result_and_checkpoint(two_jobs):
     assert not list((root / "jobs" / str(job.id)).glob("*.tmp"))  # no half-written checkpoint left
 
 
+@pytest.mark.slow
 def test_queued_jobs_run_in_order_one_at_a_time(two_jobs):
     _, first, second, second_status_while_first_runs, submitted = two_jobs
     assert submitted[0].status == "running" and submitted[1].status == "queued"
@@ -100,6 +102,7 @@ def test_queued_jobs_run_in_order_one_at_a_time(two_jobs):
     assert load_checkpoint(second.checkpoint_path)[0].config.quantum is False
 
 
+@pytest.mark.slow
 def test_cli_list_show_logs(two_jobs):
     root, first, second, _, _ = two_jobs
 
@@ -126,6 +129,7 @@ def test_cli_list_show_logs(two_jobs):
     assert missing.returncode == 2 and "no job 999" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_use_this_model_and_revert(two_jobs, tmp_path):
     root, first, _, _, _ = two_jobs
     shipped = jobs.active_checkpoint("mnist", tmp_path / "empty")
@@ -145,6 +149,7 @@ def test_use_this_model_and_revert(two_jobs, tmp_path):
         jobs.use_model(unfinished, runs=root)
 
 
+@pytest.mark.slow
 def test_cancel_running_and_queued_jobs(runs):
     job = jobs.submit(JobParams(**LONG))
     waiting = jobs.submit(JobParams(**TINY))
@@ -164,6 +169,7 @@ def test_cancel_running_and_queued_jobs(runs):
         jobs.cancel(job.id)
 
 
+@pytest.mark.slow
 def test_killed_worker_is_marked_failed_with_log_tail(runs):
     job = jobs.submit(JobParams(**LONG))
     wait_for(lambda: "job 1:" in jobs.job_log(job.id), 60, "the worker's first log line")
@@ -253,6 +259,7 @@ def test_page_bad_input_gives_a_message_not_a_traceback(runs):
     assert jobs.list_jobs() == []
 
 
+@pytest.mark.slow
 def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     root, first, _, _, _ = two_jobs
     monkeypatch.setenv("QNN_RUNS_DIR", str(root))
@@ -261,10 +268,12 @@ def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     assert not at.exception
     assert any(m.label == "Test accuracy" for m in at.metric)
     at.button(key=f"use_{first.id}").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) == first.id
+    visitor = at.session_state["visitor"]  # "Use this model" serves this visitor's pages only
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) == first.id
+    assert jobs.active_job_id("mnist", root) is None
     assert any("pages use this job's model" in s.value for s in at.success)
     at.button(key="revert_mnist").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) is None
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) is None
 
 
 def test_a_photo_subset_demo_skips_the_cached_views():

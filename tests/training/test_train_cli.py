@@ -11,6 +11,8 @@ from qnn_core.data.loaders import load_split
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.tasks import get_task
 
+pytestmark = pytest.mark.slow
+
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)

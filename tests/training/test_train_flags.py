@@ -93,6 +93,7 @@ def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(
     assert not (tmp_path / "never.pt").exists()
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_data_source_the_task_lacks_without_a_traceback(tmp_path):
     """`train --task animals --source emnist` used to end in a KeyError traceback."""
     out = tmp_path / "never.pt"
@@ -136,6 +137,7 @@ def test_every_training_job_config_is_one_the_trainer_accepts():
             assert plan(JobParams(task=task, subset=subset).train_config()).task.name == task
 
 
+@pytest.mark.slow
 def test_cached_features_honour_init_and_swa_and_leave_the_config_alone(tmp_path, monkeypatch):
     """From the shipped animals hybrid at lr 0: every epoch's weights, and so their SWA average, are the starting
     ones; the average gets BatchNorm statistics of its own; whichever is kept, --init was the one to beat.
