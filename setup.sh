@@ -19,6 +19,14 @@ for font in truetype/fifthhorseman/dkg.ttf:fonts-dkg-handwriting truetype/breip/
             opentype/dancingscript/DancingScript-Regular.otf:fonts-dancingscript; do
   [ -e "/usr/share/fonts/${font%%:*}" ] || need+=("${font##*:}")
 done
+# Hiragana: handwriting-like Japanese fonts (qnn_core/data/hiragana.py lists each file and its licence) and EDICT,
+# the dictionary whose all-hiragana readings are the words the line reader knows (sequence/edict.py).
+for font in truetype/yozvox-yozfont/YOzRE_.ttf:fonts-yozvox-yozfont-edu truetype/kiloji/kiloji.ttf:fonts-kiloji \
+            truetype/klee/KleeOne-Regular.ttf:fonts-klee truetype/aoyagi-soseki/aoyagi-soseki.ttf:fonts-aoyagi-soseki \
+            truetype/yusei-magic/YuseiMagic-Regular.ttf:fonts-yusei-magic truetype/seto/setofont.ttf:fonts-seto; do
+  [ -e "/usr/share/fonts/${font%%:*}" ] || need+=("${font##*:}")
+done
+[ -f /usr/share/edict/edict ] || need+=(edict)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -30,12 +38,16 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.qnn-installed
-want=$(cat requirements.txt requirements-torchquantum.txt | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements-torchquantum.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-  .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1  # the machine's local wheels
+  # The project itself (editable: `qnn` and `import qnn_core` use this checkout), its runtime pins and the test and
+  # Ray extras, all declared in pyproject.toml.
+  .venv/bin/python -m pip install -q -e ".[test,ray]"
+  # TorchQuantum and qiskit: their metadata asks for tensorflow, pyscf, qiskit<1 and numpy<2, so --no-deps; what they
+  # really import is among pyproject.toml's dependencies.
   .venv/bin/python -m pip install -q --no-deps -r requirements-torchquantum.txt
-  .venv/bin/python -c "import torchquantum, streamlit, pytorch_grad_cam" 2>/dev/null
+  .venv/bin/python -c "import torchquantum, streamlit, pytorch_grad_cam, qnn_core" 2>/dev/null
   echo "$want" > "$stamp"
 fi

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from qnn_core.service import CheckpointError, Classification, TaskService  # noqa: E402
-from qnn_core.tasks import TASKS, TaskSpec  # noqa: E402
+from app_pages.visitor import visitor_id
+from qnn_core import jobs
+from qnn_core.service import CheckpointError, Classification, TaskService
+from qnn_core.tasks import TASKS, TaskSpec
 
 
 def service_or_stop(task_name: str, model: str = "hybrid") -> TaskService:
-    """The task's shared service (loading it once for the server), or a message and the end of the page."""
+    """The service for the model this visitor is served (loaded once for the server and shared by everyone served
+    the same checkpoint), or a message and the end of the page."""
+    visitor = visitor_id()
     try:
         with st.spinner("Loading the model…"):
-            service = TaskService.get(task_name, model)
+            service = TaskService.get(task_name, model, visitor=visitor)
     except CheckpointError as err:
         st.error(f"No trained model is available for this task. {err}")
         st.stop()
     job_id = service.serving().job_id
     if job_id is not None:
-        st.info(
-            f"Serving the model of training job #{job_id} (chosen on the Training page, which can revert to "
-            f"the shipped model).",
-            icon="🏋️",
-        )
+        st.info(serving_note(job_id, jobs.served(task_name, visitor=visitor).scope), icon="🏋️")
     return service
+
+
+def serving_note(job_id: int, scope: str) -> str:
+    """Which model this page serves, and who chose it."""
+    if scope == "yours":
+        return (
+            f"Serving the model of training job #{job_id} to you: you chose it on the Training page (only your "
+            "pages use it; *Revert to shipped* there undoes it)."
+        )
+    return f"Serving the model of training job #{job_id} to everyone: the teacher chose it on the Training page."
 
 
 def unsure_note(task: TaskSpec, result: Classification) -> None:

@@ -7,11 +7,12 @@ st.title("⚛️ Hybrid Quantum-Classical Image Classifier")
 st.markdown(
     "Draw a digit, a letter or a kana, or upload a photo of a garment or an animal, and a hybrid model classifies "
     "it, shows its probabilities and explains itself. Each model is a small **ResNet** feature extractor (for "
-    "animals, an ImageNet-pretrained **EfficientNet-Lite0**) feeding two branches: "
+    "the photo tasks, clothes and animals, an ImageNet-pretrained **EfficientNet-Lite0**) feeding two branches: "
     "a classical fully connected branch and an **8-qubit variational quantum circuit** simulated with "
     "TorchQuantum. A fused head reads both. Every model was trained here on the real data set and measured on "
     "its official test split (letters: real pen strokes plus synthetic handwriting, measured on writers the model "
-    "never saw); a classical-only twin is trained the same way, so you can see what the qubits add."
+    "never saw; clothes: its photos' test split is kept apart, so the number shown is validation's); a "
+    "classical-only twin is trained the same way, so you can see what the qubits add."
 )
 
 cols = st.columns(len(all_tasks()))
@@ -20,12 +21,13 @@ for col, task in zip(cols, all_tasks()):
     with col, st.container(border=True):
         st.subheader(task.title)
         st.caption(f"{task.num_classes} classes: " + ", ".join(task.label(i) for i in range(task.num_classes)))
-        st.metric("Hybrid test accuracy", accuracy_text(hybrid.accuracy if hybrid else None))
+        split = hybrid.split if hybrid else "test"
+        st.metric(f"Hybrid {split} accuracy", accuracy_text(hybrid.accuracy if hybrid else None))
         st.metric("Classical-only", accuracy_text(classical.accuracy if classical else None))
         if hybrid is not None:
             served = " (as served: image and mirror image averaged)" if task.test_time_mirror else ""
             st.caption(
-                f"{hybrid.test_size:,} test images{served} · {hybrid.epochs} epochs · "
+                f"{hybrid.test_size:,} {split} images{served} · {hybrid.epochs} epochs · "
                 f"{hybrid.train_minutes:.0f} min training on a 2-core CPU, all runs counted"
             )
 

@@ -41,7 +41,7 @@ WORD = LineMode(
 render(
     "kmnist",
     intro="Draw one of the ten kana お き す つ な は ま や れ を in its cursive (kuzushiji) form, "
-    "or switch to a whole word.",
+    "or switch to a whole word. For the kana people write today, all 71 of them, use the Hiragana page.",
     extras=reference_strip,
     draw_hint="Draw one kana, large, in the middle.",
     line_mode=WORD,

@@ -19,7 +19,7 @@ PAGES = Path(__file__).resolve().parent
 
 
 def task_page(task: TaskSpec) -> st.Page:
-    title = task.page_path.replace("_", " ").capitalize()
+    title = task.page_title or task.page_path.replace("_", " ").capitalize()
     icon = task.icon or ("🖼️" if task.input.kind == "photo" else "✏️")
     file = PAGES / f"{task.page_path}.py"
     if file.is_file():

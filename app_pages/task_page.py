@@ -26,6 +26,7 @@ def render(
     draw_hint: str = "Draw one character, large, in the middle.",
     line_mode: line_reader.LineMode | None = None,
     single_label: str = "One character",
+    upload_note: str = "",
 ) -> None:
     """The task's page; with `line_mode`, a switch between reading one character and reading a whole line."""
     task = TASKS[task_name]
@@ -46,6 +47,8 @@ def render(
     with draw_tab:
         _draw(task, service, draw_hint)
     with upload_tab:
+        if upload_note:  # what an upload is read as, where people would expect more (Fashion: real photos)
+            st.info(upload_note, icon="ℹ️")
         _upload(task, service)
     with example_tab:
         _examples(task, service)
@@ -70,7 +73,10 @@ def model_ui(task_name: str) -> str:
     return next((m for m, label in MODEL_LABELS.items() if label == choice), "hybrid")
 
 
+@st.fragment
 def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
+    """The canvas and its prediction, as a fragment: a stroke reruns only this, not the whole page (its title, the
+    model lookup, the upload and example tabs), which keeps many sessions drawing at once quick."""
     from streamlit_drawable_canvas import st_canvas  # imports only inside a Streamlit runtime
 
     key = f"{task.name}_canvas"
@@ -92,7 +98,7 @@ def _draw(task: TaskSpec, service: TaskService, hint: str) -> None:
         )
         if st.button("🧹 Clear", key=f"{key}_clear"):
             st.session_state[f"{key}_n"] += 1
-            st.rerun()
+            st.rerun(scope="fragment")
     with right:
         data = result.image_data if result is not None else None
         if data is None:
@@ -124,9 +130,13 @@ def _examples(task: TaskSpec, service: TaskService) -> None:
     if not examples:
         st.info("The test split of this data set is not installed here, so there are no examples to try.")
         return
-    source = "the test writers' real letters" if task.data.kind == "strokes" else "the official test split"
+    source = {
+        "strokes": "the test writers' real letters",
+        "kanjivg": "the synthetic test images (KanjiVG strokes by a simulated hand, and a held-out font)",
+    }.get(task.data.kind, "the official test split")
     st.caption(f"Images from {source}, which the model never trained on. Pick one:")
-    cols = st.columns(len(examples))
+    per_row = min(12, len(examples))  # 71 kana do not fit one row
+    cols = [col for start in range(0, len(examples), per_row) for col in st.columns(per_row)]
     chosen_key = f"{task.name}_example"
     for i, (col, (img, _)) in enumerate(zip(cols, examples)):
         with col:
@@ -161,7 +171,9 @@ def classify_ui(
     st.markdown(
         f"<div class='qnn-label' style='font-size:3.2rem;font-weight:700;line-height:1.1'>{result.label}</div>"
         f"<div style='color:#666'>{result.top[0][1]:.1%} confident"
-        f"{'' if result.quantum else ' · quantum branch off'}</div>",
+        f"{'' if result.quantum else ' · quantum branch off'}"
+        # another animal than the classes: the answer stays visible, marked as unreliable
+        f"{' · unreliable: see below' if result.verdict.looks_like else ''}</div>",
         unsafe_allow_html=True,
     )
     unsure_note(task, result)

@@ -3,6 +3,10 @@
 Thin UI over qnn_core.jobs: the jobs run in their own processes (here, or as Ray jobs on a cluster when the
 server is configured so), so this page only reads their state from the runs directory and refreshes that part
 every few seconds.
+
+A class shares one server: everyone sees every job and its curves, but a visitor (app_pages/visitor.py) cancels
+only their own jobs, "Use this model" serves their own pages only, and the quotas bound what each may queue. The
+teacher, once the token is entered, may cancel any job, serve a model to everyone and change the quotas.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from app_pages.visitor import admin_token, is_teacher, lock, unlock, visitor_id
 from qnn_core import jobs
+from qnn_core.jobs import quotas
 from qnn_core.tasks import TASKS
 
 REFRESH_S = 3.0
@@ -111,7 +117,17 @@ def curve_figures(series: dict[str, list[dict]], epochs: int) -> tuple[go.Figure
     return loss, acc
 
 
-def new_job_form() -> None:
+def owner(job: jobs.Job, visitor: str, teacher: bool = False) -> str:
+    """Who started a job, as this visitor may see it: never another visitor's id (it would let them act as that
+    visitor), only a short digest of it for the teacher."""
+    if job.visitor == visitor:
+        return "you"
+    if job.visitor == jobs.OPERATOR:
+        return "operator (CLI)"
+    return f"visitor {jobs.tag(job.visitor)}" if teacher else "another visitor"
+
+
+def new_job_form(visitor: str, teacher: bool = False) -> None:
     """The parameters, with a quick one-epoch demo as the default."""
     d = jobs.JobParams()
     with st.form("new_job"):
@@ -122,15 +138,15 @@ def new_job_form() -> None:
         )
         qubits = c2.slider(
             "Qubits",
-            jobs.LIMITS["qubits"][1],
-            jobs.LIMITS["qubits"][2],
-            d.qubits,
+            jobs.LIMITS["n_qubits"][1],
+            jobs.LIMITS["n_qubits"][2],
+            d.n_qubits,
             help="Ignored when the quantum branch is off. A full MNIST epoch with 12 qubits costs "
             "about 1.1× one with 8 (the fused circuit; benchmarks/RESULTS.md §3).",
             key="job_qubits",
         )
         depth = c2.slider(
-            "Circuit depth", 1, 6, d.depth, help="Layers of RX·RY rotations and a CNOT ring.", key="job_depth"
+            "Circuit depth", 1, 6, d.q_depth, help="Layers of RX·RY rotations and a CNOT ring.", key="job_depth"
         )
         epochs = c3.number_input("Epochs", min_value=1, max_value=50, value=d.epochs, key="job_epochs")
         subset = c3.number_input(
@@ -172,8 +188,8 @@ def new_job_form() -> None:
     params = jobs.JobParams(
         task=task,
         quantum=bool(quantum),
-        qubits=int(qubits),
-        depth=int(depth),
+        n_qubits=int(qubits),
+        q_depth=int(depth),
         epochs=int(epochs),
         lr=float(lr),
         batch_size=int(batch_size),
@@ -183,7 +199,10 @@ def new_job_form() -> None:
         processes=int(processes),
     )
     try:
-        job = jobs.submit(params)
+        job = jobs.submit(params, visitor=visitor, limited=not teacher)
+    except jobs.QuotaError as err:
+        st.error(str(err))
+        return
     except TROUBLE as err:
         st.error(f"Not started: {err.args[0] if err.args else err}")
         return
@@ -191,11 +210,12 @@ def new_job_form() -> None:
     st.success(f"Job #{job.id} ({job.task}, {job.model_label}) {where}.")
 
 
-def jobs_frame(all_jobs: list[jobs.Job]) -> pd.DataFrame:
+def jobs_frame(all_jobs: list[jobs.Job], visitor: str = "", teacher: bool = False) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 "Job": job.id,
+                "Started by": owner(job, visitor, teacher),
                 "Task": job.task,
                 "Model": job.model_label,
                 "Status": STATUS_ICON.get(job.status, job.status),
@@ -213,9 +233,9 @@ def jobs_frame(all_jobs: list[jobs.Job]) -> pd.DataFrame:
     )
 
 
-def jobs_table(all_jobs: list[jobs.Job]) -> None:
+def jobs_table(all_jobs: list[jobs.Job], visitor: str, teacher: bool) -> None:
     st.dataframe(
-        jobs_frame(all_jobs),
+        jobs_frame(all_jobs, visitor, teacher),
         hide_index=True,
         key="jobs_table",
         column_config={
@@ -294,35 +314,67 @@ def _act(action, *args, done: str) -> None:
         st.session_state["flash"] = ("error", str(err.args[0] if err.args else err))
 
 
-def model_choice(job: jobs.Job) -> None:
-    """'Use this model' / 'Revert to shipped' for the job's task, in this runs directory."""
+def model_choice(job: jobs.Job, visitor: str, teacher: bool) -> None:
+    """'Use this model' / 'Revert to shipped' for this visitor's own pages; the teacher's pair for everyone's."""
     title = TASKS[job.task].title
-    active = jobs.active_job_id(job.task)
-    if active == job.id:
-        st.success(f"The {title} pages use this job's model.")
-    elif active is not None:
-        st.info(f"The {title} pages use job #{active}'s model.")
+    mine = jobs.served(job.task, visitor=visitor)
+    everyone = jobs.served(job.task)
+    if mine.job_id == job.id:
+        st.success(
+            f"Your {title} pages use this job's model"
+            + (" (the teacher serves it to everyone)." if mine.scope == "everyone" else ".")
+        )
+    elif mine.job_id is not None:
+        whose = "you chose" if mine.scope == "yours" else "the teacher serves to everyone"
+        st.info(f"Your {title} pages use job #{mine.job_id}'s model, which {whose}.")
+    done = job.status == "done"
     left, right = st.columns(2)
     left.button(
         "Use this model",
         key=f"use_{job.id}",
-        disabled=job.status != "done" or active == job.id,
-        help="Serve this model on the task's pages (the shipped checkpoint stays untouched).",
+        disabled=not done or (mine.scope == "yours" and mine.job_id == job.id),
+        help="Serve this model on your own pages of this task (other visitors keep theirs; the shipped "
+        "checkpoint stays untouched).",
         on_click=_act,
-        args=(lambda: jobs.use_model(job.id, task=job.task),),
-        kwargs=dict(done=f"The {title} pages now use job #{job.id}'s model."),
+        args=(lambda: jobs.use_model(job.id, task=job.task, visitor=visitor),),
+        kwargs=dict(done=f"Your {title} pages now use job #{job.id}'s model."),
     )
     right.button(
         "Revert to shipped",
         key=f"revert_{job.task}",
-        disabled=active is None,
+        disabled=mine.scope != "yours",
+        help="Your pages of this task go back to the model everyone gets.",
+        on_click=_act,
+        args=(lambda: jobs.revert_to_shipped(job.task, visitor=visitor),),
+        kwargs=dict(done=f"Your {title} pages use the model everyone gets again."),
+    )
+    if not teacher:
+        return
+    st.caption(
+        f"**Teacher:** everyone's {title} pages use "
+        + (f"job #{everyone.job_id}'s model." if everyone.job_id is not None else "the shipped model.")
+    )
+    left, right = st.columns(2)
+    left.button(
+        "Serve to everyone",
+        key=f"use_all_{job.id}",
+        disabled=not done or everyone.job_id == job.id,
+        help="Every visitor's pages of this task use this model (unless they chose their own).",
+        on_click=_act,
+        args=(lambda: jobs.use_model(job.id, task=job.task),),
+        kwargs=dict(done=f"Everyone's {title} pages now use job #{job.id}'s model."),
+    )
+    right.button(
+        "Revert everyone to shipped",
+        key=f"revert_all_{job.task}",
+        disabled=everyone.job_id is None,
         on_click=_act,
         args=(jobs.revert_to_shipped, job.task),
-        kwargs=dict(done=f"The {title} pages use the shipped model again."),
+        kwargs=dict(done=f"Everyone's {title} pages use the shipped model again."),
     )
 
 
-def details(all_jobs: list[jobs.Job]) -> None:
+def details(all_jobs: list[jobs.Job], visitor: str, teacher: bool) -> None:
     by_id = {j.id: j for j in all_jobs}
     ids = list(by_id)
     st.session_state["detail"] = kept_choice(ids, st.session_state.get("detail"), st.session_state.get("detail_known"))
@@ -337,23 +389,26 @@ def details(all_jobs: list[jobs.Job]) -> None:
     c2.metric("Images/s", "–" if job.images_per_s is None else f"{job.images_per_s:.0f}")
     c3.metric("Elapsed", jobs.format_duration(job.elapsed_s))
     c4.metric("ETA", jobs.format_duration(job.eta_s) if job.status == "running" else "–")
-    st.caption(f"Runs on {job.where}" + (f" · Ray job `{job.ray_submission_id}`" if job.ray_submission_id else ""))
+    st.caption(
+        f"Started by {owner(job, visitor, teacher)} · runs on {job.where}"
+        + (f" · Ray job `{job.ray_submission_id}`" if job.ray_submission_id else "")
+    )
     if job.status == "running":
         step = f"epoch {job.epoch}/{job.params['epochs']}, step {job.step}/{job.steps}" if job.epoch else "starting…"
         st.progress(job.progress, text=step)
-    if not job.finished:
+    if not job.finished and (teacher or job.visitor == visitor):
         st.button(
             "Cancel job",
             key=f"cancel_{job.id}",
             on_click=_act,
-            args=(jobs.cancel, job.id),
+            args=(lambda: jobs.cancel(job.id, visitor=None if teacher else visitor),),
             kwargs=dict(done=f"Job #{job.id} cancelled."),
         )
     if job.error:
         st.error(job.error)
     if job.status == "done" and job.result:
         evaluation(job)
-    model_choice(job)
+    model_choice(job, visitor, teacher)
     with st.expander("Parameters"):
         st.json(job.params)
     with st.expander("Log (last lines)", expanded=not job.finished):
@@ -361,7 +416,7 @@ def details(all_jobs: list[jobs.Job]) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def live() -> None:
+def live(visitor: str, teacher: bool) -> None:
     """Re-runs on its own every few seconds, without reloading the page."""
     try:
         all_jobs = jobs.list_jobs()
@@ -369,10 +424,10 @@ def live() -> None:
             st.info("No jobs yet: set the parameters above and press *Start training*.")
             return
         st.subheader("Jobs")
-        jobs_table(all_jobs)
+        jobs_table(all_jobs, visitor, teacher)
         curves(all_jobs)
         st.subheader("Details")
-        details(all_jobs)
+        details(all_jobs, visitor, teacher)
     except TROUBLE as err:
         st.error(f"{err.args[0] if err.args else err}")
 
@@ -383,6 +438,60 @@ def backend_line(info: jobs.BackendInfo) -> str:
     return f"Jobs run on {info.where} (backend *{info.name}*); {at_once} at a time and the others wait their turn."
 
 
+def quota_line(q: jobs.Quotas) -> str:
+    return (
+        f"Each visitor may have {q.jobs_per_visitor} job{'s' if q.jobs_per_visitor != 1 else ''} queued or "
+        f"running, and at most {q.queue_max} wait in the queue ({q.source})."
+    )
+
+
+def teacher_ui() -> bool:
+    """The teacher's lock: a token field while locked, the quotas and a Lock button once unlocked; returns whether
+    this session is the teacher's. Shows nothing when the server has no token (then nobody is)."""
+    if admin_token() is None:
+        return False
+    with st.expander("👩‍🏫 Teacher", expanded=is_teacher()):
+        if not is_teacher():
+            with st.form("teacher_unlock", border=False):
+                st.text_input("Teacher token", type="password", key="teacher_token")
+                st.form_submit_button("Unlock", key="teacher_unlock_button", on_click=_unlock_clicked)
+            if st.session_state.pop("teacher_refused", False):
+                st.error("That is not the teacher token.")
+            if not is_teacher():
+                st.caption("The teacher can serve a model to everyone, cancel any job and change the quotas.")
+                return False
+        st.success("Teacher controls unlocked: *Serve to everyone* and *Cancel job* appear in the job details.")
+        quotas_form()
+        st.button("Lock", key="teacher_lock", on_click=lock)
+    return True
+
+
+def _unlock_clicked() -> None:
+    """Check the entered token before the rerun, then forget it: the session keeps only whether it matched."""
+    given = st.session_state.get("teacher_token", "")
+    st.session_state["teacher_token"] = ""
+    st.session_state["teacher_refused"] = not unlock(given)
+
+
+def quotas_form() -> None:
+    q = quotas.current()
+    with st.form("quotas", border=False):
+        c1, c2 = st.columns(2)
+        per = c1.number_input(
+            "Jobs per visitor", min_value=1, max_value=quotas.MAXIMUM, value=q.jobs_per_visitor, key="quota_per"
+        )
+        queue = c2.number_input(
+            "Jobs waiting in all", min_value=1, max_value=quotas.MAXIMUM, value=q.queue_max, key="quota_queue"
+        )
+        save, reset = st.columns(2)
+        if save.form_submit_button("Save quotas", key="quota_save"):
+            _act(quotas.set_quotas, int(per), int(queue), done="Quotas saved: they apply to the next submission.")
+            st.rerun()
+        if reset.form_submit_button("Reset to the server's defaults", key="quota_reset"):
+            _act(quotas.reset, done="Quotas reset to the environment's (or the defaults).")
+            st.rerun()
+
+
 def main() -> None:
     st.title("🏋️ Training")
     st.markdown(
@@ -390,12 +499,21 @@ def main() -> None:
         "process, so it keeps going when you reload or close this page. Every job's model is measured on the "
         "official test split when it ends."
     )
+    visitor = visitor_id()
     try:
-        st.caption(backend_line(jobs.backend_info()))
+        st.caption(backend_line(jobs.backend_info()) + " " + quota_line(quotas.current()))
     except TROUBLE as err:
         st.error(f"The jobs backend is not usable: {err.args[0] if err.args else err}")
-    new_job_form()
-    live()
+    st.caption(
+        "Everyone sees every job and its curves. You can cancel your own jobs, and *Use this model* serves a "
+        "model to your own pages only."
+    )
+    teacher = teacher_ui()
+    if "flash" in st.session_state and st.session_state["flash"][1].startswith("Quotas"):
+        kind, message = st.session_state.pop("flash")
+        (st.success if kind == "success" else st.error)(message)
+    new_job_form(visitor, teacher)
+    live(visitor, teacher)
 
 
 if __name__ == "__main__":  # as Streamlit runs a page; importing the module (tests) runs nothing

@@ -47,7 +47,12 @@ def train_once(processes: int, threads: int, batches: int, out: Path) -> float:
     )
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     subprocess.run(
-        [*launcher, "-m", "qnn_core.train", *args], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True
+        [*launcher, "-m", "qnn_core", "train", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return float(read_meta(out)["history"][0]["images_per_s"])
 

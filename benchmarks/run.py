@@ -3,11 +3,11 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app, concurrency, data_parallel, quantum_views, device. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency, data_parallel, quantum_views, classroom, device. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
-needs PennyLane (pip install -r requirements-bench.txt); without it that section is recorded as skipped.
+needs PennyLane (pip install -e '.[bench]'); without it that section is recorded as skipped.
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python benchmarks/run.py` as well as `python -m benchmarks.run`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    __package__ = "benchmarks"
+import torch
 
-import torch  # noqa: E402
+from qnn_core.fileio import write_json_atomic
+from qnn_core.tasks import REPO_ROOT
 
-from qnn_core.fileio import write_json_atomic  # noqa: E402
-from qnn_core.tasks import REPO_ROOT  # noqa: E402
-
-from . import report  # noqa: E402
-from .timing import load_average, machine_details  # noqa: E402
+from . import report
+from .timing import load_average, machine_details
 
 SECTIONS = (
     "latency",
@@ -43,6 +39,7 @@ SECTIONS = (
     "concurrency",
     "data_parallel",
     "quantum_views",
+    "classroom",
     "device",
 )
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
@@ -68,7 +65,7 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from . import simulators
 
         if not simulators.pennylane_available():
-            return {"skipped": "PennyLane is not installed (pip install -r requirements-bench.txt)"}
+            return {"skipped": "PennyLane is not installed (pip install -e '.[bench]')"}
         return simulators.compare(budget)
     if name == "training":
         return sections.training_throughput(budget, threads)
@@ -90,6 +87,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .quantum_views import quantum_views
 
         return quantum_views(budget)
+    if name == "classroom":  # this checkout alone; `python -m benchmarks.classroom --baseline DIR` adds a baseline
+        from .classroom import measure
+
+        return measure({"this": REPO_ROOT}, budget.classroom_repeats, budget.classroom_rounds)
     if name == "device":
         from .device_run import device_run
 
@@ -103,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny repeats: checks the script works, numbers mean nothing")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
     p.add_argument("--out", type=Path, help=f"results JSON (default {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    p.add_argument("--readme", action="store_true", help="also rewrite README.md's Performance block")
-    p.add_argument("--report-only", action="store_true", help="measure nothing; rewrite RESULTS.md (and README)")
+    p.add_argument("--readme", action="store_true", help="also rewrite docs/performance.md's block")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing; rewrite RESULTS.md (and with --readme docs/performance.md)",
+    )
     a = p.parse_args(argv)
     from .sections import Budget
 

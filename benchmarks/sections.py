@@ -10,6 +10,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from qnn_core.data.loaders import load_split
+from qnn_core.data.loaders import data_files, has_split, load_split
 from qnn_core.inference.explain import gradcam, overlay
 from qnn_core.inference.predict import Predictor
 from qnn_core.preprocess.tensor import normalise, to_input
@@ -63,6 +64,8 @@ class Budget:
     device_devices: tuple[str, ...] = ("fake_kolkata", "fake_washington")  # device: routing figures for these
     device_alternatives: bool = True  # device: also time the simulation choices not taken (about a minute)
     ddp_repeats: int = 2
+    classroom_repeats: int = 3  # fresh servers timed to the first canvas (python -m benchmarks.classroom)
+    classroom_rounds: int = 5  # rounds of three browsers drawing at once
 
     @classmethod
     def quick(cls) -> Budget:
@@ -82,6 +85,8 @@ class Budget:
             session_tasks=("mnist",),
             ddp_batches=2,
             ddp_repeats=1,
+            classroom_repeats=1,
+            classroom_rounds=1,
             cost_repeats=3,
             train_step_batch=16,
             train_step_repeats=1,
@@ -97,6 +102,8 @@ class Budget:
 def user_files(task_name: str, n: int = 20) -> list[bytes]:
     """Test images as a user would send them: PNGs of 280x280, dark ink on white for handwriting, photos as they are."""
     task = get_task(task_name)
+    if task.data.val is not None and not has_split(task, "test"):  # clothes: its own photos, as taken (400 px JPEGs)
+        return validation_photo_files(task, n)
     test = load_split(task, "test")
     out = []
     for img in test.images[:n]:
@@ -107,6 +114,13 @@ def user_files(task_name: str, n: int = 20) -> list[bytes]:
         pic.convert("RGB").save(buf, format="PNG")
         out.append(buf.getvalue())
     return out
+
+
+def validation_photo_files(task, n: int) -> list[bytes]:
+    """The first n JPEGs of a photo task's own validation folder, byte for byte as a user would upload them."""
+    with zipfile.ZipFile(data_files(task, "val")[0]) as z:
+        names = sorted(x for x in z.namelist() if x.startswith(task.data.val[1] + "/") and x.endswith(".jpg"))
+        return [z.read(x) for x in names[:: max(1, len(names) // n)][:n]]
 
 
 def predict_with_gradcam(predictor: Predictor, source) -> Image.Image:

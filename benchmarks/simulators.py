@@ -4,7 +4,7 @@ Same encoding (RY per wire), same gates (depth x [RX, RY per wire + CNOT ring]),
 MNIST hybrid's trained circuit) and the same inputs (the angles its backbone produces for test images). PennyLane
 is timed both with parameter broadcasting (one batched call) and as a per-sample QNode loop, the way the
 original project ran its circuit. TorchQuantum runs both ways training can use (QuantumLayer.circuit_path): gate
-by gate, and fused. PennyLane is a benchmark-only dependency (requirements-bench.txt).
+by gate, and fused. PennyLane is a benchmark-only dependency (the bench extra: pip install -e '.[bench]').
 """
 
 from __future__ import annotations

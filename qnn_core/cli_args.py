@@ -1,16 +1,14 @@
-"""The one vocabulary of command-line flags that every `python -m qnn_core.*` command uses.
+"""The one vocabulary of command-line flags that every `qnn` subcommand uses.
 
 A concept has one flag name everywhere: which model is loaded (`--model hybrid|classical` or
 `--checkpoint PATH`), whether the quantum branch is switched off at inference (`--quantum off`), how it is
 read out (`--shots N`, `--noise P`), how many images a quick run measures (`--limit N`), and machine-readable
-output (`--json`). Old spellings stay for one release as deprecated aliases that print a warning and mean
-exactly what the new flag means.
+output (`--json`). The training settings' flags are declared with the settings themselves (settings.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,33 +24,8 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-class _Deprecated(argparse.Action):
-    """An old flag: warns once on stderr, then stores `const` (or its value) into the new flag's dest."""
-
-    def __init__(self, option_strings, dest, new: str, const=None, nargs=None, **kwargs) -> None:
-        self.new = new
-        super().__init__(
-            option_strings, dest, nargs=0 if const is not None else nargs, const=const, help=argparse.SUPPRESS, **kwargs
-        )
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        print(f"warning: {option_string} is deprecated and will be removed; use {self.new}", file=sys.stderr)
-        setattr(namespace, self.dest, self.const if self.const is not None else values)
-
-
-def deprecated_alias(p: argparse.ArgumentParser, old: str, dest: str, new: str, const=None, type=None) -> None:
-    """Register `old` as a deprecated spelling of the flag whose destination is `dest`."""
-    kwargs = {} if const is not None else {"type": type}
-    p.add_argument(old, dest=dest, action=_Deprecated, new=new, const=const, **kwargs)
-
-
-def add_model(
-    p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load", no_quantum_alias: bool = True
-) -> None:
-    """`--model hybrid|classical` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`.
-
-    `no_quantum_alias=False` for a command whose old `--no-quantum` meant something else (predict: the branch off).
-    """
+def add_model(p: argparse.ArgumentParser, default: str = "hybrid", what: str = "load") -> None:
+    """`--model hybrid|classical|...` (the task's shipped checkpoint of that kind) or `--checkpoint PATH`."""
     p.add_argument(
         "--model",
         choices=MODELS,
@@ -61,8 +34,6 @@ def add_model(
         "quantum-bottleneck model and its parameter-matched classical twin (default %(default)s)",
     )
     p.add_argument("--checkpoint", type=Path, help="a checkpoint file instead of the task's shipped one")
-    if no_quantum_alias:
-        deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
 
 
 def add_quantum_switch(p: argparse.ArgumentParser) -> None:
@@ -112,11 +83,9 @@ def probability(text: str) -> float:
     return value
 
 
-def add_limit(p: argparse.ArgumentParser, what: str = "test images", *old: str) -> None:
-    """`--limit N`: measure only the first N images (quick checks); `old` are deprecated spellings."""
+def add_limit(p: argparse.ArgumentParser, what: str = "test images") -> None:
+    """`--limit N`: measure only the first N images (quick checks)."""
     p.add_argument("--limit", type=positive_int, help=f"only the first N {what} (quick checks)")
-    for name in old:
-        deprecated_alias(p, name, "limit", "--limit", type=positive_int)
 
 
 def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:

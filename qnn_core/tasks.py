@@ -52,6 +52,10 @@ class DataSource:
     orientation: str = "none"
     # Subtracted from the stored labels (EMNIST Letters numbers its classes 1..26).
     label_offset: int = 0
+    # The data set's own validation split, (file, split) like `train`; None: validation is carved out of train.
+    val: tuple[str, str] | None = None
+    # The mention a data set's source asks for, quoted on the model cards.
+    credit: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,16 @@ class TaskSpec:
     # its icon. A task without such a file gets the generic handwriting or photo page.
     page: str = ""
     icon: str = ""
+    # The page's name in the navigation (default: its URL path, capitalised).
+    page_title: str = ""
     # What one input of the task is, for the verdict "This doesn't look like a digit" (with its article).
     noun: str = "a character"
+    # The line reader tells small kana (ゃ っ ぁ ...; not classes) from their full-size twins by their size and
+    # position in the line (sequence/small_kana.py).
+    small_kana: bool = False
+    # Photo tasks: what the backbone's own ImageNet head checks (inference/ood.py). "animal": some animal at all,
+    # and not another animal than the classes ("This looks like a cow"); "garment": a garment, shoe or hat.
+    imagenet_check: str = "animal"
 
     def label(self, index: int) -> str:
         """Human-facing label of a class index, e.g. 'お (o)'."""
@@ -155,7 +167,8 @@ TASKS: dict[str, TaskSpec] = {
         data=DataSource("idx", SHARED_DATA / "mnist", torchvision_name="MNIST", **_MNIST_FILES),
         input=InputSpec(mean=(0.1307,), std=(0.3081,), fit=20, centre="mass"),
         # Half of every batch re-made as people's canvas, pen and phone pictures (data/rendered.py): MNIST's own
-        # strokes are thin, centred and clean, users' are not. Chosen on the validation proxy (README, "Results").
+        # strokes are thin, centred and clean, users' are not. Chosen on the validation proxy
+        # (docs/results.md, "People's own pictures").
         augment="handwriting+render",
         epochs=8,
     ),
@@ -192,9 +205,10 @@ TASKS: dict[str, TaskSpec] = {
         name="kmnist",
         noun="a kana",
         page="kana",
+        page_title="Kuzushiji (KMNIST)",
         icon="🈁",
         target=0.98,
-        title="Kana (KMNIST)",
+        title="Kuzushiji (KMNIST)",
         classes=("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
         display=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
         data=DataSource(
@@ -245,6 +259,38 @@ TASKS: dict[str, TaskSpec] = {
         input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="mass"),  # of rendered letters
         epochs=3,  # then fine-tuned on the real letters only (see the model cards)
     ),
+    "hiragana": TaskSpec(
+        name="hiragana",
+        noun="a kana",
+        page="hiragana",
+        icon="🌸",
+        target=0.98,
+        title="Hiragana",
+        # The 46 basic kana, the 20 with dakuten and the 5 with handakuten (data/hiragana.py, which must agree);
+        # romaji in Hepburn except を wo, ぢ di, づ du, so that no two classes share one.
+        classes=tuple(
+            "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+            "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ"
+        ),
+        display=tuple(
+            "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
+            "ma mi mu me mo ya yu yo ra ri ru re ro wa wo n "
+            "ga gi gu ge go za ji zu ze zo da di du de do ba bi bu be bo pa pi pu pe po".split()
+        ),
+        # Synthetic handwriting: KanjiVG strokes and Japanese handwriting fonts, drawn like a canvas
+        # (data/hiragana.py); validation and test hold out whole fonts and their own stroke renderings.
+        data=DataSource("kanjivg", Path("kanji"), train=("kanjivg",), test=("kanjivg",)),  # type: ignore[arg-type]
+        input=InputSpec(mean=(0.13,), std=(0.30,), fit=20, centre="box"),
+        # The strokes are already drawn like canvases (widths, sizes, polarities); "+render" (half of every batch
+        # re-made as a pen or phone picture) was not affordable: precomputing its renderings took longer than the
+        # whole training budget on the shared 2-core CPU.
+        augment="handwriting",
+        epochs=5,
+        # The EDICT entries whose reading is all hiragana, built from the Debian `edict` package on first use
+        # and cached (sequence/edict.py); the path is where the cache lives.
+        words=REPO_ROOT / ".cache" / "edict" / "hiragana-words-v1.tsv",
+        small_kana=True,
+    ),
     "animals": TaskSpec(
         name="animals",
         noun="an animal",
@@ -276,6 +322,36 @@ TASKS: dict[str, TaskSpec] = {
         # validation (evaluate --split val --mirror on): hybrid 90.10% -> 90.83%, classical 89.57% -> 90.60%
         test_time_mirror=True,
         val_size=3000,
+    ),
+    "clothes": TaskSpec(
+        name="clothes",
+        noun="a garment",
+        imagenet_check="garment",
+        page="clothes",
+        icon="👗",
+        target=0.90,
+        title="Clothes (real photos)",
+        # As spelled by the data's folders: `predict`'s label is one of these.
+        classes=("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt"),
+        # "clothing dataset by Alexey Grigorev and contributors" (CC0): its train and validation folders; the
+        # source's test folder is kept apart for measurement, so `test` names a file that is not shipped here.
+        data=DataSource(
+            "zip_jpeg",
+            SHARED_DATA / "clothing-photos",
+            train=("clothing_photos_train_val.zip", "train"),
+            val=("clothing_photos_train_val.zip", "validation"),
+            test=("clothing_photos_test.zip", "test"),
+            credit="clothing dataset by Alexey Grigorev and contributors (GitHub alexeygrigorev/clothing-dataset-small, "
+            "CC0 1.0)",
+        ),
+        # 400 px sharp photos: straight to the input size ("full"), as the loader stores the training photos.
+        input=InputSpec(kind="photo", size=224, channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, photo_resize="full"),
+        augment="crop-flip",
+        backbone="efficientnet_lite0",
+        tuned_stages=2,
+        photo_views=1,  # one crop + mirror view: the feature cache at 224 px costs about 0.1-0.4 s a photo here
+        epochs=4,
+        test_time_mirror=True,
     ),
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 
 from qnn_core import devices
 from qnn_core.devices import DeviceError, check_spelling, resolve, serving_spec

@@ -4,8 +4,9 @@
                                [--top K] [--qasm DIR]
 
 One JSON line per file: {"file": ..., "label": ..., "top": [[label, prob], ...], "unsure": false,
-"unsure_reason": "", "expvals": [...]}. `unsure` is the model's calibrated "I'm not sure", the same verdict the
-app shows (service/verdict.py), and the reason says why in a sentence ("This doesn't look like a digit: ...").
+"unsure_reason": "", "looks_like": null, "expvals": [...]}. `unsure` is the model's calibrated "I'm not sure", the
+same verdict the app shows (service/verdict.py), and the reason says why in a sentence ("This doesn't look like a
+digit: ..."). `looks_like` names another animal than the six for the animals task ("cow"), and is null otherwise.
 `expvals` are the circuit's exact <Z>, wire 0 first (null for a classical-only model); on a task served with
 test-time mirroring they are the image's as given, not the mirrored pair's mean.
 `--qasm DIR` also writes each file's circuit as DIR/<file stem>.qasm (OpenQASM 2) and DIR/<file stem>.qasm3
@@ -21,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from qnn_core.cli_args import add_model, add_quantum_switch, deprecated_alias, positive_int
+from qnn_core.cli_args import add_model, add_quantum_switch, positive_int
 from qnn_core.devices import add_device
 from qnn_core.inference.predict import Prediction, Predictor, run_over_files
 from qnn_core.preprocess.image import ImageInputError
@@ -33,9 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn predict", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True)
     p.add_argument("files", nargs="+")
-    add_model(p, no_quantum_alias=False)  # predict's old --no-quantum switched the branch off: an alias of --quantum
+    add_model(p)
     add_quantum_switch(p)
-    deprecated_alias(p, "--no-quantum", "quantum", "--quantum off", const="off")
     p.add_argument("--top", type=positive_int, default=3, help="how many labels to list (default %(default)s)")
     p.add_argument(
         "--qasm",
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                     "top": top,
                     "unsure": said.unsure,
                     "unsure_reason": said.message,
+                    "looks_like": said.looks_like,  # another animal than the task's classes ("cow"), else null
                     "expvals": None if expvals is None else [round(float(v), 6) for v in expvals],
                 },
                 ensure_ascii=False,

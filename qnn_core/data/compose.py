@@ -20,6 +20,22 @@ from PIL import Image
 from qnn_core.data import proxies
 
 POLARITIES = ("light-on-dark", "dark-on-light", "transparent")
+# Small kana are written with their full-size twin's shape, smaller and on the baseline.
+FULL_OF_SMALL = dict(zip("ぁぃぅぇぉゃゅょっ", "あいうえおやゆよつ"))
+SMALL_SCALE = (0.5, 0.65)  # a small kana's size against the line's
+
+
+def spell(text: str, classes: tuple[str, ...] | list[str]) -> tuple[list[int], list[bool]]:
+    """The class of each character of a word and whether it is written small (a small kana is its twin's class).
+    Raises ValueError for a character that is neither a class nor a small kana of one."""
+    labels, small = [], []
+    for ch in text:
+        full = ch if ch in classes else FULL_OF_SMALL.get(ch)
+        if full not in classes:
+            raise ValueError(f"{ch!r} is not one of the task's characters")
+        labels.append(list(classes).index(full))
+        small.append(full != ch)
+    return labels, small
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,12 @@ class LineStyle:
     jitter: float = 0.15  # vertical offset of each character, +- this many character heights
     margin: tuple[float, float] = (0.3, 1.0)  # around the line, in character heights
     jpeg: float = 0.25  # share of opaque images saved as JPEG (a photo) instead of PNG (a canvas)
+
+
+# Lines of modern kana with small kana in them: a small kana is about half a full-size one, so the full-size
+# characters may vary less than LineStyle's default +-25% (a line whose full-size kana differ by 1.5x from one
+# another cannot show which is small, to any reader) and sit closer to one line.
+SMALL_KANA_LINE = LineStyle(scale=(0.9, 1.1), jitter=0.06)
 
 
 @dataclass
@@ -50,12 +72,20 @@ def _glyph(cell: np.ndarray, size: float) -> np.ndarray:
 
 
 def compose_ink(
-    cells: list[np.ndarray], rng: np.random.Generator, style: LineStyle = LineStyle(), gaps: list[float] | None = None
+    cells: list[np.ndarray],
+    rng: np.random.Generator,
+    style: LineStyle = LineStyle(),
+    gaps: list[float] | None = None,
+    small: list[bool] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """Lay uint8 (28, 28) ink-bright cells side by side; gaps (in character heights) may be given, even negative."""
+    """Lay uint8 (28, 28) ink-bright cells side by side; gaps (in character heights) may be given, even negative.
+    `small` marks cells written as small kana: smaller, and sitting on the line's baseline."""
     size = rng.uniform(*style.height)
-    glyphs = [_glyph(c, size * rng.uniform(*style.scale)) for c in cells]
-    ref = float(np.median([g.shape[0] for g in glyphs]))
+    small = small or [False] * len(cells)
+    glyphs = [
+        _glyph(c, size * (rng.uniform(*SMALL_SCALE) if s else rng.uniform(*style.scale))) for c, s in zip(cells, small)
+    ]
+    ref = float(np.median([g.shape[0] for g, s in zip(glyphs, small) if not s] or [g.shape[0] for g in glyphs]))
     if gaps is None:
         gaps = list(rng.uniform(*style.gap, size=len(glyphs) - 1))
     margin = [int(ref * rng.uniform(*style.margin)) for _ in range(4)]
@@ -65,7 +95,10 @@ def compose_ink(
         xs.append(xs[-1] + g.shape[1] + int(round(gap * ref)))
     tallest = max(g.shape[0] for g in glyphs)
     centre = margin[1] + int(ref * style.jitter) + tallest // 2
-    tops = [centre - g.shape[0] // 2 + j for g, j in zip(glyphs, jitter)]
+    tops = [
+        (centre + int(ref / 2) - g.shape[0] if s else centre - g.shape[0] // 2) + j
+        for g, j, s in zip(glyphs, jitter, small)
+    ]
     width = max(x + g.shape[1] for x, g in zip(xs, glyphs)) + margin[2]
     height = max(t + g.shape[0] for t, g in zip(tops, glyphs)) + margin[3]
     ink = np.zeros((height, width), np.float32)
@@ -108,10 +141,11 @@ def compose_line(
     style: LineStyle = LineStyle(),
     polarity: str | None = None,
     proxy: str | None = None,
+    small: list[bool] | None = None,
 ) -> ComposedLine:
     """A whole line from data-set cells, rendered in a random (or the given) look, or as a picture in one of
-    proxies.STYLES (its boxes then describe the ink before the re-making)."""
-    ink, boxes = compose_ink(cells, rng, style)
+    proxies.STYLES (its boxes then describe the ink before the re-making); `small` as in compose_ink."""
+    ink, boxes = compose_ink(cells, rng, style, small=small)
     if proxy is not None:
         buf = io.BytesIO()
         proxies.render(np.round(ink * 255).astype(np.uint8), proxy, rng).save(buf, format="PNG")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.data import letters
+from qnn_core.data import hiragana, letters
 from qnn_core.data.split import DataNotFoundError, Split, orient, validation_split
 from qnn_core.tasks import TaskSpec
 
@@ -48,23 +48,56 @@ def _read(path: Path, kind: str) -> np.ndarray:
     raise ValueError(f"unknown data kind {kind!r}")
 
 
-def _read_zip_jpeg(path: Path, split: str, classes: tuple[str, ...]) -> Split:
-    """Colour images (N, H, W, 3) from `<split>/<class>/<name>.jpg` entries, in sorted-name order."""
-    from PIL import Image
+def _read_zip_jpeg(path: Path, split: str, classes: tuple[str, ...], size: int = 0) -> Split:
+    """Colour images (N, H, W, 3) from `<split>/<class>/<name>.jpg` entries, in sorted-name order.
+
+    size 0: stored as they are (CIFAR's, all 32 px); otherwise each photo is stretched to size x size exactly as
+    a served photo is (preprocess.image.photo_pixels, "full"), since photos of many shapes cannot be stacked and a
+    model must learn from the pixels it will be served.
+    """
+    from PIL import Image, ImageOps
+
+    def read(data: bytes) -> np.ndarray:
+        img = Image.open(io.BytesIO(data))
+        if not size:
+            return np.asarray(img.convert("RGB"))
+        rgb = ImageOps.exif_transpose(img).convert("RGB")
+        return np.asarray(rgb.resize((size, size), Image.Resampling.LANCZOS))
 
     with zipfile.ZipFile(path) as z:
-        names = sorted(n for n in z.namelist() if n.startswith(split + "/") and n.endswith(".jpg"))
-        images = np.stack([np.asarray(Image.open(io.BytesIO(z.read(n))).convert("RGB")) for n in names])
+        names = sorted(n for n in z.namelist() if n.startswith(split + "/") and n.lower().endswith((".jpg", ".jpeg")))
+        if not names:
+            raise DataNotFoundError(f"{path} has no {split}/<class>/*.jpg entries")
+        unknown = sorted({n.split("/")[1] for n in names} - set(classes))
+        if unknown:
+            raise ValueError(f"{path}: {split}/ holds folders that are not classes of the task: {', '.join(unknown)}")
+        images = np.stack([read(z.read(n)) for n in names])
     labels = np.array([classes.index(n.split("/")[1]) for n in names], dtype=np.int64)
     return Split(images, labels)
 
 
+def _zip_size(task: TaskSpec) -> int:
+    """The side a zip's photos are stored at: their own for a data set of one size (`native`), else the input's."""
+    return 0 if task.input.native else task.input.size
+
+
 def data_files(task: TaskSpec, split: str, root: str | Path | None = None) -> tuple[Path, ...]:
+    if task.data.kind == "kanjivg":  # synthetic: the stroke files it is drawn from
+        return hiragana.data_files()
     root = Path(root) if root else task.data.default_root
-    names = task.data.train if split == "train" else task.data.test
+    names = {"train": task.data.train, "val": task.data.val}.get(split) or task.data.test
     if task.data.kind == "zip_jpeg":  # one zip holds both splits
         return (_find(root, names[0], None),)
     return tuple(_find(root, n, task.data.torchvision_name) for n in names)  # type: ignore[return-value]
+
+
+def has_split(task: TaskSpec, split: str, root: str | Path | None = None) -> bool:
+    """Whether a split's files are here (a data set may keep its test split apart, as clothes does)."""
+    try:
+        data_files(task, split, root)
+    except DataNotFoundError:
+        return False
+    return True
 
 
 def _download(task: TaskSpec, split: str, root: Path) -> Split:
@@ -83,6 +116,8 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if task.data.kind == "strokes":  # pen strokes drawn like a canvas (letters.py)
         return letters.load_stroke_split(task, split, root)
+    if task.data.kind == "kanjivg":  # synthetic kana from strokes and fonts (hiragana.py)
+        return hiragana.load_split(task, split)
     try:
         files = data_files(task, split, root)
         img_path, lbl_path = files if len(files) == 2 else (files[0], files[0])
@@ -97,7 +132,7 @@ def load_split(task: TaskSpec, split: str, root: str | Path | None = None, downl
         return _download(task, split, Path(root or ".cache/data"))
     if task.data.kind == "zip_jpeg":
         return _read_zip_jpeg(
-            data_files(task, split, root)[0], task.data.test[1] if split == "test" else task.data.train[1], task.classes
+            files[0], (task.data.test if split == "test" else task.data.train)[1], task.classes, _zip_size(task)
         )
     images = orient(_read(img_path, task.data.kind), task.data.orientation)
     labels = _read(lbl_path, task.data.kind).astype(np.int64) - task.data.label_offset
@@ -112,6 +147,11 @@ def load_train_val(
     """Training and validation data: for stroke tasks writer-disjoint and with synthetic letters (letters.py)."""
     if task.data.kind == "strokes":
         return letters.train_val(task, root, mix=mix)
+    if task.data.kind == "kanjivg":
+        return hiragana.train_val(task)
+    if task.data.val is not None:  # the data set's own validation split (clothes)
+        path = data_files(task, "val", root)[0]
+        return load_split(task, "train", root), _read_zip_jpeg(path, task.data.val[1], task.classes, _zip_size(task))
     return validation_split(task, load_split(task, "train", root, download))
 
 

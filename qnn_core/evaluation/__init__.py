@@ -1,1 +1,1 @@
-"""Measuring checkpoints: evaluation on the official splits, model cards, the README's tables and the ablation."""
+"""Measuring checkpoints: evaluation on the official splits, model cards, the ablation, and the tables in docs/."""

@@ -9,8 +9,8 @@ its CNOT ring; see VARIANT_CONFIG) with the same budget
 (a fixed subset of the train split, the same epochs, seed, optimiser and augmentation) and measures
 each on the official test split; each hybrid is measured a second time with its quantum features
 set to zero (how much the trained head leans on them). Results go to a JSON file after every run,
-so an interrupted ablation resumes where it stopped; the Markdown report and the README block are
-derived from that JSON. This is a reduced-budget ablation: it does not retrain the shipped checkpoints.
+so an interrupted ablation resumes where it stopped; the Markdown report and the block on docs/quantum.md
+are derived from that JSON. This is a reduced-budget ablation: it does not retrain the shipped checkpoints.
 """
 
 from __future__ import annotations
@@ -32,16 +32,25 @@ import numpy as np
 from qnn_core.cli_args import add_limit, positive_int
 from qnn_core.data.loaders import load_split
 from qnn_core.devices import add_device, resolve
+from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
+    ABLATION_JSON,
+    CONTROL_GAIN,
+    CONTROLS,
+    budget_words,
+    load_results,
+    task_summary,
+    verdict,
+)
 from qnn_core.evaluation.evaluate import evaluate
-from qnn_core.evaluation.readme import markers, replace_block
+from qnn_core.evaluation.readme import link, markers, page_of, replace_block
 from qnn_core.evaluation.report import blocks_flag, load_eval
 from qnn_core.fileio import write_json_atomic
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
 from qnn_core.tasks import REPO_ROOT, TASKS, get_task
 from qnn_core.training.train import TrainConfig, train
 
-DEFAULT_JSON = REPO_ROOT / "benchmarks" / "ablation.json"
-README = REPO_ROOT / "README.md"
+DEFAULT_JSON = ABLATION_JSON
+PAGE = page_of("ablation")  # docs/quantum.md
 BLOCK_START, BLOCK_END = markers("ablation")
 # What each variant changes, as TrainConfig arguments. The last three are the fairer controls (Bowles, Ahmed and
 # Schuld 2024): matched capacity without a circuit, a circuit without trainable power, one without entanglement.
@@ -53,12 +62,6 @@ VARIANT_CONFIG = {
     "no-entangle": {"quantum": True, "model": {"entangle": False}},
 }
 VARIANTS = tuple(VARIANT_CONFIG)
-CONTROLS = {
-    "classical": "classical-only (no quantum branch)",
-    "matched": "circuit replaced by its parameter-matched classical layer (bias-free 8→3→8 tanh, 48 weights)",
-    "frozen": "circuit's trainable layers frozen at their random initialisation",
-    "no-entangle": "circuit without the CNOT ring (no entanglement)",
-}
 
 
 def test_accuracies(checkpoint: Path, task_name: str, limit: int | None, device: str = "cpu") -> dict:
@@ -183,24 +186,6 @@ def paired_difference(by: dict, control: str) -> dict | None:
     return d
 
 
-def verdict(s: dict, key: str = "difference", gain: str = "the quantum branch adds") -> str:
-    """The plain-words sentence for one task, from the paired differences' 95% interval."""
-    d = s.get(key)
-    if not d:
-        return "not measured yet"
-    if "ci95" not in d:
-        return f"one seed only: {d['mean']:+.2f} points, no spread to judge it by"
-    lo, hi = d["ci95"]
-    if lo > 0:
-        return f"{gain} {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
-    if hi < 0:
-        return f"the hybrid is worse by {d['mean']:+.2f} ± {d['std']:.2f} points (95% interval {lo:+.2f} to {hi:+.2f})"
-    return (
-        f"no measurable difference: {d['mean']:+.2f} ± {d['std']:.2f} points, "
-        f"95% interval {lo:+.2f} to {hi:+.2f} includes 0"
-    )
-
-
 def _pm(x: dict | None, sign: str = "") -> str:
     return f"{x['mean'] + 0.0:{sign}.2f} ± {x['std']:.2f}" if x else "–"
 
@@ -234,14 +219,6 @@ def table(data: dict) -> str:
     ]
     controls = controls_table(summary)
     return "\n".join(rows + ([""] + controls if controls else []))
-
-
-# What the hybrid's advantage over each fairer control would mean, for the verdict sentence.
-CONTROL_GAIN = {
-    "matched": "the circuit beats a classical layer of the same size by",
-    "frozen": "training the circuit's layers adds",
-    "no-entangle": "entanglement adds",
-}
 
 
 def controls_table(summary: dict) -> list[str]:
@@ -311,18 +288,6 @@ def _test_size(data: dict) -> str:
     return "/".join(f"{n:,}" for n in sizes) or "–"
 
 
-def budget_words(b: dict) -> str:
-    words = (
-        f"{b['epochs']} epoch{'s' if b['epochs'] != 1 else ''} on the first {b['subset']:,} images of the train split"
-    )
-    words += f" (after the fixed 5,000-image validation hold-out), batch 128, AdamW + one-cycle, {b['threads']} thread"
-    if b.get("max_batches"):
-        words += f", at most {b['max_batches']} batches per epoch"
-    if b.get("test_limit"):
-        words += f", test limited to the first {b['test_limit']} images"
-    return words
-
-
 def markdown(data: dict) -> str:
     lines = [
         "# Ablation: does the quantum branch help?",
@@ -362,15 +327,15 @@ def markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
-def readme_block(data: dict, md_name: str) -> str:
-    return (
-        table(data) + f"\n\nDetails, every run and the exact command: [`benchmarks/{md_name}`](benchmarks/{md_name})."
-    )
+def readme_block(data: dict, md_name: str, page: Path = PAGE) -> str:
+    """The block on docs/quantum.md (the name is older than the page): the tables and a link to the report."""
+    target = f"benchmarks/{md_name}"
+    return table(data) + f"\n\nDetails, every run and the exact command: [`{target}`]({link(target, page)})."
 
 
-def update_readme(block: str, readme: Path = README) -> bool:
-    """Replace the text between the ablation markers; False if the README has no markers."""
-    return replace_block("ablation", block, readme)
+def update_readme(block: str, page: Path = PAGE) -> bool:
+    """Replace the text between the ablation markers of docs/quantum.md; False if it has no markers."""
+    return replace_block("ablation", block, page)
 
 
 def machine() -> dict:
@@ -385,20 +350,6 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": str(torch.__version__), "python": platform.python_version()}
-
-
-def load_results(path: str | Path = DEFAULT_JSON) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text()) if p.is_file() else None
-
-
-def task_summary(task: str, path: str | Path = DEFAULT_JSON) -> dict | None:
-    """What the app quotes for a task: its summary, the verdict sentence and the budget, or None if not measured."""
-    data = load_results(path)
-    if not data or task not in data.get("summary", {}):
-        return None
-    s = data["summary"][task]
-    return {**s, "verdict": verdict(s), "budget": budget_words(data["budget"])}
 
 
 def command_line(a: argparse.Namespace) -> str:
@@ -450,14 +401,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="train this many models at once, each in its own process (results are the same)",
     )
     p.add_argument("--max-batches", type=int, help="stop each epoch after N batches (tests)")
-    add_limit(p, "test images", "--test-limit")
+    add_limit(p, "test images")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; ABLATION.md is written next to it")
     p.add_argument("--work-dir", type=Path, help="where the trained checkpoints go (default: runs/ablation)")
-    p.add_argument("--readme", action="store_true", help="also rewrite the README block between the ablation markers")
+    p.add_argument(
+        "--readme", action="store_true", help="also rewrite the block between the ablation markers in docs/quantum.md"
+    )
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="train and measure nothing; rewrite the reports (and with --readme the README) from the JSON",
+        help="train and measure nothing; rewrite the reports (and with --readme docs/quantum.md) from the JSON",
     )
     add_device(p, default="cpu")
     return p
@@ -504,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     md = a.out.with_name(a.out.stem.upper() + ".md") if a.out.stem.islower() else a.out.with_suffix(".md")
     md.write_text(markdown(data))
     if a.readme and not update_readme(readme_block(data, md.name)):
-        print(f"note: {README} has no {BLOCK_START} markers; README not changed", file=sys.stderr)
+        print(f"note: {PAGE} has no {BLOCK_START} markers; not changed", file=sys.stderr)
     print(json.dumps(data["summary"], ensure_ascii=False))
     return 0
 

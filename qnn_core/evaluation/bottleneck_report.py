@@ -1,5 +1,5 @@
 """The quantum-bottleneck models in numbers: test accuracy with the qubits on and off, the matched classical
-twin beside it, one model card per checkpoint, and README's bottleneck table. Run by `qnn report`.
+twin beside it, one model card per checkpoint, and docs/quantum.md's bottleneck table. Run by `qnn report`.
 
 A bottleneck's head reads only the 8 <Z> values, so with the qubits switched off every image gets the head's
 bias alone and the accuracy falls to that of always answering one class: the qubits carry the decision.
@@ -11,6 +11,7 @@ import json
 
 from qnn_core.data.split import Split
 from qnn_core.evaluation import unsure_report
+from qnn_core.evaluation.committed import load_result, stem  # noqa: F401  (re-exported)
 from qnn_core.evaluation.evaluate import evaluate, public
 from qnn_core.evaluation.readme import percent_cell, replace_block
 from qnn_core.models.checkpoint import load_checkpoint, read_meta
@@ -18,15 +19,6 @@ from qnn_core.paths import CHECKPOINT_DIR, EVAL_DIR
 from qnn_core.tasks import TASKS, TaskSpec
 
 KINDS = ("bottleneck", "bottleneck-twin")
-
-
-def stem(task: TaskSpec, kind: str) -> str:
-    return task.model_checkpoint(kind).stem
-
-
-def load_result(task: TaskSpec, kind: str) -> dict | None:
-    path = EVAL_DIR / f"{stem(task, kind)}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def measure(task: TaskSpec, test: Split, device: str = "cpu") -> None:
@@ -116,5 +108,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def update_readme() -> bool:
+def update_page() -> bool:
+    """Rewrite the table on its page (evaluation/readme.py's PAGES)."""
     return replace_block("bottleneck", table())

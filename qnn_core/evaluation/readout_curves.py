@@ -30,19 +30,26 @@ import numpy as np
 from qnn_core.cli_args import OneLineParser, add_limit, positive_int
 from qnn_core.data.loaders import load_split
 from qnn_core.evaluation.ablation import machine
+from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
+    CURVES_JSON,
+    MODEL_WORDS,
+    NOISE,
+    SHOTS,
+    device_words,
+    load_curves,
+    plain_words,
+    share_words,
+)
 from qnn_core.fileio import write_json_atomic
 from qnn_core.inference.batch import branch_inputs, head_logits
 from qnn_core.inference.quantum_readout import BatchReadout, Readout
 from qnn_core.inference.quantum_state import Circuit
 from qnn_core.models.checkpoint import load_checkpoint
-from qnn_core.tasks import REPO_ROOT, TASKS, get_task
+from qnn_core.tasks import TASKS, get_task
 
-DEFAULT_JSON = REPO_ROOT / "benchmarks" / "readout_curves.json"
-SHOTS = (10, 30, 100, 300, 1000)  # and exact (0), measured once as the reference
-NOISE = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+DEFAULT_JSON = CURVES_JSON
 SEEDS = (0, 1, 2)
 CURVE_MODELS = ("hybrid", "bottleneck")
-MODEL_WORDS = {"hybrid": "hybrid (classical + quantum)", "bottleneck": "quantum bottleneck"}
 # The real-device column: which device, on how many test images (the first ones), how many shots each.
 DEVICE_QPU, DEVICE_IMAGES, DEVICE_SHOTS, DEVICE_SEED = "fake_kolkata", 500, 1000, 0
 DEVICE_HYBRIDS = ("mnist",)  # the hybrids measured on the device (every handwriting task's bottleneck is)
@@ -92,10 +99,11 @@ def measure(task_name: str, kind: str, limit: int | None = None) -> dict:
 
 
 def device_models(tasks) -> list[tuple[str, str]]:
-    """(task, model) pairs of the device column: every bottleneck of `tasks`, and the hybrids of DEVICE_HYBRIDS."""
-    return [(t, "hybrid") for t in tasks if t in DEVICE_HYBRIDS] + [
-        (t, "bottleneck") for t in tasks if "bottleneck" in get_task(t).models
-    ]
+    """(task, model) pairs of the device column: every shipped bottleneck of `tasks`, and the hybrids of
+    DEVICE_HYBRIDS."""
+    pairs = [(t, "hybrid") for t in tasks if t in DEVICE_HYBRIDS]
+    pairs += [(t, "bottleneck") for t in tasks if "bottleneck" in get_task(t).models]
+    return [(t, k) for t, k in pairs if get_task(t).model_checkpoint(k).is_file()]
 
 
 def measure_device(task_name: str, kind: str, qpu: str, images: int, shots: int, seed: int = DEVICE_SEED) -> dict:
@@ -215,150 +223,6 @@ def routing_summary(r) -> dict:
     }
 
 
-def device_words(data: dict) -> str:
-    """The device column in plain words, from the measured numbers (empty before it is measured)."""
-    rows = [r for r in data["results"] if "device" in r]
-    if not rows:
-        return ""
-    d = rows[0]["device"]
-    route = d["routing"]
-    hybrids = [r for r in rows if r["model"] == "hybrid"]
-    bottlenecks = [r for r in rows if r["model"] == "bottleneck"]
-
-    def change(r: dict, key: str = "accuracy") -> float:
-        return (r["device"][key] - r["device"]["exact"]) * 100
-
-    def span(values) -> str:
-        values = list(values)
-        lo, hi = min(values), max(values)
-        return f"{lo:+.2f}" if hi - lo < 0.005 else f"{lo:+.2f} to {hi:+.2f}"
-
-    def pct(values) -> str:
-        values = list(values)
-        lo, hi = min(values), max(values)
-        return f"{lo:.0%}" if hi - lo < 0.005 else f"{lo:.0%}–{hi:.0%}"
-
-    text = (
-        f"**On a simulated real device.** The same circuits, routed onto `{d['qpu']}` (qiskit's snapshot of an IBM "
-        f"device's calibration of {route['snapshot']}, simulated here by qiskit-aer: not a run on hardware) and read "
-        f"from {d['shots']:,} shots per image, on the first {d['images']:,} test images. The routing turns the "
-        f"circuit's {route['cnots'][0]} CNOTs into {route['cnots'][1]} (its CNOT ring does not fit the heavy-hex "
-        f"chip), each failing about {route['median_cx_error']:.2%} of the time, so every ⟨Z⟩ keeps only about "
-        f"{pct(r['device']['kept'] for r in rows)} of its size."
-    )
-    if hybrids:
-        text += (
-            f" The **hybrid** shrugs: {span(change(r) for r in hybrids)} points against its exact accuracy on the "
-            "same images."
-        )
-    if bottlenecks:
-        worst = min(change(r) for r in bottlenecks)
-        text += (
-            " The **quantum bottleneck**, whose head reads nothing but those ⟨Z⟩, "
-            + ("suffers" if worst <= -2 else "suffers only a little, if at all" if worst < -0.2 else "holds")
-            + f": {span(change(r) for r in bottlenecks)} points, where {d['shots']:,} ideal shots alone move it by "
-            f"{span(change(r, 'ideal_shots') for r in bottlenecks)}. Shrinking every ⟨Z⟩ to about "
-            f"{pct(r['device']['kept'] for r in bottlenecks)} of its size lowers its confidence more than it reorders "
-            "its classes: only the head's biases, which do not shrink, turn a decision"
-        )
-        losing = [next((p for p in NOISE if r["exact"] - r["noise"][f"{p:g}"] > 0.01), None) for r in bottlenecks]
-        if all(losing):
-            text += (
-                f", as under the noise view's channel, which costs a bottleneck a point only from p = "
-                f"{min(losing):g} on (the curves above)"
-            )
-        text += "."
-    same = [r for r in rows if r["device"].get("p_same_shrink") is not None]
-    if same:
-        gaps = [r["device"]["gap_depolarizing"] for r in same]
-        scatter = max(r["device"]["shot_scatter"] for r in same)
-        text += (
-            " **Against the idealised channel** of the noise view: depolarizing noise of p = "
-            f"{plain_span(r['device']['p_same_shrink'] for r in same)} per gate layer shrinks the ⟨Z⟩ as much as "
-            f"the device does; at that p the two agree on {pct(r['device']['agreement_depolarizing'] for r in same)} "
-            f"of the labels, and their ⟨Z⟩ differ by {min(gaps):.3f}–{max(gaps):.3f} on average, where "
-            f"{d['shots']:,} ideal shots alone scatter them by up to {scatter:.3f}. "
-            + (
-                "So for these decisions the device acts much like the uniform channel, "
-                if max(gaps) <= 2 * scatter
-                else "So the device's noise is further from the uniform channel than the shots alone explain, "
-            )
-            + "though it is not uniform itself: each qubit relaxes at its own rate, the CNOTs' errors differ, and "
-            "the readout errors differ from qubit to qubit and between reading 0 and reading 1."
-        )
-    matched = [r for r in rows if r["device"].get("p_equivalent") is not None]
-    if matched:
-        lost = [round((r["device"]["exact"] - r["device"]["accuracy"]) * r["device"]["images"]) for r in matched]
-        text += (
-            " Matched by accuracy instead, the channel costs as much as the device at p = "
-            + ", ".join(
-                f"{r['device']['p_equivalent']:.3f} ({get_task(r['task']).title} {r['model']}, "
-                f"{k} image{'s' if k != 1 else ''} of {r['device']['images']:,} lost)"
-                for r, k in zip(matched, lost)
-            )
-            + ("; the other models lose nothing on the device" if len(matched) < len(rows) else "")
-            + ": so few images pin p down poorly, and the shrink of the ⟨Z⟩ is the steadier match."
-        )
-    return text
-
-
-def plain_span(values) -> str:
-    values = list(values)
-    lo, hi = min(values), max(values)
-    return f"{lo:.3f}" if hi - lo < 0.0005 else f"{lo:.3f} to {hi:.3f}"
-
-
-def plain_words(data: dict) -> str:
-    """Why the two models react so differently, worded from the measured numbers."""
-    rows = {(r["task"], r["model"]): r for r in data["results"]}
-    pairs = [
-        (rows[(t, "hybrid")], rows[(t, "bottleneck")])
-        for t in dict.fromkeys(t for t, _ in rows)
-        if (t, "hybrid") in rows and (t, "bottleneck") in rows
-    ]
-    text = (
-        "A real quantum computer never returns ⟨Z⟩ itself: it returns bitstrings, and ⟨Z⟩ is estimated as the "
-        "average of ±1 over N shots, off by up to 1/√N (±0.32 at 10 shots, ±0.03 at 1,000). Depolarizing noise "
-        "pulls every ⟨Z⟩ towards 0."
-    )
-    if not pairs:
-        return text
-    few, p = str(min(SHOTS)), f"{max(NOISE):g}"
-
-    def span(models: list[dict], value) -> str:
-        lo, hi = min(map(value, models)), max(map(value, models))
-        return f"{lo:+.2f}" if abs(hi - lo) < 0.005 else f"{lo:+.2f} to {hi:+.2f}"
-
-    hybrids, bottlenecks = [h for h, _ in pairs], [b for _, b in pairs]
-    text += (
-        f" The **hybrid** barely notices: at {few} shots its accuracy changes by "
-        f"{span(hybrids, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} points, because its head "
-        "decides mostly from 64 classical features and the 8 ⟨Z⟩ only nudge it. The **quantum bottleneck** "
-        "decides from the 8 ⟨Z⟩ alone, so every sampling error goes straight into its decision: at "
-        f"{few} shots it changes by {span(bottlenecks, lambda r: (r['shots'][few]['mean'] - r['exact']) * 100)} "
-        "points"
-    )
-    needed = [next((n for n in SHOTS if b["exact"] - b["shots"][str(n)]["mean"] <= 0.01), None) for b in bottlenecks]
-    if all(needed):
-        text += (
-            f", and it needs {max(needed):,} shots per image to come within a point of its exact accuracy on every task"
-        )
-    text += (
-        f". Under noise p = {p} after every gate layer the hybrid changes by "
-        f"{span(hybrids, lambda r: (r['noise'][p] - r['exact']) * 100)} points and the bottleneck by "
-        f"{span(bottlenecks, lambda r: (r['noise'][p] - r['exact']) * 100)}: the noise shrinks all its ⟨Z⟩ "
-        "together while the head's biases stay as they were, so where the biases win the bottleneck gives "
-        f"one answer for most images ({share_words(bottlenecks)} of its predictions at p = {p} are its most "
-        "frequent class)."
-    )
-    return text
-
-
-def share_words(models: list[dict]) -> str:
-    shares = [r["noise_one_answer_share"] * 100 for r in models]
-    return f"{min(shares):.0f}%" if max(shares) - min(shares) < 0.5 else f"{min(shares):.0f}–{max(shares):.0f}%"
-
-
 def table(data: dict) -> str:
     device = next((r["device"] for r in data["results"] if "device" in r), None)
     head = (
@@ -459,7 +323,7 @@ def markdown(data: dict) -> str:
 
 
 def chart(data: dict, path: Path) -> None:
-    """Two panels (shots, noise), one line per model; the PNG the Markdown and the README link."""
+    """Two panels (shots, noise), one line per model; the PNG the Markdown and docs/quantum.md link."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -502,11 +366,6 @@ def chart(data: dict, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def load_curves(path: str | Path = DEFAULT_JSON) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,9 @@
     qnn report [--tasks mnist fashion ...] [--report-only]
 
 Writes checkpoints/eval/<task>_<variant>.json (+ confusion and error PNGs),
-the model card checkpoints/<task>_<variant>.md, and the results table in
-README.md between its markers. Every number there comes from this run.
+the model card checkpoints/<task>_<variant>.md, the full results table in
+docs/results.md and the short one in README.md, each between its markers
+(evaluation/readme.py). Every number there comes from this run.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.cli_args import deprecated_alias
-from qnn_core.data import font_letters, letters, rendered
+from qnn_core.data import font_letters, hiragana, letters, rendered
 from qnn_core.data.letters import TEST_WRITERS
-from qnn_core.data.loaders import DataNotFoundError, Split, load_holdout, load_split, load_train_val
+from qnn_core.data.loaders import DataNotFoundError, Split, has_split, load_holdout, load_split, load_train_val
 from qnn_core.data.proxies import STYLES
 from qnn_core.devices import DeviceError, add_device, resolve
 from qnn_core.evaluation import bottleneck_report, unsure_report
+from qnn_core.evaluation.committed import eval_path, load_eval, variant  # noqa: F401  (re-exported)
 from qnn_core.evaluation.evaluate import evaluate, proxy_split, proxy_styles, public, write_report
 from qnn_core.evaluation.photo_eval import photo_accuracy, read_labels
 from qnn_core.evaluation.readme import percent_cell, replace_block
@@ -33,30 +34,15 @@ from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.models.hybrid import ModelConfig
 from qnn_core.paths import EVAL_DIR
 from qnn_core.preprocess.augment import renders
-from qnn_core.tasks import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA, TASKS, TaskSpec, get_task
+from qnn_core.tasks import CHECKPOINT_DIR, SHARED_DATA, TASKS, TaskSpec, get_task
 
-README = REPO_ROOT / "README.md"
 HOLDOUT_PHOTOS = {"animals": SHARED_DATA / "holdout" / "animal-photos"}
-
-
-def variant(quantum: bool) -> str:
-    return "hybrid" if quantum else "classical"
-
-
-def eval_path(task: TaskSpec, quantum: bool) -> Path:
-    return EVAL_DIR / f"{task.name}_{variant(quantum)}.json"
-
-
-def load_eval(task: TaskSpec, quantum: bool) -> dict | None:
-    """The committed evaluation of a shipped checkpoint (what pages show), or None."""
-    p = eval_path(task, quantum)
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def top_confusions(result: dict, names: list[str], k: int = 5) -> list[tuple[str, str, int]]:
     conf = np.array(result["confusion"])
     np.fill_diagonal(conf, 0)
-    order = np.dstack(np.unravel_index(np.argsort(-conf.ravel()), conf.shape))[0][:k]
+    order = np.dstack(np.unravel_index(np.argsort(-conf.ravel(), kind="stable"), conf.shape))[0][:k]
     return [(names[i], names[j], int(conf[i, j])) for i, j in order if conf[i, j] > 0]
 
 
@@ -150,6 +136,33 @@ def _stroke_data_rows(task: TaskSpec, meta: dict, result: dict, holdout: dict | 
     return rows
 
 
+def _kana_data_rows(task: TaskSpec, meta: dict, result: dict) -> list[str]:
+    """What a hiragana model was trained, chosen and tested on (data/hiragana.py), and the data's licences."""
+    val_font = ", ".join(Path(f).stem for f in hiragana.VAL_FONTS)
+    test_font = ", ".join(Path(f).stem for f in hiragana.TEST_FONTS)
+    held_out = hiragana.STROKES_PER_CLASS // 10
+    rows = [
+        f"| **test accuracy** | **{result['accuracy']:.2%}** on {result['n']:,} synthetic kana never trained on or "
+        f"used for any choice: {held_out} KanjiVG renderings per kana from their own seed and distortion draws, and "
+        f"the whole held-out font {test_font} ({hiragana.HELD_OUT_FONT_PER_CLASS} per kana) |",
+    ]
+    if "accuracy_quantum_off" in result:
+        rows.append(
+            f"| test accuracy, quantum branch switched off at inference | {result['accuracy_quantum_off']:.2%} |"
+        )
+    rows += [
+        f"| validation accuracy (chooses the kept epoch and the recipe) | {meta['val_accuracy']:.2%} "
+        f"({meta['val_size']:,} images: {held_out} KanjiVG renderings per kana from the validation seed, and the "
+        f"whole held-out font {val_font}) |",
+        f"| trained on | {hiragana.mix_description()} ({meta['train_size']:,} images). Strokes: KanjiVG's paths with "
+        "per-stroke jitter, hooks and tails, joined strokes (kana_strokes.py), then rotation, slant, width and "
+        "elastic waves (synthetic_letters.py) and a random canvas (strokes.py). Fonts: bent and re-weighted like "
+        f"the letter fonts (font_letters.py); sha256 of the KanjiVG files `{meta['train_data_sha256']}` |",
+        "| data licences | " + " ".join(hiragana.licence_lines()) + " |",
+    ]
+    return rows
+
+
 def backbone_text(cfg: dict, meta: dict, n_params: int) -> str:
     if cfg.get("backbone", "resnet") == "resnet":
         kind = "pre-activation ResNet" if cfg.get("preact") else "ResNet-style"
@@ -230,9 +243,33 @@ def photo_section(task: TaskSpec, meta: dict, photos: list[dict] | None) -> list
             f"It is also shown when the backbone's own ImageNet head puts less than "
             f"**{meta['animal_share_below']:.3f}** of its probability on its 398 animal classes (the 5% "
             f"quantile on the validation split; median there {meta['animal_share_val_median']:.3f}); "
-            f"see `qnn_core/ood.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
+            f"see `qnn_core/evaluation/ood_calibration.py`, which writes it into the checkpoints: `qnn ood --task {task.name}`."
         )
         lines.append("")
+    if meta.get("other_animal_above") is not None:
+        lines.append(
+            f"A photo is flagged as another animal (\u201cThis looks like a cow, which is not one of the six\u201d) when the "
+            f"ImageNet head's likeliest animal group (its 398 animal classes grouped, `inference/imagenet_groups.py`) "
+            f"is not one of the six and holds at least **{meta['other_animal_above']:.3f}** of its probability; "
+            f"calibrated on the validation split, where it flags {meta['other_animal_flags_val']:.1%} of the "
+            f"images ({meta['other_animal_new_flags_val']:.1%} not already flagged by the checks above)."
+        )
+        lines.append("")
+    if meta.get("garment_share_below") is not None:
+        lines.append(
+            f"\"This doesn't look like a garment\" is also shown when the backbone's own ImageNet head puts less than "
+            f"**{meta['garment_share_below']:.4f}** of its probability on its garment, shoe and hat classes "
+            f"(`inference/imagenet_groups.py`; median on validation garments {meta['garment_share_val_median']:.3f}). "
+            f"Both checks together flag {meta['garment_flags_val']:.1%} of the validation garments "
+            f"(calibrated there: `qnn ood --task {task.name}`)."
+        )
+        lines.append("")
+    if not task.input.native:
+        lines.append(
+            f'Served preprocessing (registry): `photo_resize = "{task.input.photo_resize}"`: a photo is resized '
+            f"straight to {task.input.size} px, as the training photos were when loaded."
+        )
+        return lines
     lines.append(
         f'Served preprocessing (registry): `photo_resize = "{task.input.photo_resize}"`; '
         f'"match" shrinks a photo to {task.input.native} px before the {task.input.size} px upsampling, '
@@ -324,6 +361,30 @@ def model_card(
     ]
     if task.data.kind == "strokes":
         lines += _stroke_data_rows(task, meta, result, holdout) + ([proxy_row(proxy)] if proxy else [])
+    elif task.data.kind == "kanjivg":
+        lines += _kana_data_rows(task, meta, result) + ([proxy_row(proxy)] if proxy else [])
+    elif result.get("split") == "validation":  # a data set whose test split is kept apart (clothes)
+        lines.append(
+            f"| **validation accuracy** | **{result['accuracy']:.2%}** on the data set's own validation split "
+            f"({result['n']:,} photos; its test split is kept apart and measured elsewhere, so this is the "
+            "split the recipe was chosen on) |"
+        )
+        if "accuracy_quantum_off" in result:
+            lines.append(
+                "| validation accuracy, quantum branch switched off at inference | "
+                f"{result['accuracy_quantum_off']:.2%} |"
+            )
+        if result.get("test_time_mirror"):
+            lines.append(
+                "| test-time mirroring | on: the logits of the photo and of its mirror image are averaged "
+                f"(registry `test_time_mirror`); one view only: {result['accuracy_single_view']:.2%} on validation |"
+            )
+        lines += [
+            f"| validation accuracy of the kept epoch (during training) | {meta['val_accuracy']:.2%} |",
+            *([f"| data | {task.data.credit} |"] if task.data.credit else []),
+            f"| trained on | {meta['train_size']:,} photos of the data set's train split, sha256 of the files "
+            f"`{meta['train_data_sha256']}` |",
+        ]
     else:
         lines.append(
             f"| **test accuracy** | **{result['accuracy']:.2%}** on the official test split ({result['n']:,} images) |"
@@ -369,7 +430,7 @@ def model_card(
         f"Reproduce the training: {train_cmd}; the evaluation: "
         f"`qnn evaluate --task {task.name}{flag} --json`" + (" (and `--holdout` for the holdout)." if holdout else "."),
         "",
-        "## Per-class test accuracy",
+        f"## Per-class {'validation' if result.get('split') == 'validation' else 'test'} accuracy",
         "",
         "| class | accuracy |",
         "|---|---|",
@@ -418,7 +479,19 @@ def target_text(task: TaskSpec, result: dict | None) -> str:
     return f"≥ {task.target:.1%}: " + ("**met**" if gap >= 0 else f"**missed** by {-gap:.2f} pts")
 
 
+def summary_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
+    """README's one short table: test accuracy per task of the hybrid, its classical twin, and the hybrid with
+    its quantum branch switched off (docs/results.md has the rest)."""
+    out = ["| task | hybrid | classical twin | hybrid, quantum off |", "|---|---|---|---|"]
+    out += [
+        f"| {task.title} | {percent_cell(h)} | {percent_cell(c)} | {percent_cell(h, 'accuracy_quantum_off')} |"
+        for task, h, c in rows
+    ]
+    return "\n".join(out)
+
+
 def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
+    """docs/results.md's table and notes: targets, differences, the letters holdout, people's pictures."""
     out = [
         "| task | test images | hybrid | target (hybrid) | hybrid, quantum off | classical-only | hybrid − classical |",
         "|---|---|---|---|---|---|---|",
@@ -426,8 +499,9 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         diff = f"{(h['accuracy'] - c['accuracy']) * 100:+.2f} pts" if h and c else "–"
         n = (h or c or {}).get("n")
+        on_val = (h or c or {}).get("split") == "validation"  # test split kept apart (clothes)
         out.append(
-            f"| {task.title} | {f'{n:,}' if n else '–'} | {percent_cell(h)} | {target_text(task, h)} | "
+            f"| {task.title} | {f'{n:,}' if n else '–'}{' (validation)' if on_val else ''} | {percent_cell(h)} | {target_text(task, h)} | "
             f"{percent_cell(h, 'accuracy_quantum_off')} | {percent_cell(c)} | {diff} |"
         )
     pairs = [(h, c) for _, h, c in rows if h and c]
@@ -449,6 +523,12 @@ def results_table(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> str:
     for task, h, c in rows:
         if task.data.kind == "strokes" and (h or c):
             out += ["", _stroke_note(task, h, c)]
+        if task.data.kind == "kanjivg" and (h or c):
+            out += [
+                "",
+                f"{task.title}: its test images are synthetic (KanjiVG strokes drawn with their own seeds, and a "
+                "whole font never trained on; see the model cards), not real handwriting.",
+            ]
     pictures = [
         f"{task.title} hybrid {r['accuracy']:.2%}" + (f", classical-only {c['accuracy']:.2%}" if c else "")
         for task, *_ in rows
@@ -508,8 +588,10 @@ def holdout_photos(task: TaskSpec, ckpt: Path, device: str = "cpu") -> list[dict
     return [photo_accuracy(predictor, folder, labels, resize) for resize in ("match", "full")]
 
 
-def update_readme(table: str) -> None:
-    replace_block("results", table)
+def update_pages(rows: list[tuple[TaskSpec, dict | None, dict | None]]) -> None:
+    """The full table on docs/results.md, the short one on README.md."""
+    replace_block("results", results_table(rows))
+    replace_block("summary", summary_table(rows))
 
 
 def _read_json(path: Path):
@@ -522,9 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing; re-write the model cards and the README table from the committed evaluations",
+        help="measure nothing; re-write the model cards and the tables (README.md, docs/results.md, "
+        "docs/quantum.md) from the committed evaluations",
     )
-    deprecated_alias(p, "--cards-only", "report_only", "--report-only", const=True)
     p.add_argument(
         "--bottleneck-only",
         action="store_true",
@@ -544,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     for name in a.tasks:
         task = get_task(name)
-        split = None if a.report_only else load_split(task, "test")
+        on_val = task.data.val is not None and not has_split(task, "test")  # its test split is kept apart
+        split = None if a.report_only else (load_train_val(task)[1] if on_val else load_split(task, "test"))
         proxy_splits = None
         for quantum in () if a.bottleneck_only else (True, False):
             ckpt = task.checkpoint(quantum)
@@ -563,7 +646,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 result = evaluate(model, task, split)
                 result["checkpoint"] = ckpt.name
-                if task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
+                if on_val:
+                    result["split"] = "validation"
+                elif task.test_time_mirror:  # the evidence for mirroring, on the split where it was chosen
                     val = evaluate(model, task, load_train_val(task)[1], mirror=True)
                     result["validation"] = {k: val[k] for k in ("n", "accuracy", "accuracy_single_view")}
                 write_report(result, task, split, EVAL_DIR, stem)
@@ -584,9 +669,9 @@ def main(argv: list[str] | None = None) -> int:
                 bottleneck_report.measure(task, split, a.device)
     rows = [(t, load_eval(t, True), load_eval(t, False)) for t in TASKS.values()]
     if not a.bottleneck_only:
-        update_readme(results_table(rows))
-    bottleneck_report.update_readme()
-    unsure_report.update_readme()
+        update_pages(rows)
+    bottleneck_report.update_page()
+    unsure_report.update_page()
     return 0
 
 

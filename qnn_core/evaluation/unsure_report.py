@@ -1,4 +1,4 @@
-"""The "I'm not sure" verdict's calibration in words: a model card section per checkpoint and README's table.
+"""The "I'm not sure" verdict's calibration in words: a model card section per checkpoint and docs/results.md's table.
 
 Everything is read from the committed checkpoints/eval/*_unsure.json that `qnn ood --task T`
 writes (evaluation/unsure_calibration.py); nothing is measured here.
@@ -87,6 +87,9 @@ def card_section(task: TaskSpec, kind: str) -> list[str]:
             f"Shapes that {task.title} and {get_task(other).title} really share ({shapes}) are expected "
             "misses: such a drawing is both.",
         ]
+    if r.get("undetected_pairs"):
+        pairs = ", ".join(f"{a} → {b} ({n})" for a, b, n in r["undetected_pairs"])
+        lines += ["", f"Other tasks' test images it does not flag, by (their class → read as), most often: {pairs}."]
     lines += ["", f"Recalibrate (writes the rule into the checkpoint and this JSON): `qnn ood --task {task.name}`."]
     return lines
 
@@ -112,5 +115,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def update_readme() -> bool:
+def update_page() -> bool:
+    """Rewrite the table on its page (evaluation/readme.py's PAGES)."""
     return replace_block("unsure", table())

@@ -65,6 +65,9 @@ TRANSPILE_SEEDS = (0, 1, 2, 3)  # the routing with the fewest CNOTs (then the lo
 CHUNK = 64  # circuits per Aer call when many inputs run at once (evaluate)
 # What qiskit 0.45's own level-3 pass manager says about itself on every transpile, by name: nothing else is silenced.
 _TRANSPILE_WARNING = r"Building a flow controller with keyword arguments is going to be deprecated"
+# The first transpile loads the installed transpiler plugins, qiskit-ibm-provider's among them, whose import warns
+# that setuptools' pkg_resources is deprecated (UserWarning, on the CLI's stderr): silenced by that message only.
+_PLUGIN_WARNING = r"pkg_resources is deprecated as an API"
 
 
 class QpuError(ValueError):
@@ -278,6 +281,7 @@ def _best_routing(
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", _TRANSPILE_WARNING, PendingDeprecationWarning)
+            warnings.filterwarnings("ignore", _PLUGIN_WARNING, UserWarning)
             routed = transpile(
                 logical,
                 coupling_map=coupling,
@@ -377,6 +381,7 @@ def _free_routing(logical: QuantumCircuit, backend, seed: int) -> FreeRouting:
     """The same transpile onto the whole device, nothing confined: what a run on the real chip would use."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _TRANSPILE_WARNING, PendingDeprecationWarning)
+        warnings.filterwarnings("ignore", _PLUGIN_WARNING, UserWarning)
         routed = transpile(logical, backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=seed)
     used = sorted({routed.find_bit(q).index for i in routed.data for q in i.qubits})
     return FreeRouting(routed.count_ops().get("cx", 0), routed.depth(), tuple(used))

@@ -1,11 +1,17 @@
-"""Grad-CAM for HybridNet (pytorch-grad-cam), safe to run from many threads on one shared model, and mapped
-back onto the user's own image.
+"""Grad-CAM for HybridNet, safe to run from many threads on one shared model, and mapped back onto the user's own
+image.
 
-pytorch-grad-cam registers forward and gradient hooks on its target layer. Registered on a model that
-several browser sessions share, those hooks fire inside other sessions' forward passes too, and two
-concurrent Grad-CAMs crashed the server. So the hooks never touch the shared model: each call builds a
-throw-away view whose own `nn.Identity` sits between the backbone's last feature map and the rest of the
-model, and pytorch-grad-cam hooks that. The shared model is only read.
+Grad-CAM as pytorch-grad-cam computes it (`tests/service/test_task_service.py` checks the two agree to 1e-5):
+the gradient of the class's logit with respect to the backbone's last feature map, averaged per channel, weights
+the channels; their sum, clipped at 0, is scaled to [0, 1], resized to the model input (OpenCV, bilinear) and
+scaled again. Computed here directly rather than through pytorch-grad-cam, for two reasons:
+
+- no hooks: hooks registered on a model that several browser sessions share fire inside other sessions' forward
+  passes too (two concurrent Grad-CAMs once crashed the server). Here the feature map is computed without a
+  graph and made a leaf of this call's own, so the backward pass stops there, writes no gradient into the shared
+  parameters, and the shared model is only read;
+- no import cost: pytorch-grad-cam imports torchvision and scikit-learn, seconds that a server would pay on its
+  first Grad-CAM.
 """
 
 from __future__ import annotations
@@ -13,35 +19,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PIL import Image
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from torch import nn
 
 from qnn_core.models.hybrid import HybridNet
 from qnn_core.preprocess.image import Prepared, to_user_image
 
 
-class CamView(nn.Module):
-    """One Grad-CAM call's view of a shared model: input -> feature map -> `at` (hooked) -> logits.
+def _scaled(cam: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """pytorch-grad-cam's scale_cam_image for one map: to [0, 1], then (with `size`, as (width, height)) resized."""
+    import cv2  # OpenCV's resize, as pytorch-grad-cam uses it (imported here: most pages never need it)
 
-    The model is kept outside this module's children, so pytorch-grad-cam's `eval()` and `zero_grad()` on
-    the view never reach it. The feature map is detached and made a leaf, so the backward pass stops there
-    and writes no gradient into the shared parameters.
-    """
-
-    def __init__(self, model: HybridNet, quantum: bool = True) -> None:
-        super().__init__()
-        object.__setattr__(self, "shared", model)
-        self.quantum = quantum
-        self.at = nn.Identity()
-        # pytorch-grad-cam reads the device from the first parameter; the shared model's are not ours to show it
-        device = next(model.parameters()).device
-        self.device_anchor = nn.Parameter(torch.empty(0, device=device), requires_grad=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feature_map = self.shared.backbone.feature_map(x).detach().requires_grad_(True)
-        return self.shared.logits_from_map(self.at(feature_map), quantum=self.quantum)
+    cam = (cam - np.min(cam)).astype(np.float32)
+    cam = cam / (1e-7 + np.max(cam))
+    return np.asarray(cv2.resize(cam, size) if size is not None else cam, dtype=np.float32)
 
 
 def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: bool = True) -> np.ndarray:
@@ -52,14 +41,29 @@ def gradcam(model: HybridNet, prepared: Prepared, class_index: int, quantum: boo
     """
     if model.training:
         raise ValueError("Grad-CAM needs a model in eval mode (a shared model is never switched by a caller)")
+    x = prepared.tensor.to(next(model.parameters()).device)
     if model.bottleneck and not quantum:  # the head sees only zeros: the answer depends on no pixel at all
         return np.zeros(prepared.pixels.shape[:2], np.float32)
-    view = CamView(model, quantum)
-    with torch.enable_grad(), GradCAM(model=view, target_layers=[view.at]) as cam:
-        heat = cam(
-            input_tensor=prepared.tensor.to(view.device_anchor.device), targets=[ClassifierOutputTarget(class_index)]
-        )[0]
+    with torch.no_grad():
+        feature_map = model.backbone.feature_map(x)
+    with torch.enable_grad():
+        feature_map = feature_map.detach().requires_grad_(True)  # this call's own leaf: backward stops here
+        logits = model.logits_from_map(feature_map, quantum=quantum)
+        (grads,) = torch.autograd.grad(logits[0, class_index], feature_map)
+    activations = feature_map.detach()[0].cpu().numpy()  # (channels, h, w)
+    weights = np.mean(grads[0].cpu().numpy(), axis=(1, 2))
+    cam = np.maximum((weights[:, None, None] * activations).sum(axis=0), 0)
+    heat = _scaled(_scaled(cam, (x.shape[-1], x.shape[-2])))  # per layer, then over the (one) layer, as theirs
     return np.nan_to_num(heat.astype(np.float32))
+
+
+def _cam_on_image(image: np.ndarray, mask: np.ndarray, image_weight: float) -> np.ndarray:
+    """pytorch-grad-cam's show_cam_on_image(use_rgb=True): the JET colour map of the mask blended over the image."""
+    import cv2
+
+    heatmap = cv2.cvtColor(cv2.applyColorMap((255 * mask).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    cam = (1 - image_weight) * (np.asarray(heatmap, dtype=np.float32) / 255) + image_weight * image
+    return (255 * (cam / np.max(cam))).astype(np.uint8)
 
 
 def _rgb_on_white(img: Image.Image) -> np.ndarray:
@@ -71,13 +75,13 @@ def _rgb_on_white(img: Image.Image) -> np.ndarray:
 def overlay(prepared: Prepared, heat: np.ndarray, image_weight: float = 0.55) -> Image.Image:
     """The heat map over the user's drawing or photo, tinting only where the model looks.
 
-    pytorch-grad-cam's `show_cam_on_image` blends its colour map over the whole image, so zero heat still
-    paints the paper dark blue; here each pixel takes the blend in proportion to its heat, and where the
-    model does not look the paper keeps its own colour (transparent areas shown white).
+    pytorch-grad-cam's `show_cam_on_image` (here `_cam_on_image`) blends its colour map over the whole image, so
+    zero heat still paints the paper dark blue; here each pixel takes the blend in proportion to its heat, and
+    where the model does not look the paper keeps its own colour (transparent areas shown white).
     """
     mask = np.clip(to_user_image(heat, prepared.placement), 0.0, 1.0)
     image = _rgb_on_white(prepared.image)
-    tinted = show_cam_on_image(image, mask, use_rgb=True, image_weight=image_weight).astype(np.float32) / 255.0
+    tinted = _cam_on_image(image, mask, image_weight).astype(np.float32) / 255.0
     alpha = mask[..., None]
     return Image.fromarray(np.round((image * (1 - alpha) + tinted * alpha) * 255).astype(np.uint8))
 

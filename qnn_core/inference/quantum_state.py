@@ -16,18 +16,13 @@ unitaries are built once under a lock, so threads serving one model share a Circ
 from __future__ import annotations
 
 import threading
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from qnn_core.models.quantum import QuantumLayer
-
-with warnings.catch_warnings():  # TorchQuantum's qiskit plugins warn about deprecations at import time
-    warnings.simplefilter("ignore")
-    import torchquantum as tq
-    import torchquantum.functional as tqf
+from qnn_core.models import fused_circuit as fused
+from qnn_core.models.quantum import QuantumLayer, tq
 
 TOP_STATES = 8  # basis states labelled (and, above STATE_BARS_MAX_QUBITS, the only ones listed)
 STATE_BARS_MAX_QUBITS = 8  # up to 256 basis states a bar each; a larger register lists its top states only
@@ -62,8 +57,18 @@ class Circuit:
         Built on first use only (the noise view needs them, 3 x 2^n x 2^n), once, whichever thread asks first."""
         with self._lock:
             if self._layers is None:
-                self._layers = tuple(tq_layer_unitary(self.layer, i) for i in range(self.depth))
+                self._layers = tuple(layer_unitary(self.layer, i) for i in range(self.depth))
             return self._layers
+
+
+def layer_unitary(layer: QuantumLayer, index: int) -> torch.Tensor:
+    """Layer `index` of the circuit as (2^n, 2^n), column j = U e_j, built by the fused code the model's own
+    unitary comes from (milliseconds, and no TorchQuantum import on a server); equal to `tq_layer_unitary`
+    (tests/inference/test_quantum_state.py)."""
+    with torch.no_grad():
+        plan = layer.plan(layer.rx[0].params.device)
+        gates = fused.gate_matrices(layer.theta())[index : index + 1]
+        return fused.ring(plan, fused.unitary_before_ring(plan, gates)).detach().to("cpu", torch.complex64)
 
 
 def tq_layer_unitary(layer: QuantumLayer, index: int) -> torch.Tensor:
@@ -74,8 +79,9 @@ def tq_layer_unitary(layer: QuantumLayer, index: int) -> torch.Tensor:
     """
     n, dim = layer.n_qubits, 2**layer.n_qubits
     device = layer.rx[0].params.device
+    tqm, tqf = tq()
     with torch.no_grad():
-        qdev = tq.QuantumDevice(n_wires=n, bsz=dim, device=device)
+        qdev = tqm.QuantumDevice(n_wires=n, bsz=dim, device=device)
         qdev.set_states(torch.eye(dim, dtype=torch.complex64, device=device).reshape([dim] + [2] * n))
         for w in range(n):
             tqf.rx(qdev, wires=w, params=layer.rx[index * n + w].params)

@@ -11,10 +11,11 @@ import signal
 import sqlite3
 import sys
 
-from qnn_core.cli_args import MODELS, add_json, deprecated_alias, positive_int
+from qnn_core.cli_args import MODELS, add_json, positive_int
 from qnn_core.devices import add_device
 from qnn_core.jobs import active, backends, scheduler, text
 from qnn_core.jobs.params import JobParams
+from qnn_core.settings import add_setting_flags, flagged_fields
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +32,6 @@ def _parser() -> argparse.ArgumentParser:
         help="the Ray dashboard, e.g. http://head:8265 (default: $RAY_ADDRESS, as `ray job submit`)",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    d = JobParams()
     s = sub.add_parser("submit", help="queue a training job (starts at once when no other job is running)")
     s.add_argument("--task", required=True)
     s.add_argument(
@@ -40,32 +40,17 @@ def _parser() -> argparse.ArgumentParser:
         default="hybrid",
         help="train the hybrid or its classical-only twin (default %(default)s)",
     )
-    deprecated_alias(s, "--no-quantum", "model", "--model classical", const="classical")
-    s.add_argument("--qubits", type=int, default=d.qubits, help="4..12 (default %(default)s)")
-    s.add_argument("--depth", type=int, default=d.depth, help="circuit depth 1..6 (default %(default)s)")
-    s.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
-    s.add_argument("--lr", type=float, default=d.lr, help="default %(default)s")
-    s.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
-    s.add_argument("--seed", type=int, default=d.seed)
-    s.add_argument(
-        "--subset",
-        type=int,
-        default=d.subset,
-        help="train on the first N training images; 0 = all (default %(default)s)",
-    )
-    s.add_argument("--max-batches", type=int, help="stop each epoch after N batches")
+    add_setting_flags(s, JobParams, unset=False)  # the trainer's flags, with a job's defaults (settings.py)
     s.add_argument(
         "--limit", type=positive_int, help="evaluate on the first N test images (default: all; 2000 for a subset demo)"
     )
-    deprecated_alias(s, "--test-images", "limit", "--limit", type=positive_int)
-    s.add_argument("--threads", type=int, default=d.threads, help="torch threads (default %(default)s)")
     s.add_argument(
         "--processes",
         type=int,
-        default=d.processes,
+        default=JobParams.processes,
         help="data-parallel training processes under torchrun (default %(default)s)",
     )
-    add_device(s, default=d.device)
+    add_device(s, default=JobParams.device)
     add_json(s, "the queued job")
     ls = sub.add_parser("list", help="all jobs, newest first")
     add_json(ls, "the jobs")
@@ -89,21 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _params(a: argparse.Namespace) -> JobParams:
+    named = {f.name: getattr(a, f.name) for f in flagged_fields(JobParams)}
+    named["subset"] = named["subset"] or None  # 0: the whole training split
     return JobParams(
-        task=a.task,
-        quantum=a.model == "hybrid",
-        qubits=a.qubits,
-        depth=a.depth,
-        epochs=a.epochs,
-        lr=a.lr,
-        batch_size=a.batch_size,
-        seed=a.seed,
-        subset=a.subset or None,
-        max_batches=a.max_batches,
-        test_images=a.limit,
-        threads=a.threads,
-        processes=a.processes,
-        device=a.device,
+        task=a.task, quantum=a.model == "hybrid", limit=a.limit, processes=a.processes, device=a.device, **named
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from qnn_core.devices import check_spelling
+from qnn_core.settings import non_negative_int, same_setting
 from qnn_core.tasks import TASKS
 
 if TYPE_CHECKING:  # the trainer pulls in torch; only the worker needs it
@@ -20,38 +21,45 @@ if TYPE_CHECKING:  # the trainer pulls in torch; only the worker needs it
 # Inclusive bounds of the whole-number parameters, with the words used in messages.
 LIMITS: dict[str, tuple[str, int, int]] = {
     # 12 qubits: the fused circuit makes a 12-qubit MNIST epoch cost about 1.1x an 8-qubit one (benchmarks §3)
-    "qubits": ("Number of qubits", 4, 12),
-    "depth": ("Circuit depth", 1, 6),
+    "n_qubits": ("Number of qubits", 4, 12),
+    "q_depth": ("Circuit depth", 1, 6),
     "epochs": ("Epochs", 1, 50),
     "batch_size": ("Batch size", 8, 1024),
     "seed": ("Seed", 0, 2**31 - 1),
     "subset": ("Training subset", 64, 60_000),
     "max_batches": ("Batches per epoch", 1, 100_000),
-    "test_images": ("Test images", 100, 10_000),
+    "limit": ("Test images", 100, 10_000),
 }
-OPTIONAL = ("subset", "max_batches", "test_images")  # None means "no limit"
+OPTIONAL = ("subset", "max_batches", "limit")  # None means "no limit"
 MAX_LR = 1.0
+
+
+# Job records written before the job parameters took the trainer's names (runs/jobs.sqlite keeps them).
+OLD_NAMES = {"qubits": "n_qubits", "depth": "q_depth", "test_images": "limit"}
 
 
 @dataclass
 class JobParams:
-    """Defaults: a one-epoch demo on 3,000 images, quick enough to watch in class."""
+    """A training run with a queue around it: the trainer's settings under the trainer's names and flags
+    (settings.py), with demo defaults: one epoch on 3,000 images, quick enough to watch in class."""
 
     task: str = "mnist"
     quantum: bool = True
-    qubits: int = 8
-    depth: int = 3
-    epochs: int = 1
-    lr: float = 3e-3
+    n_qubits: int = same_setting("n_qubits", 8)
+    q_depth: int = same_setting("q_depth", 3)
+    epochs: int = same_setting("epochs", 1)
+    lr: float = same_setting("lr", 3e-3)
     # Small batches give a short demo enough optimiser steps: 3,000 images, one epoch reach ~84% validation
     # accuracy at 32 against ~10% at 128 (measured on MNIST).
-    batch_size: int = 32
-    seed: int = 0
-    subset: int | None = 3000  # None: the whole training split (minus validation)
-    max_batches: int | None = None  # cap per epoch; for tests and very quick demos
+    batch_size: int = same_setting("batch_size", 32)
+    seed: int = same_setting("seed", 0)
+    subset: int | None = same_setting(
+        "subset", 3000, help="train on the first N training images; 0 = all of them", type=non_negative_int
+    )
+    max_batches: int | None = same_setting("max_batches", None)  # cap per epoch; for tests and very quick demos
     # Test images evaluated after training. None: all of them, or the first 2,000 for a subset demo.
-    test_images: int | None = None
-    threads: int = 1  # the machine has few cores and other jobs may be running
+    limit: int | None = None
+    threads: int = same_setting("threads", 1)  # the machine has few cores and other jobs may be running
     device: str = "auto"  # where the trainer runs (qnn_core.devices): auto is CUDA when the worker's machine has it
     # Data-parallel processes under torchrun (DDP, gloo on CPU): rank 0 alone reports and writes the checkpoint.
     processes: int = 1
@@ -88,7 +96,9 @@ class JobParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobParams:
-        """Strict: an unknown key is a mistake worth reporting, not something to drop silently."""
+        """Strict: an unknown key is a mistake worth reporting, not something to drop silently. Records stored
+        under the old names (qubits, depth, test_images) are read under the new ones."""
+        data = {OLD_NAMES.get(k, k): v for k, v in data.items()}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -98,7 +108,7 @@ class JobParams:
     @property
     def model_label(self) -> str:
         """Short description for tables: 'hybrid 8q×3' or 'classical'."""
-        return f"hybrid {self.qubits}q×{self.depth}" if self.quantum else "classical"
+        return f"hybrid {self.n_qubits}q×{self.q_depth}" if self.quantum else "classical"
 
     def train_config(self) -> TrainConfig:
         """The trainer's configuration for these parameters."""
@@ -111,8 +121,8 @@ class JobParams:
             seed=self.seed,
             lr=float(self.lr),
             batch_size=self.batch_size,
-            n_qubits=self.qubits,
-            q_depth=self.depth,
+            n_qubits=self.n_qubits,
+            q_depth=self.q_depth,
             subset=self.subset,
             max_batches=self.max_batches,
             threads=self.threads,

@@ -5,7 +5,8 @@ Configuration (server side, read from the environment like `ray job submit` read
     RAY_ADDRESS          the cluster's dashboard, http://head:8265 (what `ray job submit` uses)
     QNN_RAY_DATA_ROOT    the data sets' folder as every node mounts it (default: this machine's
                          data folder, right for a cluster whose nodes share this disk layout)
-    QNN_RAY_PYTHON       the Python on the nodes that has the project's requirements (default: python)
+    QNN_RAY_PYTHON       the Python on the nodes that has the project's requirements (default: this app's own
+                         interpreter when the cluster's head is on this machine, else `python` from the PATH)
     QNN_RAY_RUNTIME_ENV  JSON merged into the job's runtime_env (e.g. {"env_vars": {...}} or a container)
 
 A submitted job is `JobSubmissionClient.submit_job` with
@@ -38,7 +39,10 @@ import os
 import secrets
 import shlex
 import socket
+import subprocess
+import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +75,9 @@ EXCLUDES = (
 )
 LIMIT_CACHE_S = 30.0
 STOP_WAIT_S = 3.0  # Ray's RAY_JOB_STOP_WAIT_TIME_S: SIGTERM, then SIGKILL after this long
-RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (requirements.txt)."
+RAY_MISSING = "The ray backend needs ray[default]==2.60.0 installed where the app runs (pip install -e '.[ray]')."
+# What a job's Python must import before it can report anything (the worker's own imports fail silently in its log).
+WORKER_NEEDS = ("psutil", "numpy", "PIL", "scipy", "torch", "torchquantum")
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,55 @@ class RaySettings:
         return cls(
             address,
             os.environ.get("QNN_RAY_DATA_ROOT") or str(SHARED_DATA),
-            os.environ.get("QNN_RAY_PYTHON") or "python",
+            os.environ.get("QNN_RAY_PYTHON") or default_python(address),
             runtime_env,
         )
+
+
+def head_is_local(address: str) -> bool:
+    """Whether the Ray dashboard at `address` runs on this machine (so do the jobs of a one-machine cluster)."""
+    host = urllib.parse.urlsplit(address if "://" in address else f"http://{address}").hostname or ""
+    if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.startswith("127."):
+        return True
+    try:
+        here = {socket.gethostname(), socket.getfqdn(), *socket.gethostbyname_ex(socket.gethostname())[2]}
+    except OSError:
+        here = {socket.gethostname()}
+    return host in here
+
+
+def default_python(address: str) -> str:
+    """The job's Python when QNN_RAY_PYTHON is not set: on a cluster whose head is this machine, the interpreter
+    running the app (its venv has the project's requirements); elsewhere `python` from the node's PATH."""
+    return sys.executable if head_is_local(address) else "python"
+
+
+def check_python(python: str) -> None:
+    """On this machine, that `python` can import what the worker needs: ValueError with one line naming
+    QNN_RAY_PYTHON otherwise, before a job is queued (rather than a job that dies in its log)."""
+    probe = (
+        "import importlib.util, sys; "
+        f"print(' '.join(m for m in {WORKER_NEEDS!r} if importlib.util.find_spec(m) is None))"
+    )
+    try:
+        out = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise ValueError(
+            f"The Ray jobs' Python {python!r} cannot run ({err.__class__.__name__}): set QNN_RAY_PYTHON to the "
+            "project's venv Python."
+        ) from None
+    missing = out.stdout.strip() if out.returncode == 0 else "the standard library"
+    if missing:
+        raise ValueError(
+            f"The Ray jobs' Python {python!r} cannot import {missing}: set QNN_RAY_PYTHON to a Python that has "
+            f"the project's requirements (this app runs {sys.executable})."
+        )
+
+
+@functools.cache
+def _checked_python(python: str) -> None:
+    """check_python once per interpreter and process (a refusal is not cached: it raises)."""
+    check_python(python)
 
 
 def _quiet_ray_logs() -> None:
@@ -209,6 +261,8 @@ class RayBackend:
     def check(self) -> None:
         """Before a job is queued: the settings are complete and the cluster answers."""
         settings = RaySettings.from_env()
+        if head_is_local(settings.address):  # its jobs run here: their Python can be asked now
+            _checked_python(settings.python)
         try:
             client(settings.address)
         except (OSError, RuntimeError, ConnectionError) as err:

@@ -17,15 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qnn_core.jobs import backends, procs, store
+from qnn_core.jobs import backends, procs, quotas, store
 from qnn_core.jobs.backends import LOG_TAIL_LINES, Backend, StartError
 from qnn_core.jobs.params import JobParams
 from qnn_core.jobs.ray_backend import RayBackend, RaySettings
-from qnn_core.jobs.store import Job, runs_dir
+from qnn_core.jobs.store import OPERATOR, Job, runs_dir
+from qnn_core.jobs.visitors import check_visitor
 
 __all__ = [
     "LOG_TAIL_LINES",
     "BackendInfo",
+    "NotYourJob",
     "backend",
     "backend_info",
     "cancel",
@@ -38,6 +40,10 @@ __all__ = [
     "submit",
 ]
 GRACE_S = 10.0
+
+
+class NotYourJob(ValueError):
+    """A visitor tried to cancel a job that someone else submitted."""
 
 
 def backend(name: str) -> Backend:
@@ -81,15 +87,24 @@ def backend_info() -> BackendInfo:
     return BackendInfo("local", max_running(), f"this machine ({socket.gethostname()})")
 
 
-def submit(params: JobParams, runs: str | Path | None = None) -> Job:
+def submit(params: JobParams, runs: str | Path | None = None, visitor: str = OPERATOR, limited: bool = True) -> Job:
     """Validate, queue, and start the job at once if a slot is free. Raises ValueError for bad parameters, or a
-    backend that cannot take jobs (a Ray cluster that does not answer), before anything is recorded."""
+    backend that cannot take jobs (a Ray cluster that does not answer), before anything is recorded.
+
+    The job belongs to `visitor` (a browser's visitor id; the CLI's jobs are the operator's). A visitor's
+    submission is refused with a QuotaError (a ValueError) past the quotas, unless `limited` is False (the
+    teacher's); the operator's never is.
+    """
     params.validate()
+    check_visitor(visitor)
     chosen = configured_backend()
     chosen.check()
     root = runs_dir(runs)
-    with store.opened(root) as con:
-        job_id = store.insert(con, root, params.task, params.to_dict(), backend=chosen.name)
+    limits = quotas.current(root) if limited and visitor != OPERATOR else None
+    with store.opened(root) as con, store.transaction(con):
+        if limits is not None:
+            quotas.check(con, visitor, limits)
+        job_id = store.insert(con, root, params.task, params.to_dict(), backend=chosen.name, visitor=visitor)
     store.job_dir(root, job_id).mkdir(parents=True, exist_ok=True)
     reconcile(root)
     return get_job(job_id, root, check=False)
@@ -180,14 +195,20 @@ def job_log(job_id: int, runs: str | Path | None = None, lines: int = LOG_TAIL_L
     return procs.tail(get_job(job_id, runs, check=False).log_path, lines)
 
 
-def cancel(job_id: int, runs: str | Path | None = None, grace_s: float = GRACE_S) -> Job:
-    """Stop a queued or running job: SIGTERM, then SIGKILL after the grace period; the job ends 'cancelled'."""
+def cancel(job_id: int, runs: str | Path | None = None, grace_s: float = GRACE_S, visitor: str | None = None) -> Job:
+    """Stop a queued or running job: SIGTERM, then SIGKILL after the grace period; the job ends 'cancelled'.
+
+    With `visitor` given, only that visitor's own job (NotYourJob otherwise); None is the operator or the teacher,
+    who may cancel any job.
+    """
     root = runs_dir(runs)
     with store.opened(root) as con:
         with store.transaction(con):
             job = store.get(con, job_id)
             if job is None:
                 raise KeyError(f"There is no job {job_id} in {root}.")
+            if visitor is not None and job.visitor != visitor:
+                raise NotYourJob(f"Job #{job_id} is not yours: only whoever started it, or the teacher, can cancel it.")
             if job.finished:
                 raise ValueError(f"Job {job_id} has already ended ({job.status}).")
             con.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))

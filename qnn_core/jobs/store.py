@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qnn_core.jobs.params import OLD_NAMES
 from qnn_core.tasks import REPO_ROOT
 
 DB_NAME = "jobs.sqlite"
@@ -75,6 +76,21 @@ CREATE TABLE IF NOT EXISTS active_models (
     activated_at REAL NOT NULL
 );
 """
+# Tables added after the first schema; `migrate` creates them in an existing database.
+ADDED_TABLES = (
+    # "Use this model" for one visitor's own pages (active_models is the choice served to everyone)
+    """CREATE TABLE IF NOT EXISTS visitor_models (
+    visitor TEXT NOT NULL,
+    task TEXT NOT NULL,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    checkpoint_path TEXT NOT NULL,
+    activated_at REAL NOT NULL,
+    PRIMARY KEY (visitor, task)
+)""",
+    # server settings changed on the page (the quotas), overriding the environment's defaults until reset
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+OPERATOR = "operator"  # who submitted a job from the CLI (or before visitors were recorded)
 # Added after the first schema, in order; `migrate` ALTERs the missing ones into an existing database (SQLite
 # gives every existing row the default without rewriting the table). PRAGMA user_version records the result.
 ADDED_COLUMNS = (
@@ -86,8 +102,9 @@ ADDED_COLUMNS = (
     ("reported", "INTEGER NOT NULL DEFAULT 0"),  # a Ray job's progress reports already recorded here
     ("checkpoint_sha256", "TEXT"),  # as the worker reported it; the app's copy was checked against it
     ("remote_checkpoint", "TEXT"),  # where a Ray job's worker wrote the checkpoint, on its node
+    ("visitor", f"TEXT NOT NULL DEFAULT '{OPERATOR}'"),  # who submitted it: a browser's visitor id, or the CLI's
 )
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def runs_dir(path: str | Path | None = None) -> Path:
@@ -113,15 +130,19 @@ def connect(runs: Path) -> sqlite3.Connection:
     con.execute("PRAGMA synchronous = NORMAL")
     con.execute("PRAGMA foreign_keys = ON")
     if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'active_models'").fetchone():
-        con.executescript(SCHEMA)  # only the first time: no write lock on every page refresh
+        con.executescript(
+            SCHEMA + ";\n".join(ADDED_TABLES) + ";"
+        )  # only the first time: no write lock on every page refresh
     if con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
         migrate(con)
     return con
 
 
 def migrate(con: sqlite3.Connection) -> None:
-    """Add the columns a database made by an older version lacks (a new one goes through here too)."""
+    """Add the columns and tables a database made by an older version lacks (a new one goes through here too)."""
     with transaction(con):  # the write lock: two processes migrating at once take turns, the second adds nothing
+        for table in ADDED_TABLES:
+            con.execute(table)
         have = {row["name"] for row in con.execute("PRAGMA table_info(jobs)")}
         for name, declaration in ADDED_COLUMNS:
             if name not in have:
@@ -193,11 +214,13 @@ class Job:
     reported: int = 0
     checkpoint_sha256: str | None = None
     remote_checkpoint: str | None = None
+    visitor: str = OPERATOR
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
         d = dict(row)
-        d["params"] = json.loads(d["params"])
+        # rows written before the job parameters took the trainer's names are read under the new ones
+        d["params"] = {OLD_NAMES.get(k, k): v for k, v in json.loads(d["params"]).items()}
         d["result"] = json.loads(d["result"]) if d["result"] else None
         d["cancel_requested"] = bool(d["cancel_requested"])
         return cls(**d)
@@ -223,7 +246,7 @@ class Job:
     @property
     def model_label(self) -> str:
         p = self.params
-        return f"hybrid {p.get('qubits')}q×{p.get('depth')}" if p.get("quantum") else "classical"
+        return f"hybrid {p.get('n_qubits')}q×{p.get('q_depth')}" if p.get("quantum") else "classical"
 
     @property
     def where(self) -> str:
@@ -249,12 +272,20 @@ def all_jobs(con: sqlite3.Connection) -> list[Job]:
     return [Job.from_row(r) for r in con.execute("SELECT * FROM jobs ORDER BY id DESC")]
 
 
-def insert(con: sqlite3.Connection, runs: Path, task: str, params: dict[str, Any], backend: str = "local") -> int:
-    """A queued job with its backend and its log and checkpoint paths (in this runs directory) fixed from the start."""
+def insert(
+    con: sqlite3.Connection,
+    runs: Path,
+    task: str,
+    params: dict[str, Any],
+    backend: str = "local",
+    visitor: str = OPERATOR,
+) -> int:
+    """A queued job with its backend, its visitor and its log and checkpoint paths (in this runs directory) fixed
+    from the start."""
     with transaction(con):
         cur = con.execute(
-            "INSERT INTO jobs (task, params, status, created_at, backend) VALUES (?, ?, 'queued', ?, ?)",
-            (task, json.dumps(params), time.time(), backend),
+            "INSERT INTO jobs (task, params, status, created_at, backend, visitor) VALUES (?, ?, 'queued', ?, ?, ?)",
+            (task, json.dumps(params), time.time(), backend, visitor),
         )
         job_id = int(cur.lastrowid)
         folder = job_dir(runs, job_id)

@@ -71,7 +71,7 @@ def evaluate_on_test(params: JobParams, checkpoint: Path) -> dict:
     model, meta = load_checkpoint(checkpoint)
     test = load_split(task, "test")
     total = len(test)
-    limit = params.test_images or (SUBSET_TEST_IMAGES if params.subset else total)
+    limit = params.limit or (SUBSET_TEST_IMAGES if params.subset else total)
     test = test.subset(slice(0, min(total, limit)))
     result = public(evaluate(model, task, test))
     result.update(

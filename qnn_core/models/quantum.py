@@ -12,6 +12,12 @@ trainable layers form one 2^n x 2^n unitary U, the encoding is a real product st
 needs them); only the circuit's own parameters get none, which training never asks of eval mode.
 `tests/models/test_quantum.py` checks both routes against an independent numpy state-vector simulation and
 `tests/models/test_fused_circuit.py` the fused route's values and gradients against TorchQuantum.
+
+TorchQuantum is imported where its circuit is first run (`tq()`), not with this module: its import pulls in
+torchvision, qiskit and matplotlib, about as long as torch's own import, and a served model never runs it (eval
+mode takes the unitary route, built by the fused code). The angles live in `Angle` modules laid out as TorchQuantum's
+RX / RY (a (1, 1) `params` each, initialised uniformly in [-pi, pi)), so the checkpoints' keys are unchanged, and
+the gate-by-gate path hands them to TorchQuantum's gate functions as its RX / RY modules do.
 """
 
 from __future__ import annotations
@@ -26,14 +32,29 @@ from torch import nn
 
 from qnn_core.models import fused_circuit as fused
 from qnn_core.models.circuit_plan import CircuitPlan, plan_for
+from qnn_core.settings import CIRCUIT_PATHS
 
-with warnings.catch_warnings():  # TorchQuantum's qiskit plugins warn about deprecations at import time
-    warnings.simplefilter("ignore")
-    import torchquantum as tq
-    import torchquantum.functional as tqf
+
+def tq():
+    """TorchQuantum and its gate functions, imported on first use (seconds: see the module's docstring)."""
+    with warnings.catch_warnings():  # TorchQuantum's qiskit plugins warn about deprecations at import time
+        warnings.simplefilter("ignore")
+        import torchquantum
+        import torchquantum.functional
+
+    return torchquantum, torchquantum.functional
+
+
+class Angle(nn.Module):
+    """One trainable rotation angle, stored as TorchQuantum's RX / RY store theirs (same state_dict key)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params = nn.Parameter(torch.empty(1, 1))
+        nn.init.uniform_(self.params, -math.pi, math.pi)
+
 
 # How training evaluates the circuit: TorchQuantum gate by gate, or the fused layers (same values and gradients).
-CIRCUIT_PATHS = ("tq", "fused")
 _VERSION = operator.attrgetter("_version")  # a tensor's in-place modification counter
 
 
@@ -48,7 +69,7 @@ class _UnitaryCache(NamedTuple):
     z2: torch.Tensor  # (2^(n+1), n) signs of <Z> after the ring, for the re and the im rows
 
 
-class QuantumLayer(tq.QuantumModule):
+class QuantumLayer(nn.Module):
     """n-qubit circuit: RY(angle_i) on wire i, then `depth` x [RX, RY on every wire + CNOT ring]."""
 
     def __init__(self, n_qubits: int = 8, depth: int = 3, circuit_path: str = "fused", entangle: bool = True) -> None:
@@ -61,10 +82,8 @@ class QuantumLayer(tq.QuantumModule):
         self.depth = depth
         self.entangle = entangle  # False: the ablation's control without entangling power (no CNOT ring)
         self.circuit_path = circuit_path
-        self.encoder = tq.GeneralEncoder([{"input_idx": [w], "func": "ry", "wires": [w]} for w in range(n_qubits)])
-        self.rx = nn.ModuleList(tq.RX(has_params=True, trainable=True) for _ in range(n_qubits * depth))
-        self.ry = nn.ModuleList(tq.RY(has_params=True, trainable=True) for _ in range(n_qubits * depth))
-        self.measure = tq.MeasureAll(tq.PauliZ)
+        self.rx = nn.ModuleList(Angle() for _ in range(n_qubits * depth))
+        self.ry = nn.ModuleList(Angle() for _ in range(n_qubits * depth))
         # Sign of Z on wire w for basis state k; TorchQuantum puts wire 0 in the most significant bit.
         k = torch.arange(2**n_qubits)
         bits = (k[:, None] >> torch.arange(n_qubits - 1, -1, -1)[None, :]) & 1
@@ -93,11 +112,13 @@ class QuantumLayer(tq.QuantumModule):
             return []
         return [(w, (w + 1) % n) for w in range(n)] if n > 2 else [(0, 1)]
 
-    def trainable_layers(self, qdev: tq.QuantumDevice) -> None:
+    def trainable_layers(self, qdev) -> None:
+        """The trainable layers on a tq.QuantumDevice, gate by gate."""
+        _, tqf = tq()
         for layer in range(self.depth):
             for w in range(self.n_qubits):
-                self.rx[layer * self.n_qubits + w](qdev, wires=w)
-                self.ry[layer * self.n_qubits + w](qdev, wires=w)
+                tqf.rx(qdev, wires=w, params=self.rx[layer * self.n_qubits + w].params)
+                tqf.ry(qdev, wires=w, params=self.ry[layer * self.n_qubits + w].params)
             for a, b in self.ring():
                 tqf.cnot(qdev, wires=[a, b])
 
@@ -132,10 +153,13 @@ class QuantumLayer(tq.QuantumModule):
 
     def forward_circuit(self, angles: torch.Tensor) -> torch.Tensor:
         """Gate by gate in TorchQuantum, one QuantumDevice for the whole batch."""
-        qdev = tq.QuantumDevice(n_wires=self.n_qubits, bsz=angles.shape[0], device=angles.device)
-        self.encoder(qdev, angles.float())
+        tqm, tqf = tq()
+        qdev = tqm.QuantumDevice(n_wires=self.n_qubits, bsz=angles.shape[0], device=angles.device)
+        angles = angles.float()
+        for w in range(self.n_qubits):  # the RY encoding, as tq.GeneralEncoder applies it
+            tqf.ry(qdev, wires=w, params=angles[:, [w]])
         self.trainable_layers(qdev)
-        return self.measure(qdev).float()
+        return tqm.measurement.expval(qdev, list(range(self.n_qubits)), [tqm.PauliZ()] * self.n_qubits).float()
 
     def forward_fused(self, angles: torch.Tensor) -> torch.Tensor:
         """The same circuit layer by layer (fused_circuit.py): exact, differentiable in angles and parameters."""
@@ -185,7 +209,7 @@ class QuantumLayer(tq.QuantumModule):
         dim = 2**self.n_qubits
         device = self._z_signs.device
         with torch.no_grad():
-            qdev = tq.QuantumDevice(n_wires=self.n_qubits, bsz=dim, device=device)
+            qdev = tq()[0].QuantumDevice(n_wires=self.n_qubits, bsz=dim, device=device)
             basis = torch.eye(dim, dtype=torch.complex64, device=device)
             qdev.set_states(basis.reshape([dim] + [2] * self.n_qubits))
             self.trainable_layers(qdev)

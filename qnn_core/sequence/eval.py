@@ -1,10 +1,10 @@
 """Measure line reading on lines composed from the official test images.
 
     qnn sequence-eval --task mnist|kmnist --json [--n N] [--seed S] [--out FILE] [--readme]
-    qnn sequence-eval --report-only   # measure nothing: README's table from benchmarks/sequence_eval_*.json
+    qnn sequence-eval --report-only   # measure nothing: docs/reading-lines.md's table from the JSON files
 
---readme also rewrites README's table after measuring (from benchmarks/sequence_eval_*.json, so give
---out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
+--readme also rewrites the table in docs/reading-lines.md after measuring (from benchmarks/sequence_eval_*.json,
+so give --out benchmarks/sequence_eval_TASK.json for the new numbers to be in it).
 
 mnist: N lines of 10 random digits, read as phone numbers (--expect 10) and also
 without the expected count. kmnist: N dictionary words (uniform over the word
@@ -33,21 +33,21 @@ import torch
 
 from qnn_core.cli_args import add_json, add_model, model_path, positive_int
 from qnn_core.data import proxies
-from qnn_core.data.compose import LineStyle, compose_line
-from qnn_core.data.loaders import load_split
-from qnn_core.data.split import Split, validation_split
+from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+from qnn_core.data.loaders import load_split, load_train_val
+from qnn_core.data.split import Split
 from qnn_core.devices import DeviceError, add_device
-from qnn_core.evaluation.readme import markers, replace_block
+from qnn_core.evaluation.readme import markers, page_of, replace_block
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
-from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, load_words
+from qnn_core.sequence.words import MAX_OVERRULE_NATS, task_dictionary
 from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 PHONE = 10
 BENCHMARKS = REPO_ROOT / "benchmarks"
-README = REPO_ROOT / "README.md"
+PAGE = page_of("sequence")  # docs/reading-lines.md
 MARKERS = markers("sequence")
 NONWORD_LENGTHS = (2, 3, 4, 5)
 
@@ -102,8 +102,9 @@ def _analyse(
     by_class: list[np.ndarray],
     style: LineStyle,
     proxy: str | None = None,
+    small: list[bool] | None = None,
 ) -> tuple[LineAnalysis, str]:
-    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy)
+    line = compose_line(_pick(split, rng, labels, by_class), labels, rng, style, proxy=proxy, small=small)
     return analyse_line(predictor, line.image), line.polarity
 
 
@@ -156,14 +157,18 @@ def eval_words(
 ) -> dict:
     """Dictionary words and non-words; with `proxy`, every line re-made as a picture, styles taken in turn."""
     task = predictor.task
-    words = Dictionary(load_words(task.words), task.classes)
+    words = task_dictionary(task.words, task.classes)
+    # A large dictionary (EDICT for hiragana) is sampled over its words of NONWORD_LENGTHS kana, as a user
+    # would write them; small kana written small.
+    pool = [w for w in words.words if len(w.kana) in NONWORD_LENGTHS] if task.small_kana else words.words
     by_class = [np.flatnonzero(split.labels == c) for c in range(task.num_classes)]
     index = {c: i for i, c in enumerate(task.classes)}
     truths, with_dict, raw, forced, looks = [], [], [], [], []
     for i in range(n):
-        word = words.words[int(rng.integers(len(words.words)))].kana
+        word = pool[int(rng.integers(len(pool)))].kana
+        labels, small = spell(word, task.classes)
         look = proxies.STYLES[i % len(proxies.STYLES)] if proxy else None
-        analysis, look = _analyse(predictor, split, [index[ch] for ch in word], rng, by_class, style, look)
+        analysis, look = _analyse(predictor, split, labels, rng, by_class, style, look, small)
         text, reading = _read(analysis)
         truths.append(word), with_dict.append(text), looks.append(look)
         raw.append(reading.raw_text if reading is not None else "")
@@ -185,7 +190,12 @@ def eval_words(
         "words_without_dictionary": _scores(truths, raw, looks),
         "words_best_word_always": _scores(truths, forced, looks),
         "non_words": {**_scores(non_truth, non_text, non_looks), "dictionary_word_forced": round(non_forced / n, 4)},
-        "dictionary": {"words": len(words.words), "max_overrule_nats": MAX_OVERRULE_NATS},
+        "dictionary": {
+            "words": len(words.words),
+            "words_sampled": len(pool),
+            "max_overrule_nats": MAX_OVERRULE_NATS,
+            **({"source": "EDICT (Debian package edict), all-hiragana readings"} if task.small_kana else {}),
+        },
     }
 
 
@@ -201,11 +211,11 @@ def run(
     torch.set_num_threads(1)
     predictor = Predictor(task, checkpoint, device)
     if split_name == "val":
-        split = validation_split(task, load_split(task, "train"))[1]
+        split = load_train_val(task)[1]
     else:
         split = load_split(task, "test")
     rng = np.random.default_rng(seed)
-    style = LineStyle()
+    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
     start = time.time()
     if task.words:
         result = eval_words(predictor, split, n, rng, style, proxy)
@@ -226,7 +236,7 @@ def run(
 
 
 def readme_table(results: list[dict]) -> str:
-    """The README's table, every number straight from the committed JSON files."""
+    """docs/reading-lines.md's table, every number straight from the committed JSON files."""
 
     def pct(block: dict) -> str:
         lo, hi = block["sequence_ci95"]
@@ -279,8 +289,8 @@ def readme_table(results: list[dict]) -> str:
 
 def write_readme() -> None:
     results = [json.loads(p.read_text()) for p in sorted(BENCHMARKS.glob("sequence_eval_*.json"))]
-    if not replace_block("sequence", readme_table(results), README):
-        raise SystemExit(f"{README} has no {MARKERS[0]} markers")
+    if not replace_block("sequence", readme_table(results), PAGE):
+        raise SystemExit(f"{PAGE} has no {MARKERS[0]} markers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,12 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--readme",
         action="store_true",
-        help="also rewrite README's table from benchmarks/sequence_eval_*.json after measuring",
+        help="also rewrite docs/reading-lines.md's table from benchmarks/sequence_eval_*.json after measuring",
     )
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing; rewrite README's table from benchmarks/sequence_eval_*.json",
+        help="measure nothing; rewrite docs/reading-lines.md's table from benchmarks/sequence_eval_*.json",
     )
     add_device(p, default="cpu")
     return p
@@ -315,9 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
-    if a.readme and not a.task and not a.report_only:  # the old meaning of --readme alone
-        print("warning: --readme without --task is deprecated and will be removed; use --report-only", file=sys.stderr)
-        a.report_only = True
+    if a.readme and not a.task and not a.report_only:
+        p.error("--readme rewrites the table after measuring a --task; to rewrite it alone use --report-only")
     if a.report_only:
         write_readme()
         return 0
@@ -342,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.readme:
         if not (a.out and a.out.resolve().parent == BENCHMARKS.resolve() and a.out.name.startswith("sequence_eval_")):
             print(
-                "note: without --out benchmarks/sequence_eval_TASK.json this result is not in README's table",
+                "note: without --out benchmarks/sequence_eval_TASK.json this result is not in docs/reading-lines.md",
                 file=sys.stderr,
             )
         write_readme()

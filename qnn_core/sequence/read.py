@@ -1,6 +1,6 @@
 """Read a line of handwriting (a phone number, a kana word) from image files.
 
-    qnn read --task mnist|kmnist FILE [FILE ...] [--expect N] [--model classical | --checkpoint PATH]
+    qnn read --task mnist|kmnist|hiragana FILE [FILE ...] [--expect N] [--model classical | --checkpoint PATH]
                             [--quantum off] [--no-dictionary] [--top K]
     qnn read --phone FILE          # digits, exactly 10, formatted 012-345-6789
 
@@ -11,7 +11,7 @@ One JSON object per file:
 where a character is `low_confidence` when read with a low probability or when the model is unsure it is a
 character at all ("unsure": its calibrated verdict), and the line's "unsure_reason" names such characters;
 plus "phone" (formatted, or null when the count is off) with --phone, and for a task with a word list
-(kmnist) "word": {"kana", "romaji", "english", "score", "cost"} or null, and "alternatives".
+(kmnist, hiragana) "word": {"kana", "romaji", "english", "score", "cost"} or null, and "alternatives".
 Notes about the count also go to stderr as warnings. A bad file gets a one-line error on stderr and a
 non-zero exit status.
 """
@@ -86,7 +86,7 @@ def to_json(reading: LineReading, phone: bool = False, top: int = 3) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qnn read", description=__doc__.split("\n")[0])
     p.add_argument("files", nargs="+")
-    p.add_argument("--task", help="mnist, kmnist or any registered task (default with --phone: mnist)")
+    p.add_argument("--task", help="mnist, kmnist, hiragana or any registered task (default with --phone: mnist)")
     p.add_argument("--expect", type=int, help="the number of characters on the line")
     p.add_argument(
         "--phone",

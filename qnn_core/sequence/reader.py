@@ -42,7 +42,8 @@ from qnn_core.sequence.segment import (
     params_for,
     xywh,
 )
-from qnn_core.sequence.words import Dictionary, WordMatch, decode, load_words
+from qnn_core.sequence.small_kana import small_form, small_probability
+from qnn_core.sequence.words import Dictionary, WordMatch, decode, task_dictionary
 
 LOW_CONFIDENCE = 0.8  # a character read with a lower probability is flagged for the user to check
 MAX_COUNT_FORCING = 6.0  # nats: how much worse a reading with the expected count may be before we refuse it
@@ -195,6 +196,7 @@ class LineAnalysis:
     prepared: list[Prepared | None]
     words: Dictionary | None
     unsure: np.ndarray | None = None  # (K,) the calibrated "I'm not sure" of every candidate
+    small: np.ndarray | None = None  # (K,) probability each candidate is a small kana (tasks with small_kana)
 
     def lattice(self) -> Lattice:
         return self.candidates.lattice(np.log(np.maximum(self.probs, np.exp(UNREADABLE_LOGP))))
@@ -215,8 +217,9 @@ def analyse_line(
     cands = candidates(layout_line(ink, params), params)
     probs, prepared, unsure = classify_candidates(predictor, cands, image, quantum)
     if dictionary is True:
-        dictionary = Dictionary(load_words(task.words), task.classes) if task.words else False
-    return LineAnalysis(task.name, task.classes, ink, cands, probs, prepared, dictionary or None, unsure)
+        dictionary = task_dictionary(task.words, task.classes) if task.words else False
+    small = small_probability(cands) if task.small_kana else None
+    return LineAnalysis(task.name, task.classes, ink, cands, probs, prepared, dictionary or None, unsure, small)
 
 
 def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bool = True) -> LineReading:
@@ -225,7 +228,7 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
     cands, probs, prepared, classes = analysis.candidates, analysis.probs, analysis.prepared, analysis.classes
     matches: list[WordMatch] = []
     if use_dictionary and analysis.words is not None:
-        free, matches = decode(lat, analysis.words, length=expect)
+        free, matches = decode(lat, analysis.words, length=expect, small=analysis.small)
     else:
         free = best_path(lat)
     path, count_ok, notes = _choose_count(lat, free, expect)
@@ -234,11 +237,16 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
         raise SequenceInputError(f"found only one character; write the whole line ({want}) side by side")
 
     raw_chars = _chars(path, cands, probs, prepared, classes, analysis.unsure)
+    if analysis.small is not None:  # a kana written small is shown small (ゃ for a small や)
+        for k, c in zip(path.candidates, raw_chars):
+            c.label = small_form(c.label, float(analysis.small[k]))
     raw_text = "".join(c.label for c in raw_chars)
     word = next((m for m in matches[:1] if m.accepted), None)
     chars, text = raw_chars, raw_text
     if word is not None:
         chars = _chars(word.path, cands, probs, prepared, classes, analysis.unsure)
+        for c, ch in zip(chars, word.word.kana):  # the word's own spelling, small kana included
+            c.label = ch
         text = word.word.kana
         if text != raw_text:
             notes.append(f"read {raw_text!r}, corrected to the dictionary word {text!r}")

@@ -16,6 +16,7 @@ from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageI
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
 from qnn_core.service.device_views import DEVICE_SHOTS, DeviceRun
+from qnn_core.service.kana_reference import KANJIVG_NOTICE, KanjiVGError, stroke_order_table
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import (
     ModelSummary,
@@ -30,6 +31,9 @@ from qnn_core.service.verdict import Verdict
 
 __all__ = [
     "DEVICE_SHOTS",
+    "KANJIVG_NOTICE",
+    "KanjiVGError",
+    "stroke_order_table",
     "LOW_CONFIDENCE",
     "MAX_OVERRULE_NATS",
     "PHONE_DIGITS",

@@ -1,7 +1,8 @@
 """What the pages quote about a task's models, read from the committed evaluations and the checkpoints.
 
 Home, Results and the task pages all read these, so the app shows the number the README and
-`qnn evaluate` give: the accuracy as served (with test-time mirroring where the task uses it).
+`qnn evaluate` give: the accuracy as served (with test-time mirroring where the task uses it). They read the
+committed JSON through evaluation/committed.py, never the modules that write it (which import the trainer).
 """
 
 from __future__ import annotations
@@ -10,12 +11,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from qnn_core.evaluation.ablation import CONTROL_GAIN, CONTROLS, task_summary
-from qnn_core.evaluation.ablation import verdict as ablation_verdict
-from qnn_core.evaluation.readout_curves import MODEL_WORDS, device_words, load_curves, plain_words
-from qnn_core.evaluation.report import EVAL_DIR, load_eval
+from qnn_core.evaluation.committed import (
+    CONTROL_GAIN,
+    CONTROLS,
+    MODEL_WORDS,
+    device_words,
+    load_curves,
+    load_eval,
+    plain_words,
+    task_summary,
+)
+from qnn_core.evaluation.committed import verdict as ablation_verdict
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.lineage import training_totals
+from qnn_core.paths import EVAL_DIR
 from qnn_core.tasks import get_task
 
 
@@ -27,6 +36,8 @@ class ModelSummary:
     test_size: int
     epochs: int  # over the model's whole chain of runs
     train_minutes: float
+    # The split measured: "test", or "validation" for a data set whose test split is kept apart (clothes).
+    split: str = "test"
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,8 @@ def model_summary(task_name: str, quantum: bool = True) -> ModelSummary | None:
     epochs, seconds = training_totals(meta)
     accuracy = evaluation["accuracy"] if evaluation else meta.get("test_accuracy")
     test_size = evaluation["n"] if evaluation else int(meta.get("test_size") or 0)
-    return ModelSummary(accuracy, test_size, epochs, seconds / 60)
+    split = (evaluation or {}).get("split", "test")
+    return ModelSummary(accuracy, test_size, epochs, seconds / 60, split)
 
 
 @cache
@@ -76,7 +88,7 @@ def _ablation_line(task_name: str) -> str | None:
     if not hybrid:
         return None
     text = (
-        f"On the {hybrid['n']:,} test images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
+        f"On the {hybrid['n']:,} {hybrid.get('split', 'test')} images this hybrid model scores **{hybrid['accuracy']:.2%}**; "
         f"with its quantum branch switched off it scores {hybrid['accuracy_quantum_off']:.2%}"
     )
     if classical:

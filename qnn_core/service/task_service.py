@@ -10,6 +10,7 @@ and the line-analysis cache, is guarded by locks.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,10 +23,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from qnn_core import jobs
-from qnn_core.data.compose import compose_line
-from qnn_core.data.loaders import load_split
 from qnn_core.devices import resolve, serving_spec
-from qnn_core.evaluation import bottleneck_report
+from qnn_core.evaluation import committed
 from qnn_core.inference import fake_devices
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
@@ -33,10 +32,9 @@ from qnn_core.inference.predict import Prediction, Predictor
 from qnn_core.inference.quantum_noise import NOISE_MAX_QUBITS
 from qnn_core.inference.quantum_readout import CircuitInput
 from qnn_core.inference.quantum_state import Circuit
-from qnn_core.models.diagram import circuit_figure
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
-from qnn_core.sequence.words import EDICT_NOTICE, Dictionary, load_words
+from qnn_core.sequence.words import EDICT_NOTICE, task_dictionary
 from qnn_core.service import device_views, quantum_views
 from qnn_core.service.device_views import DeviceRun
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
@@ -48,6 +46,11 @@ if TYPE_CHECKING:  # importing device_noise imports Qiskit: the service does it 
     from qnn_core.inference.device_noise import Routing, SimulatedDevice
 
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
+# Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
+# models visitors chose. Measured (benchmarks/RESULTS.md, "A class on one server"): one more digits-sized model
+# costs a few MB and one more animals-sized one about 20 MB (a task's first model more: its examples' data and
+# imports), so 16 stay well under 0.5 GB whatever thirty visitors choose. $QNN_MODEL_CACHE changes it.
+MODEL_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class Serving:
 class TaskService:
     """One task's served model; get one with `TaskService.get(name)`, which caches it for the whole server."""
 
-    _cache: dict[tuple[str, str, int], TaskService] = {}
+    _cache: OrderedDict[tuple[str, str, str, int], TaskService] = OrderedDict()
     _cache_lock = threading.Lock()
 
     def __init__(
@@ -109,25 +112,44 @@ class TaskService:
         self._lines_lock = threading.Lock()
 
     @classmethod
-    def get(cls, task_name: str, model: str = "hybrid") -> TaskService:
-        """The service for the model a task serves now: the shipped hybrid or the job model chosen on Training
-        (`model="hybrid"`), or the task's shipped model of another kind (`"bottleneck"`, ...).
+    def get(cls, task_name: str, model: str = "hybrid", visitor: str | None = None) -> TaskService:
+        """The service for the model a task serves `visitor` now: the shipped hybrid, the job model the visitor
+        chose on Training, or the one the teacher serves to everyone (`model="hybrid"`); or the task's shipped
+        model of another kind (`"bottleneck"`, ...). `visitor=None` gets what everyone gets.
 
-        Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is
-        seen by the next call of every session, and a rewritten checkpoint is reloaded.
+        Keyed by checkpoint file and its modification time, so choosing another model, or reverting, is seen by
+        the next call, and a rewritten checkpoint is reloaded. Services are shared by every visitor who is served
+        the same checkpoint, and at most `model_cache_size()` stay loaded, least recently used first out (a
+        session still holding an evicted one keeps using it until its next call).
         """
         task = get_task(task_name)
-        hybrid = model == "hybrid"
-        path = Path(jobs.active_checkpoint(task.name)) if hybrid else task.model_checkpoint(model)
+        job_id = None
+        if model == "hybrid":
+            chosen = jobs.served(task.name, visitor=visitor)
+            path, job_id = Path(chosen.checkpoint), chosen.job_id
+        else:
+            path = task.model_checkpoint(model)
         key = (task.name, model, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
         with cls._cache_lock:
             service = cls._cache.get(key)
-            if service is None:
-                service = cls(task, path, jobs.active_job_id(task.name) if hybrid else None)
-                for old in [k for k in cls._cache if k[:2] == (task.name, model)]:
-                    del cls._cache[old]
-                cls._cache[key] = service
+            if service is not None:
+                cls._cache.move_to_end(key)
+                return service
+        # Loading takes a while: outside the lock, so that other sessions' models are served meanwhile. Two first
+        # callers of one checkpoint may both load it; the first one stored is kept.
+        service = cls(task, path, job_id)
+        with cls._cache_lock:
+            service = cls._cache.setdefault(key, service)
+            cls._cache.move_to_end(key)
+            while len(cls._cache) > model_cache_size():
+                cls._cache.popitem(last=False)
             return service
+
+    @classmethod
+    def cached(cls) -> int:
+        """How many services are loaded now."""
+        with cls._cache_lock:
+            return len(cls._cache)
 
     @staticmethod
     def offered_models(task_name: str) -> tuple[str, ...]:
@@ -142,8 +164,8 @@ class TaskService:
         if not self._predictor.model.bottleneck:
             return None
         on, twin = (
-            bottleneck_report.load_result(self.task, "bottleneck"),
-            bottleneck_report.load_result(self.task, "bottleneck-twin"),
+            committed.load_result(self.task, "bottleneck"),
+            committed.load_result(self.task, "bottleneck-twin"),
         )
         if not on:
             return None
@@ -299,6 +321,8 @@ class TaskService:
 
     def circuit(self) -> go.Figure | None:
         """The served model's circuit with its learned angles, or None for a classical-only model."""
+        from qnn_core.models.diagram import circuit_figure  # only the pages that draw the circuit need it
+
         return circuit_figure(self._predictor.model.quantum) if self.is_hybrid else None
 
     def serving(self) -> Serving:
@@ -350,8 +374,18 @@ class TaskService:
         return Explanation(heat, overlay(prepared, heat, image_weight), model_input_image(prepared, scale))
 
 
+def model_cache_size() -> int:
+    """$QNN_MODEL_CACHE, else MODEL_CACHE_SIZE: how many loaded models the server keeps."""
+    try:
+        return max(1, int(os.environ["QNN_MODEL_CACHE"]))
+    except (KeyError, ValueError):
+        return MODEL_CACHE_SIZE
+
+
 @lru_cache(maxsize=16)
 def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarray, int], ...]:
+    from qnn_core.data.loaders import load_split  # the data layer only when a page shows examples
+
     task = get_task(task_name)
     try:
         test = load_split(task, "test")
@@ -368,14 +402,20 @@ def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarr
 @lru_cache(maxsize=32)
 def _example_line(task_name: str, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
     """A word of the task's list, else `expect` (or `length`) random characters, written with test images."""
+    from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+    from qnn_core.data.loaders import load_split
+
     task = get_task(task_name)
     test = load_split(task, "test")
     rng = np.random.default_rng(seed)
     if task.words and expect is None:
-        words = Dictionary(load_words(task.words), task.classes).words
+        # common words of up to five kana: an example a learner knows (EDICT has many long, rare readings)
+        words = task_dictionary(task.words, task.classes).words
+        words = [w for w in words if w.common and len(w.kana) <= 5] or words
         text = words[int(rng.integers(len(words)))].kana
     else:
         text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, expect or length))
-    labels = [task.classes.index(ch) for ch in text]
+    labels, small = spell(text, task.classes)
     cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
-    return compose_line(cells, labels, rng).image, text
+    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
+    return compose_line(cells, labels, rng, style, small=small).image, text

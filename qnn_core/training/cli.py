@@ -16,52 +16,16 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from qnn_core.cli_args import MODELS, OneLineParser, deprecated_alias, positive_int, whole_number
+from qnn_core.cli_args import MODELS, OneLineParser, positive_int
 from qnn_core.devices import add_device
 from qnn_core.models.hybrid import ModelConfig
-from qnn_core.models.quantum import CIRCUIT_PATHS
+from qnn_core.settings import add_setting_flags, flagged_fields
 from qnn_core.tasks import TASKS, get_task
 from qnn_core.training.config import ConfigError, TrainConfig
 from qnn_core.training.distributed import launched_by_torchrun, record
 from qnn_core.training.loop import run
-from qnn_core.training.plan import MIXES, Plan, plan, resumed_plan
+from qnn_core.training.plan import Plan, plan, resumed_plan
 from qnn_core.training.resume import config_from_record, load_resume
-
-# argparse destination -> TrainConfig field, for the flags whose value goes straight into the config.
-FIELDS = {
-    "epochs": "epochs",
-    "seed": "seed",
-    "lr": "lr",
-    "batch_size": "batch_size",
-    "qubits": "n_qubits",
-    "depth": "q_depth",
-    "subset": "subset",
-    "max_batches": "max_batches",
-    "data_root": "data_root",
-    "download": "download",
-    "threads": "threads",
-    "source": "source",
-    "mix": "mix",
-    "init": "init",
-    "augment": "augment",
-    "cutmix": "cutmix",
-    "swa": "swa",
-    "freeze_backbone": "freeze_backbone",
-    "train_limit": "train_limit",
-    "views": "views",
-    "device": "device",
-    "amp": "amp",
-    "circuit_path": "circuit_path",
-}
-
-
-def non_negative_int(text: str) -> int:
-    return whole_number(
-        text,
-        0,
-        "expected 0 or a whole number above it, got {text!r}",
-        "expected 0 or a whole number above it, got {value}",
-    )
 
 
 def parse_blocks(text: str) -> tuple[int, ...] | None:
@@ -76,7 +40,6 @@ def parse_blocks(text: str) -> tuple[int, ...] | None:
 def parser() -> OneLineParser:
     p = OneLineParser(prog="qnn train", description="Train a task's hybrid (or classical-only) model on its real data.")
     p.add_argument("--task", choices=list(TASKS), help="required unless --resume")
-    p.add_argument("--epochs", type=positive_int, help="default: the registry's budget")
     p.add_argument(
         "--model",
         choices=MODELS,
@@ -85,59 +48,8 @@ def parser() -> OneLineParser:
         "model on the shipped hybrid's frozen backbone, or that one's matched classical twin "
         "(default %(default)s)",
     )
-    deprecated_alias(p, "--no-quantum", "model", "--model classical", const="classical")
     p.add_argument("--checkpoint", help=argparse.SUPPRESS)  # the other commands' flag: refused with a pointer
-    p.add_argument("--seed", type=int)
-    p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
-    p.add_argument("--batch-size", type=positive_int, help="default 128")
-    p.add_argument("--qubits", type=positive_int, help="default 8")
-    p.add_argument("--depth", type=positive_int, help="circuit depth (default 3)")
-    p.add_argument("--subset", type=positive_int, help="train on the first N training images, validate on a slice")
-    p.add_argument("--max-batches", type=positive_int, help="stop each epoch after N batches")
-    p.add_argument("--data-root")
-    p.add_argument(
-        "--download",
-        action="store_true",
-        default=None,
-        help="let torchvision fetch missing data (needs internet; tasks it can fetch)",
-    )
-    p.add_argument("--threads", type=positive_int)
-    p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
-    p.add_argument(
-        "--mix",
-        choices=MIXES,
-        help="stroke tasks (letters): synthetic + real writers, or only one of them (default mixed)",
-    )
-    p.add_argument("--init", help="fine-tune from this checkpoint; kept unless validation improves")
-    p.add_argument(
-        "--augment",
-        help="pixel tasks: augmentation kind instead of the registry's, e.g. "
-        "handwriting+elastic, handwriting+render, garment+erase (augment.py)",
-    )
-    p.add_argument(
-        "--cutmix",
-        type=float,
-        metavar="P",
-        help="pixel tasks: CutMix a share P (0 to 1) of every batch's images: a box of another image "
-        "pasted in, the target both labels by area (default 0, off)",
-    )
-    p.add_argument(
-        "--swa",
-        action="store_true",
-        default=None,
-        help="stochastic weight averaging: constant --lr, weights averaged over the epochs (kept unless "
-        "validation prefers a single epoch's)",
-    )
-    p.add_argument(
-        "--freeze-backbone", action="store_true", default=None, help="pretrained backbones: train the heads only"
-    )
-    p.add_argument("--train-limit", type=positive_int, help="use the first N (shuffled) training images")
-    p.add_argument(
-        "--views",
-        type=non_negative_int,
-        help="pretrained backbones: cached crop + mirror copies of "
-        "each training image (default: the registry's photo_views)",
-    )
+    add_setting_flags(p)  # every TrainConfig field that has a flag (qnn_core/settings.py)
     p.add_argument(
         "--tuned-stages",
         type=positive_int,
@@ -165,12 +77,6 @@ def parser() -> OneLineParser:
         metavar="FILE",
         help="go on with a stopped run from its resume file, exactly as it "
         "would have gone on (only --threads may be added)",
-    )
-    p.add_argument(
-        "--circuit-path",
-        choices=CIRCUIT_PATHS,
-        help="how training simulates the circuit: fused (default; exact, differentiable, fast) or tq "
-        "(TorchQuantum gate by gate, the definition, for teaching)",
     )
     add_device(p, amp=True)
     p.set_defaults(device=None, amp=None)  # unset: the config's own defaults (auto, off), not an asked-for value
@@ -206,7 +112,8 @@ def parse_run(argv: list[str] | None = None) -> tuple[Plan, TrainConfig, Path, d
         **({"blocks": blocks} if blocks else {}),
         **({"preact": True} if a.preact else {}),
     }
-    given = {name: getattr(a, dest) for dest, name in FIELDS.items() if getattr(a, dest) is not None}
+    named = [f.name for f in flagged_fields()] + ["device", "amp"]
+    given = {name: getattr(a, name) for name in named if getattr(a, name) is not None}
     if a.model.startswith("bottleneck"):
         model["head"] = "bottleneck"
     cfg = TrainConfig(task=a.task, quantum=a.model in ("hybrid", "bottleneck"), model=model, **given)

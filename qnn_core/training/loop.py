@@ -25,7 +25,7 @@ import torchquantum
 from tqdm import tqdm
 
 from qnn_core import __version__
-from qnn_core.data.loaders import data_files, load_split
+from qnn_core.data.loaders import data_files, has_split, load_split
 from qnn_core.devices import describe, resolve
 from qnn_core.fileio import sha256_of_files
 from qnn_core.inference.batch import accuracy
@@ -350,8 +350,10 @@ def finish(
     meta.update(record or {})
     if train_time_s is not None:
         meta["train_time_s"] = round(train_time_s, 1)
+    task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
+    if measure_test and task.data.val is not None and not has_split(task, "test", data_root):
+        measure_test = False  # a data set whose test split is kept apart (clothes): measured elsewhere, not here
     if measure_test:
-        task = get_task(meta["task"]).with_source(meta["train_config"].get("source"))
         test = load_split(task, "test", data_root, download)
         meta.update(
             test_accuracy=accuracy(model, task, test), test_size=len(test), test_time_mirror=task.test_time_mirror

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields, replace
 from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import RESNET_SHAPE, ModelConfig
-from qnn_core.models.quantum import CIRCUIT_PATHS
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, RENDER, augment_kind_known
+from qnn_core.settings import CIRCUIT_PATHS, MIXES
 from qnn_core.tasks import TASKS, TaskSpec
 from qnn_core.training.bottleneck import Bottleneck
 from qnn_core.training.config import ConfigError, TrainConfig, asked_for, flag
@@ -23,7 +23,6 @@ from qnn_core.training.features import CachedFeatures
 from qnn_core.training.pipeline import Pipeline
 from qnn_core.training.pixels import Pixels
 
-MIXES = ("mixed", "synthetic", "real")
 EFFICIENTNET_STAGES = 7  # EfficientNet-Lite0's stages; at least the first stays in the frozen trunk
 # What must agree between an --init checkpoint and the model a run builds, and the flag that sets it.
 INIT_MUST_MATCH = {

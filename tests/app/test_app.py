@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from conftest import ROOT, mnist_on_canvas
+from helpers import ROOT, mnist_on_canvas
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 

@@ -1,6 +1,6 @@
 """AppTest of the Animals page: a bundled example, an upload, a non-animal, a bad file."""
 
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(ROOT / "app_pages" / "animals.py")

@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import draw_digit_one
+from helpers import draw_digit_one
 
 from app_pages import quantum_charts as charts
 from qnn_core.service import TaskService

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from conftest import ROOT, fake_running_job, finish_fake_job
+from helpers import ROOT, fake_running_job, finish_fake_job
 from streamlit.testing.v1 import AppTest
 
 from app_pages import training
@@ -59,12 +58,6 @@ def test_accuracy_axis_is_0_to_100_percent_with_or_without_data():
 
 
 # -- the page, against a runs directory written by hand ----------------------------------------------------------
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("QNN_RUNS_DIR", str(tmp_path))
-    return tmp_path
 
 
 def _charts(at: AppTest) -> dict[str, dict]:

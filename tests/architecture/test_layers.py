@@ -26,7 +26,15 @@ LAYERS = (
     "service",
     "commands",
 )
-BASE = {"qnn_core", "qnn_core.tasks", "qnn_core.paths", "qnn_core.fileio", "qnn_core.cli_args", "qnn_core.devices"}
+BASE = {
+    "qnn_core",
+    "qnn_core.tasks",
+    "qnn_core.paths",
+    "qnn_core.fileio",
+    "qnn_core.cli_args",
+    "qnn_core.devices",
+    "qnn_core.settings",
+}
 PAGE_MAY_IMPORT = ("qnn_core.service", "qnn_core.tasks", "qnn_core.jobs")
 
 
@@ -59,7 +67,7 @@ def layer(module: str) -> int:
     if module in BASE:
         return 0
     package = module.split(".")[1]
-    # anything else at the top is a command shim such as qnn_core.train
+    # the rest is the `qnn` command: qnn_core.cli and qnn_core.__main__
     return LAYERS.index(package if package in LAYERS else "commands")
 
 
@@ -135,3 +143,24 @@ def test_the_checker_sees_a_cycle(tmp_path: Path) -> None:
     except graphlib.CycleError:
         return
     raise AssertionError("a two-module cycle was not detected")
+
+
+def test_no_forwarding_modules_at_the_top_of_the_package() -> None:
+    """One way in (`qnn`): no module at the top of qnn_core that only forwards to a subpackage."""
+    tiny = [
+        p.name
+        for p in PACKAGE.glob("*.py")
+        if p.name not in ("__init__.py", "__main__.py") and len(p.read_text().splitlines()) <= 10
+    ]
+    assert not tiny, tiny
+
+
+def test_nothing_edits_sys_path() -> None:
+    """The package is installed (setup.sh: pip install -e), so nothing needs to put the checkout on sys.path."""
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("qnn_core", "app_pages", "tests", "benchmarks")
+        for p in (ROOT / folder).rglob("*.py")
+        if "sys.path." + "insert" in p.read_text() or "sys.path." + "append" in p.read_text()
+    ]
+    assert not offenders + [n for n in ("streamlit_app.py",) if "sys.path." + "insert" in (ROOT / n).read_text()]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint, read_meta
 
@@ -43,6 +43,7 @@ def test_truncated_checkpoint_is_one_line(tmp_path):
     assert "could not be read" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_predict_refuses_it_with_exit_2_and_one_line(pickled_code, tmp_path):
     image = tmp_path / "one.png"
     draw_digit_one().save(image)

@@ -25,6 +25,7 @@ def run(capsys, *flags: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_shots_and_noise_are_measured_beside_the_exact_accuracy(capsys):
     exact = run(capsys)
     both = run(capsys, "--model", "hybrid", "--shots", "50", "--noise", "0.05")

@@ -96,6 +96,7 @@ def test_writer_split_is_disjoint_and_fixed():
     assert len(test) == 520 and sorted(np.bincount(test.labels)) == [20] * 26
 
 
+@pytest.mark.slow
 def test_emnist_orientation_fix_on_the_real_sample(tmp_path):
     """The registry's EMNIST source transposes the stored images and shifts labels 1..26 to 0..25."""
     raw = np.load(letters.EMNIST_SAMPLE)
@@ -126,6 +127,7 @@ def test_unknown_source_is_a_clear_error():
         TASK.with_source("nope")
 
 
+@pytest.mark.slow
 def test_letters_training_path_and_fine_tuning(tmp_path, monkeypatch):
     """The trainer's letters path end to end, on a tiny mix: pretrain, then fine-tune from it on real only."""
     from qnn_core.models.checkpoint import load_checkpoint

@@ -66,8 +66,18 @@ def chromium_missing() -> str | None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install -r requirements.txt)"
+        return "selenium is not installed (pip install -e '.[test]')"
     return None
+
+
+def require_chromium(what: str = "the browser tests") -> None:
+    """Skip when this machine has no headless Chromium, with the reason; in CI (CI=true) fail instead, since
+    setup.sh installs it there and a silent skip would hide a broken install."""
+    import pytest
+
+    if why := chromium_missing():
+        message = f"no headless Chromium for {what}: {why}"
+        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
 
 
 def free_port() -> int:

@@ -17,11 +17,13 @@ from PIL import Image
 from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
 
-from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, chromium_missing, new_driver, streamlit_server
+from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, new_driver, require_chromium, streamlit_server
 from .browser_helpers import digit_strokes as _digit_strokes
 from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
 from .browser_helpers import wait_for as _wait_for
+
+pytestmark = pytest.mark.e2e
 
 SHOTS = ROOT / "docs" / "screenshots"
 
@@ -34,8 +36,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    if why := chromium_missing():
-        pytest.fail(f"Chromium is not installed: {why}")
+    require_chromium()
     driver = new_driver()
     yield driver
     driver.quit()

@@ -20,15 +20,17 @@ import pytest
 
 from .browser_helpers import (
     FIND_CANVAS,
-    chromium_missing,
     digit_strokes,
     draw_strokes,
     gradcam_shown,
     new_driver,
+    require_chromium,
     shown_label,
     streamlit_server,
     wait_for,
 )
+
+pytestmark = pytest.mark.e2e
 
 DIGITS = ("1", "7", "0")  # one per session
 SESSIONS = len(DIGITS)
@@ -98,8 +100,7 @@ def _draw_and_read(driver, rect, digit: str, start: threading.Barrier | None) ->
 
 @pytest.fixture(scope="module")
 def drivers():
-    if why := chromium_missing():
-        pytest.skip(f"no headless Chromium for the load test: {why}")
+    require_chromium("the load test")
     with ThreadPoolExecutor(SESSIONS) as pool:  # Chromium takes a few seconds to start: start them together
         made = list(pool.map(lambda _: new_driver(), range(SESSIONS)))
     yield made

@@ -12,9 +12,11 @@ import subprocess
 import time
 
 import pytest
-from conftest import fake_running_job, finish_fake_job
+from helpers import fake_running_job, finish_fake_job
 
-from .browser_helpers import chromium_missing, new_driver, streamlit_server, wait_for
+from .browser_helpers import new_driver, require_chromium, streamlit_server, wait_for
+
+pytestmark = pytest.mark.e2e
 
 CHIPS = (
     "return [...document.querySelectorAll('[data-testid=stMultiSelect] .react-aria-ComboBox [data-tag]')]"
@@ -28,8 +30,7 @@ CHARTS = """return [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
 
 
 def test_a_finished_job_keeps_its_curves(tmp_path):
-    if why := chromium_missing():
-        pytest.skip(f"no headless Chromium: {why}")
+    require_chromium()
     worker = subprocess.Popen(["sleep", "300"])  # stands in for the job's worker process
     driver = None
     try:

@@ -1,8 +1,9 @@
 """Test-time mirroring: where the registry turns it on, every path serves the mirrored pair averaged."""
 
 import numpy as np
+import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image, ImageOps
 
 from qnn_core.data.loaders import load_split
@@ -40,6 +41,7 @@ def test_mirrored_pair_makes_evaluation_mirror_invariant():
     assert on["accuracy_single_view"] == off["accuracy"]
 
 
+@pytest.mark.slow
 def test_shipped_animals_model_gives_a_photo_and_its_mirror_the_same_probabilities():
     predictor = Predictor("animals")
     photo = Image.open(ROOT / "assets" / "animals" / "chelsea.jpg").convert("RGB")

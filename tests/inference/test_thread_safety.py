@@ -15,6 +15,8 @@ import pytest
 
 from qnn_core.tasks import get_task
 
+pytestmark = pytest.mark.slow
+
 HARNESS = Path(__file__).with_name("thread_harness.py")
 
 

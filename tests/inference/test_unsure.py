@@ -72,7 +72,7 @@ def calibrated(tiny_checkpoint, tmp_path):
 
 
 def test_predictor_and_verdict_follow_the_checkpoints_rule(calibrated):
-    from conftest import draw_digit_one
+    from helpers import draw_digit_one
 
     always, never = (Predictor("mnist", p) for p in calibrated)
     sure, unsure = never.predict(draw_digit_one()), always.predict(draw_digit_one())
@@ -85,9 +85,9 @@ def test_predictor_and_verdict_follow_the_checkpoints_rule(calibrated):
 
 
 def test_predict_cli_json_carries_the_verdict(calibrated, tmp_path, capsys):
-    from conftest import draw_digit_one
+    from helpers import draw_digit_one
 
-    from qnn_core.predict import main
+    from qnn_core.cli.predict import main
 
     image = tmp_path / "one.png"
     draw_digit_one().save(image)

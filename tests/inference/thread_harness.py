@@ -15,14 +15,11 @@ import json
 import random
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from qnn_core.service import TaskService  # noqa: E402
+from qnn_core.service import TaskService
 
 
 def run_op(service: TaskService, image: Image.Image, quantum: bool, explain: bool) -> tuple[np.ndarray, ...]:

@@ -10,7 +10,7 @@ import time
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from qnn_core import jobs
@@ -18,19 +18,7 @@ from qnn_core.devices import DeviceError
 from qnn_core.jobs import JobParams, procs, ray_backend, reports, store
 from qnn_core.models.checkpoint import load_checkpoint
 
-TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, test_images=100)
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("QNN_RUNS_DIR", str(root))
-    for name in ("QNN_MAX_JOBS", "QNN_JOBS_BACKEND", "RAY_ADDRESS"):
-        monkeypatch.delenv(name, raising=False)
-    yield root
-    for job in jobs.list_jobs(root, check=False):
-        if not job.finished:
-            jobs.cancel(job.id, root, grace_s=3)
+TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, limit=100)
 
 
 def test_an_old_database_gets_the_new_columns_and_keeps_its_jobs(tmp_path):
@@ -133,6 +121,8 @@ def test_the_ray_backend_without_an_address_says_so_and_records_nothing(runs):
     assert jobs.list_jobs() == []
 
 
+@pytest.mark.ddp
+@pytest.mark.slow
 def test_a_local_job_with_two_torchrun_processes(runs):
     job = jobs.submit(JobParams(**{**TINY, "quantum": False, "processes": 2}))
     assert job.status == "running" and job.where.startswith("local: ")

@@ -9,7 +9,7 @@ import time
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from qnn_core import jobs
@@ -17,11 +17,11 @@ from qnn_core.jobs import JobParams, procs, store
 from qnn_core.models.checkpoint import load_checkpoint
 
 # A few batches on a small subset, measured on 100 test images: seconds, not minutes.
-TINY = dict(task="mnist", epochs=1, subset=256, max_batches=2, batch_size=64, test_images=100)
+TINY = dict(task="mnist", epochs=1, subset=256, max_batches=2, batch_size=64, limit=100)
 # Long enough to still be running when the test acts on it (minutes of training).
 # Kana: its recipe trains at once, where digits first renders its images as people's pictures (minutes on a
 # fresh machine, before any batch).
-LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, test_images=100)
+LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, limit=100)
 JOB_TIMEOUT = 150
 
 
@@ -51,15 +51,6 @@ def stop_all(root) -> None:
             jobs.cancel(job.id, root, grace_s=3)
 
 
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("QNN_RUNS_DIR", str(root))
-    monkeypatch.delenv("QNN_MAX_JOBS", raising=False)
-    yield root
-    stop_all(root)
-
-
 @pytest.fixture(scope="module")
 def two_jobs(tmp_path_factory):
     """Two tiny jobs submitted back to back with one slot: a hybrid one, then a classical one."""
@@ -79,6 +70,7 @@ def two_jobs(tmp_path_factory):
     stop_all(root)
 
 
+@pytest.mark.slow
 def test_tiny_job_finishes_with_metrics_result_and_checkpoint(two_jobs):
     root, job, _, _, _ = two_jobs
     assert job.status == "done", (job.error, job.log_tail, jobs.job_log(job.id, root))
@@ -100,6 +92,7 @@ def test_tiny_job_finishes_with_metrics_result_and_checkpoint(two_jobs):
     assert not list((root / "jobs" / str(job.id)).glob("*.tmp"))  # no half-written checkpoint left
 
 
+@pytest.mark.slow
 def test_queued_jobs_run_in_order_one_at_a_time(two_jobs):
     _, first, second, second_status_while_first_runs, submitted = two_jobs
     assert submitted[0].status == "running" and submitted[1].status == "queued"
@@ -109,6 +102,7 @@ def test_queued_jobs_run_in_order_one_at_a_time(two_jobs):
     assert load_checkpoint(second.checkpoint_path)[0].config.quantum is False
 
 
+@pytest.mark.slow
 def test_cli_list_show_logs(two_jobs):
     root, first, second, _, _ = two_jobs
 
@@ -135,6 +129,7 @@ def test_cli_list_show_logs(two_jobs):
     assert missing.returncode == 2 and "no job 999" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_use_this_model_and_revert(two_jobs, tmp_path):
     root, first, _, _, _ = two_jobs
     shipped = jobs.active_checkpoint("mnist", tmp_path / "empty")
@@ -154,6 +149,7 @@ def test_use_this_model_and_revert(two_jobs, tmp_path):
         jobs.use_model(unfinished, runs=root)
 
 
+@pytest.mark.slow
 def test_cancel_running_and_queued_jobs(runs):
     job = jobs.submit(JobParams(**LONG))
     waiting = jobs.submit(JobParams(**TINY))
@@ -173,6 +169,7 @@ def test_cancel_running_and_queued_jobs(runs):
         jobs.cancel(job.id)
 
 
+@pytest.mark.slow
 def test_killed_worker_is_marked_failed_with_log_tail(runs):
     job = jobs.submit(JobParams(**LONG))
     wait_for(lambda: "job 1:" in jobs.job_log(job.id), 60, "the worker's first log line")
@@ -200,17 +197,17 @@ def test_reused_pid_is_not_mistaken_for_the_worker(runs):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (dict(qubits=3), "Number of qubits must be between 4 and 12"),
-        (dict(qubits=13), "Number of qubits must be between 4 and 12"),
-        (dict(depth=0), "Circuit depth must be between 1 and 6"),
-        (dict(depth=7), "Circuit depth must be between 1 and 6"),
+        (dict(n_qubits=3), "Number of qubits must be between 4 and 12"),
+        (dict(n_qubits=13), "Number of qubits must be between 4 and 12"),
+        (dict(q_depth=0), "Circuit depth must be between 1 and 6"),
+        (dict(q_depth=7), "Circuit depth must be between 1 and 6"),
         (dict(epochs=0), "Epochs must be between 1 and 50"),
         (dict(lr=-0.1), "Learning rate must be greater than 0"),
         (dict(lr=0.0), "Learning rate must be greater than 0"),
         (dict(lr=float("nan")), "Learning rate must be a number"),
         (dict(batch_size=2), "Batch size must be between 8"),
         (dict(subset=10), "Training subset must be between 64"),
-        (dict(qubits=8.5), "Number of qubits must be a whole number"),
+        (dict(n_qubits=8.5), "Number of qubits must be a whole number"),
         (dict(quantum="yes"), "quantum switch must be on or off"),
         (dict(task="cifar"), "Unknown task 'cifar'. Choose one of: mnist, fashion, kmnist"),
     ],
@@ -262,6 +259,7 @@ def test_page_bad_input_gives_a_message_not_a_traceback(runs):
     assert jobs.list_jobs() == []
 
 
+@pytest.mark.slow
 def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     root, first, _, _, _ = two_jobs
     monkeypatch.setenv("QNN_RUNS_DIR", str(root))
@@ -270,10 +268,12 @@ def test_page_shows_evaluation_and_switches_the_model(two_jobs, monkeypatch):
     assert not at.exception
     assert any(m.label == "Test accuracy" for m in at.metric)
     at.button(key=f"use_{first.id}").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) == first.id
+    visitor = at.session_state["visitor"]  # "Use this model" serves this visitor's pages only
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) == first.id
+    assert jobs.active_job_id("mnist", root) is None
     assert any("pages use this job's model" in s.value for s in at.success)
     at.button(key="revert_mnist").click().run()
-    assert not at.exception and jobs.active_job_id("mnist", root) is None
+    assert not at.exception and jobs.active_job_id("mnist", root, visitor=visitor) is None
 
 
 def test_a_photo_subset_demo_skips_the_cached_views():

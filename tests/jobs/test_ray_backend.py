@@ -25,9 +25,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
-pytest.importorskip("ray", reason="ray[default] is not installed here (requirements.txt pins ray[default]==2.60.0)")
+pytest.importorskip(
+    "ray", reason="ray[default] is not installed here (the ray extra of pyproject.toml pins ray[default]==2.60.0)"
+)
 
 from ray.job_submission import JobStatus  # noqa: E402  (after the skip)
 from ray.util.state import list_nodes  # noqa: E402
@@ -38,11 +40,13 @@ from qnn_core.jobs import JobParams, ray_backend, reports  # noqa: E402
 from qnn_core.models.checkpoint import load_checkpoint  # noqa: E402
 from qnn_core.paths import SHARED_DATA  # noqa: E402
 
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
 VENV_BIN = Path(sys.executable).parent
-TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, test_images=100)
+TINY = dict(task="mnist", epochs=1, subset=64, max_batches=2, batch_size=32, limit=100)
 # Kana: its recipe trains at once, where digits first renders its images as people's pictures (minutes on a
 # fresh machine, before any batch).
-LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, test_images=100)
+LONG = dict(task="kmnist", epochs=1, subset=20_000, batch_size=64, limit=100)
 TIMEOUT = 150
 
 
@@ -239,7 +243,7 @@ def test_the_checkpoint_arrives_through_ray_not_a_shared_path(submitted, ray_env
 def test_a_bad_parameter_gets_the_local_backends_error(submitted, monkeypatch):
     before = len(ray_backend.client(os.environ["RAY_ADDRESS"]).list_jobs())
     messages = []
-    for bad in (dict(qubits=13), dict(device="gpu"), dict(processes=0)):
+    for bad in (dict(n_qubits=13), dict(device="gpu"), dict(processes=0)):
         with pytest.raises(ValueError) as on_ray:
             jobs.submit(JobParams(**{**TINY, **bad}))
         with monkeypatch.context() as m:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.models import checkpoint
 from qnn_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint

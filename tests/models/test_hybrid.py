@@ -77,7 +77,7 @@ def test_preact_backbone_has_a_clean_identity_path_and_grad_cam_sees_its_closing
     convolution zeroed it is the identity, negatives included; the backbone closes with BN -> ReLU, whose output
     is what is pooled and what Grad-CAM explains. The default layout keeps the names shipped checkpoints use."""
     import numpy as np
-    from conftest import ROOT
+    from helpers import ROOT
     from PIL import Image
 
     from qnn_core.inference.explain import gradcam

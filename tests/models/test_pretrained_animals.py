@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image
 
 from qnn_core.inference.predict import Predictor
@@ -178,6 +178,7 @@ def test_checkpoint_for_other_backbone_weights_is_refused(tmp_path):
     "change, message",
     [({"input": {"size": TASK.input.size + 64}}, "px input"), ({"task": "mnist"}, "trained for task 'mnist'")],
 )
+@pytest.mark.slow
 def test_checkpoint_for_another_input_size_or_task_is_refused(tmp_path, change, message):
     payload = torch.load(TASK.checkpoint(True), map_location="cpu", weights_only=True)
     payload["meta"].update(change)
@@ -245,6 +246,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_predict_cli_on_photos_and_a_bad_file(tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
@@ -255,6 +257,7 @@ def test_predict_cli_on_photos_and_a_bad_file(tmp_path):
     assert "notes.jpg" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_cli_on_a_few_test_images():
     r = _cli("qnn_core", "evaluate", "--task", "animals", "--json", "--limit", "100")
     assert r.returncode == 0, r.stderr
@@ -262,6 +265,7 @@ def test_evaluate_cli_on_a_few_test_images():
     assert result["n"] == 100 and result["accuracy"] > 0.6 and "accuracy_quantum_off" in result
 
 
+@pytest.mark.slow
 def test_training_on_cached_features_runs_and_saves_a_loadable_checkpoint(tmp_path):
     from qnn_core.training.train import TrainConfig, train
 
@@ -284,6 +288,7 @@ def test_imagenet_head_tells_a_cat_from_a_cup_of_coffee(predictor):
     assert photo_animal_share(predictor.model, prepare(COFFEE, TASK)) < below
 
 
+@pytest.mark.slow
 def test_resnet18_option_with_a_users_local_weights_file(tmp_path):
     """The registry's resnet18 choice: the user's weights file, frozen; checkpoints keep only the heads."""
     from torchvision.models import resnet18

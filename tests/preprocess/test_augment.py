@@ -87,10 +87,10 @@ def test_train_cli_rejects_an_unknown_augmentation():
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     r = subprocess.run(
-        [sys.executable, "-m", "qnn_core.train", "--task", "mnist", "--augment", "garment+glitter"],
+        [sys.executable, "-m", "qnn_core", "train", "--task", "mnist", "--augment", "garment+glitter"],
         cwd=ROOT,
         capture_output=True,
         text=True,

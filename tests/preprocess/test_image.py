@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import draw_digit_one
+from helpers import draw_digit_one
 from PIL import Image
 
 from qnn_core.preprocess.image import (

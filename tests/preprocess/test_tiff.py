@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 from PIL import Image
 
 from qnn_core.preprocess.image import ALLOWED_FORMATS, UPLOAD_EXTENSIONS, eight_bit, open_image, prepare
@@ -93,7 +93,7 @@ def test_predict_cli_reads_tif_files(tmp_path):
         path.write_bytes(tiff(digit_in(mode)))
         files.append(str(path))
     r = subprocess.run(
-        [sys.executable, "-m", "qnn_core.predict", "--task", "mnist", *files],
+        [sys.executable, "-m", "qnn_core", "predict", "--task", "mnist", *files],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image, ImageDraw
 
 from qnn_core.data import proxies
@@ -298,6 +298,7 @@ def test_kana_word_with_the_shipped_model():
 # --- the CLI and its errors ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_read_cli_json_for_a_phone_number(tmp_path, mnist_test, tiny_checkpoint):
     cells, labels = cells_for(mnist_test, "5551234567", MNIST.classes, seed=13)
     path = tmp_path / "phone.png"

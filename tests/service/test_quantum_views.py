@@ -8,17 +8,12 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import draw_digit_one
+from helpers import draw_digit_one
 
 from qnn_core.service import TaskService
 from qnn_core.tasks import get_task
 
 pytestmark = pytest.mark.skipif(not get_task("mnist").checkpoint().is_file(), reason="no shipped mnist checkpoint")
-
-
-@pytest.fixture(scope="module")
-def digits() -> TaskService:
-    return TaskService.get("mnist")
 
 
 @pytest.fixture(scope="module")

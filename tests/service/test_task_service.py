@@ -4,24 +4,21 @@ line reading, and which model is served."""
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 from PIL import Image
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+from qnn_core import jobs
 from qnn_core.service import EmptyImageError, ImageInputError, TaskService
 from qnn_core.tasks import get_task
 
 pytestmark = pytest.mark.skipif(not get_task("mnist").checkpoint().is_file(), reason="no shipped mnist checkpoint")
-
-
-@pytest.fixture(scope="module")
-def digits() -> TaskService:
-    return TaskService.get("mnist")
 
 
 def state(service: TaskService) -> dict[str, torch.Tensor]:
@@ -104,10 +101,33 @@ def test_get_caches_one_service_per_served_checkpoint(monkeypatch, tmp_path) -> 
     other.write_bytes(get_task("mnist").checkpoint().read_bytes())
     from qnn_core.service import task_service
 
-    monkeypatch.setattr(task_service.jobs, "active_checkpoint", lambda task: other)
-    monkeypatch.setattr(task_service.jobs, "active_job_id", lambda task: 7)
+    monkeypatch.setattr(task_service.jobs, "served", lambda task, visitor=None: jobs.Served(other, 7, "yours"))
     c = TaskService.get("mnist")
     assert c is not a and c.serving().checkpoint == other and c.serving().job_id == 7
+    assert TaskService.get("mnist", visitor="v" * 22) is c
+
+
+def test_the_model_cache_keeps_other_visitors_models_and_is_bounded(monkeypatch, tmp_path) -> None:
+    """Thirty visitors' models cannot all stay loaded: the least recently used goes first, the others stay."""
+    from qnn_core.service import task_service
+
+    monkeypatch.setattr(TaskService, "_cache", OrderedDict())
+    monkeypatch.setenv("QNN_MODEL_CACHE", "2")
+    paths = {}
+    for v in ("a", "b", "c"):
+        paths[v] = tmp_path / f"{v}.pt"
+        paths[v].write_bytes(get_task("mnist").checkpoint().read_bytes())
+    monkeypatch.setattr(
+        task_service.jobs, "served", lambda task, visitor=None: jobs.Served(paths[visitor[0]], 1, "yours")
+    )
+    a = TaskService.get("mnist", visitor="a" * 22)
+    b = TaskService.get("mnist", visitor="b" * 22)
+    assert TaskService.get("mnist", visitor="a" * 22) is a  # b's model did not evict a's: both stay
+    assert TaskService.cached() == 2
+    TaskService.get("mnist", visitor="c" * 22)  # a third: b, the least recently used, goes
+    assert TaskService.cached() == 2
+    assert TaskService.get("mnist", visitor="a" * 22) is a
+    assert TaskService.get("mnist", visitor="b" * 22) is not b
 
 
 def test_home_quotes_the_served_accuracy_and_the_whole_training() -> None:
@@ -130,3 +150,42 @@ def test_a_page_can_serve_the_quantum_bottleneck_and_its_qubits_carry_the_decisi
     blank = service.classify(draw_digit_one(width=40), quantum=False)
     assert np.allclose(off.probs, blank.probs)  # qubits off: every input gets the head's bias alone
     assert "with them off" in service.bottleneck_line() and TaskService.get("mnist").bottleneck_line() is None
+
+
+def test_many_visitors_getting_models_at_once_share_a_bounded_cache(monkeypatch, tmp_path) -> None:
+    """Sessions are threads: twelve visitors asking at once for four checkpoints each get a working service, one per
+    checkpoint, and the cache never holds more than its bound."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qnn_core.service import task_service
+
+    monkeypatch.setattr(TaskService, "_cache", OrderedDict())
+    monkeypatch.setenv("QNN_MODEL_CACHE", "3")
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"m{i}.pt")
+        paths[-1].write_bytes(get_task("mnist").checkpoint().read_bytes())
+    monkeypatch.setattr(
+        task_service.jobs, "served", lambda task, visitor=None: jobs.Served(paths[int(visitor[-1]) % 4], 1, "yours")
+    )
+    image = draw_digit_one()
+
+    def visit(i: int) -> str:
+        return TaskService.get("mnist", visitor=f"visitor-token-{i:08d}").classify(image).label
+
+    with ThreadPoolExecutor(6) as pool:
+        labels = list(pool.map(visit, range(12)))
+    assert len(set(labels)) == 1 and TaskService.cached() <= 3
+
+
+def test_the_overlay_colours_are_pytorch_grad_cams() -> None:
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from qnn_core.inference.explain import _cam_on_image
+
+    rng = np.random.default_rng(0)
+    image, mask = rng.random((40, 50, 3), dtype=np.float32), rng.random((40, 50), dtype=np.float32)
+    for weight in (0.0, 0.55, 1.0):
+        np.testing.assert_array_equal(
+            _cam_on_image(image, mask, weight), show_cam_on_image(image, mask, True, image_weight=weight)
+        )

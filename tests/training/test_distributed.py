@@ -14,6 +14,8 @@ import torch
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.training.distributed import Context, shard
 
+pytestmark = [pytest.mark.ddp, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("ddp_probe.py")
 TRAIN_ARGS = [

@@ -14,6 +14,8 @@ from qnn_core.training.config import TrainConfig
 from qnn_core.training.resume import resume_path
 from qnn_core.training.train import main, train
 
+pytestmark = pytest.mark.slow
+
 
 class Stopped(Exception):
     """The session ending mid-run."""

@@ -4,12 +4,14 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, mnist_on_canvas
+from helpers import ROOT, mnist_on_canvas
 from PIL import Image
 
 from qnn_core.data.loaders import load_split
 from qnn_core.models.checkpoint import load_checkpoint
 from qnn_core.tasks import get_task
+
+pytestmark = pytest.mark.slow
 
 
 def run(*args):
@@ -36,8 +38,8 @@ def test_tiny_training_writes_full_metadata(tiny_checkpoint):
 
 
 def test_train_cli_classical(tmp_path):
-    """The deprecated --no-quantum still means --model classical (with a warning); --train-limit counts on pixels;
-    every epoch is in the record, whichever weights were kept."""
+    """--model classical trains the twin; --train-limit counts on pixels; every epoch is in the record, whichever
+    weights were kept."""
     out = tmp_path / "c.pt"
     r = run(
         "qnn_core",
@@ -52,12 +54,12 @@ def test_train_cli_classical(tmp_path):
         "1",
         "--train-limit",
         "100",
-        "--no-quantum",
+        "--model",
+        "classical",
         "--out",
         str(out),
     )
     assert r.returncode == 0, r.stderr
-    assert "--no-quantum is deprecated" in r.stderr and "--model classical" in r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["quantum"] is False
     model, meta = load_checkpoint(out)
     assert model.config.quantum is False and meta["train_size"] == 100 and meta["train_config"]["train_limit"] == 100

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 from qnn_core.data.split import Split
 from qnn_core.inference.batch import accuracy
@@ -93,6 +93,7 @@ def test_a_flag_the_run_cannot_honour_is_a_one_line_usage_error_before_any_work(
     assert not (tmp_path / "never.pt").exists()
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_data_source_the_task_lacks_without_a_traceback(tmp_path):
     """`train --task animals --source emnist` used to end in a KeyError traceback."""
     out = tmp_path / "never.pt"
@@ -122,13 +123,12 @@ def test_train_refuses_a_config_it_cannot_honour_before_reading_data(monkeypatch
             train(cfg, tmp_path / "never.pt", quiet=True)
 
 
-def test_model_flag_and_its_deprecated_alias(capsys):
+def test_model_flag_and_the_removed_old_spelling(capsys):
     cfg, out = parse_args(["--task", "mnist", "--model", "classical"])
     assert not cfg.quantum and out.name == "mnist_classical.pt" and capsys.readouterr().err == ""
-    old, old_out = parse_args(["--task", "mnist", "--no-quantum"])
-    err = capsys.readouterr().err
-    assert old == cfg and old_out == out
-    assert "--no-quantum is deprecated" in err and "use --model classical" in err
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--task", "mnist", "--no-quantum"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --no-quantum" in capsys.readouterr().err
 
 
 def test_every_training_job_config_is_one_the_trainer_accepts():
@@ -137,6 +137,7 @@ def test_every_training_job_config_is_one_the_trainer_accepts():
             assert plan(JobParams(task=task, subset=subset).train_config()).task.name == task
 
 
+@pytest.mark.slow
 def test_cached_features_honour_init_and_swa_and_leave_the_config_alone(tmp_path, monkeypatch):
     """From the shipped animals hybrid at lr 0: every epoch's weights, and so their SWA average, are the starting
     ones; the average gets BatchNorm statistics of its own; whichever is kept, --init was the one to beat.
