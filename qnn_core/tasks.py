@@ -15,6 +15,11 @@ from qnn_core.paths import CHECKPOINT_DIR, REPO_ROOT, SHARED_DATA  # noqa: F401 
 # What `--model` names everywhere: the hybrid, its classical-only twin, the quantum-bottleneck model and its
 # twin with a parameter-matched classical layer in place of the circuit (models/hybrid.py).
 MODEL_KINDS = ("hybrid", "classical", "bottleneck", "bottleneck-twin")
+# How a circuit is simulated: TorchQuantum gate by gate (the definition, for teaching) or the fused exact path.
+CIRCUIT_PATHS = ("tq", "fused")
+# Small kana are written as smaller copies of these full-size ones; they are not classes of their own (a task with
+# small_kana=True tells them apart in a line by their size and position).
+FULL_OF_SMALL = dict(zip("ぁぃぅぇぉゃゅょっ", "あいうえおやゆよつ"))
 
 
 @dataclass(frozen=True)
