@@ -273,7 +273,158 @@ def readout_curves_chart(curves: ReadoutCurves) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_xaxes(type="log", title_text="shots", row=1, col=1)
-    fig.update_xaxes(title_text="p", row=1, col=2)
+        if "device" in r:  # the simulated device: at its shots, and where the depolarizing curve costs as much
+            v = r["device"]
+            star = dict(symbol="star", size=15, color=color, line=dict(color="black", width=1))
+            tip = (
+                f"{name} on {v['qpu']} (simulated), {v['shots']:,} shots, first {v['images']:,} test images: "
+                f"{v['accuracy']:.2%} (exact there {v['exact']:.2%})"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[v["shots"]],
+                    y=[v["accuracy"] * 100],
+                    mode="markers",
+                    marker=star,
+                    name=f"★ {v['qpu']}",
+                    legendgroup=name,
+                    showlegend=False,
+                    hovertext=[tip],
+                    hoverinfo="text",
+                ),
+                row=1,
+                col=1,
+            )
+            if v.get("p_same_shrink") is not None:
+                fig.add_trace(
+                    go.Scatter(
+                        x=[v["p_same_shrink"]],
+                        y=[v["accuracy"] * 100],
+                        mode="markers",
+                        marker=star,
+                        legendgroup=name,
+                        showlegend=False,
+                        hovertext=[f"{tip}; the depolarizing p that shrinks ⟨Z⟩ as much: {v['p_same_shrink']:.3f}"],
+                        hoverinfo="text",
+                    ),
+                    row=1,
+                    col=2,
+                )
+    fig.update_xaxes(type="log", title_text="shots (★: a simulated real device)", row=1, col=1)
+    fig.update_xaxes(title_text="p (★: the p that shrinks ⟨Z⟩ as much as the device)", row=1, col=2)
     fig.update_yaxes(title_text="test accuracy (%)", row=1, col=1)
     return _margins(fig, 420)
+
+
+def coupling_map_chart(routing) -> go.Figure:
+    """The device's qubits and couplers where qiskit draws them; the physical qubits the routed circuit occupies
+    coloured (labelled with the model's wire that starts there), each used coupler as thick as its CNOT count,
+    and the couplers where the router inserted SWAPs in orange."""
+    xy = routing.coordinates
+    cnots = {(a, b): k for a, b, k in routing.cnot_edges}
+    swaps = {(a, b): k for a, b, k in routing.swap_edges}
+    fig = go.Figure()
+    for a, b in routing.edges:  # every coupler, thin and grey: what the chip offers
+        fig.add_scatter(
+            x=[xy[a][0], xy[b][0]],
+            y=[xy[a][1], xy[b][1]],
+            mode="lines",
+            line=dict(color="#d0d0d0", width=2),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    for a, b in sorted(set(cnots) | set(swaps)):
+        k, s = cnots.get((a, b), 0), swaps.get((a, b), 0)
+        fig.add_scatter(
+            x=[xy[a][0], (xy[a][0] + xy[b][0]) / 2, xy[b][0]],
+            y=[xy[a][1], (xy[a][1] + xy[b][1]) / 2, xy[b][1]],
+            mode="lines",
+            line=dict(color="#F58518" if s else "#4C78A8", width=2 + 0.5 * k),
+            hovertemplate=f"Q{a}–Q{b}: {k} CNOTs in the routed circuit"
+            + (f"; the router inserted {s} SWAPs here" if s else "")
+            + "<extra></extra>",
+            showlegend=False,
+        )
+    start = {p: w for w, p in enumerate(routing.initial)}
+    end = {p: w for w, p in enumerate(routing.final)}
+    used = set(routing.physical)
+    calib = {q.physical: q for q in routing.qubits}
+    idle = [q for q in range(len(xy)) if q not in used]
+    fig.add_scatter(
+        x=[xy[q][0] for q in idle],
+        y=[xy[q][1] for q in idle],
+        mode="markers",
+        marker=dict(size=9, color="#e8e8e8", line=dict(color="#b0b0b0", width=1)),
+        hovertext=[f"Q{q}: not used" for q in idle],
+        hoverinfo="text",
+        name="physical qubit, not used",
+    )
+    order = sorted(used)
+
+    def hover(q: int) -> str:
+        c = calib[q]
+        text = f"Q{q}: readout error {c.readout_error:.2%}, T1 {c.t1_us:.0f} µs, T2 {c.t2_us:.0f} µs"
+        if q in start:
+            text += f"<br>wire q{start[q]} starts here"
+        if q in end:
+            text += f"<br>wire q{end[q]} is measured here"
+        return text
+
+    fig.add_scatter(
+        x=[xy[q][0] for q in order],
+        y=[xy[q][1] for q in order],
+        mode="markers+text",
+        marker=dict(
+            size=26,
+            color=[QUBIT_COLOURS[start[q] % len(QUBIT_COLOURS)] if q in start else "#bbbbbb" for q in order],
+            line=dict(color="#333", width=1),
+        ),
+        text=[f"q{start[q]}" if q in start else "" for q in order],
+        textfont=dict(color="white", size=11),
+        hovertext=[hover(q) for q in order],
+        hoverinfo="text",
+        name="used: the model's wire that starts there",
+    )
+    fig.add_scatter(
+        x=[xy[q][0] for q in order],
+        y=[xy[q][1] - 0.42 for q in order],
+        mode="text",
+        text=[f"Q{q}" for q in order],
+        textfont=dict(size=9, color="#555"),
+        hoverinfo="skip",
+        showlegend=False,
+    )
+    span_y = max(y for _, y in xy) - min(y for _, y in xy)
+    fig.update_layout(
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+        legend=dict(orientation="h", y=-0.05),
+        plot_bgcolor="white",
+    )
+    return _margins(fig, int(min(480, max(280, 24 * span_y + 200))))
+
+
+def device_chart(run) -> go.Figure:
+    """<Z> of each qubit: exact, from ideal shots and from the device's noisy shots (bars: the first run; dots:
+    every re-run), so the shots' scatter and the noise's shrinking can be told apart."""
+    n = run.exact_expvals.shape[0]
+    names, x = [f"q{w}" for w in range(n)], list(range(n))  # numeric x: the re-runs' dots sit beside their bar
+    fig = go.Figure(go.Bar(x=x, y=run.exact_expvals, name="exact", marker_color="#BAB0AC"))
+    fig.add_bar(x=x, y=run.ideal.expvals[0], name=f"{run.shots:,} ideal shots", marker_color="#4C78A8")
+    fig.add_bar(x=x, y=run.expvals[0], name=f"{run.shots:,} shots on {run.device}", marker_color="#E45756")
+    if run.reruns > 1:
+        xs = np.repeat(np.arange(n)[None, :], run.reruns, 0) + 0.27
+        fig.add_scatter(
+            x=xs.ravel(),
+            y=run.expvals.ravel(),
+            mode="markers",
+            marker=dict(size=5, color="#7f1d1d"),
+            name=f"each of {run.reruns} re-runs on {run.device}",
+        )
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(tickvals=list(range(n)), ticktext=names),
+        yaxis=dict(range=[-1.05, 1.05], title="⟨Z⟩"),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return _margins(fig, 320)

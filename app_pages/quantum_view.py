@@ -1,4 +1,5 @@
-"""The ⚛️ quantum view of a prediction: the qubits' <Z>, the whole state, Bloch spheres, entanglement, shots, noise.
+"""The ⚛️ quantum view of a prediction: the qubits' <Z>, the whole state, Bloch spheres, entanglement, shots, noise,
+and the circuit on a simulated real device (device_view.py).
 
 Widgets in, one TaskService call per view, charts out (quantum_charts.py): the physics is in the service,
 which re-runs only the circuit and the head of this prediction and never changes the shared model.
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import device_view
 from app_pages import quantum_charts as charts
 from app_pages.common import expval_chart
 from qnn_core.service import SHOT_CHOICES, Classification, QuantumState, TaskService
 from qnn_core.tasks import TaskSpec
 
 RESAMPLES = 20  # re-samplings of the shot view: enough to see how often the label flips
-VIEWS = ["⟨Z⟩", "State", "Bloch spheres", "Entanglement", "Shots", "Noise"]
+DEVICE_VIEW = "On a real device"
+VIEWS = ["⟨Z⟩", "State", "Bloch spheres", "Entanglement", "Shots", "Noise", DEVICE_VIEW]
 
 
 def render(task: TaskSpec, service: TaskService, result: Classification, key: str, digest: str) -> None:
@@ -22,8 +25,8 @@ def render(task: TaskSpec, service: TaskService, result: Classification, key: st
         if not service.is_hybrid or result.circuit_input is None:
             st.info(
                 "This model is **classical-only**: the twin of the hybrid without its circuit, kept to measure "
-                "what the qubits add. It has no qubits, so there is no state, no entanglement and nothing to "
-                "measure here; the Training page can serve the shipped hybrid again."
+                "what the qubits add. It has no qubits, so there is no state, no entanglement, nothing to "
+                "measure and no circuit to run on a device here; the Training page can serve the shipped hybrid again."
             )
             return
         # One view at a time, not tabs: tabs would compute and send every view (noise included) on each stroke.
@@ -34,6 +37,8 @@ def render(task: TaskSpec, service: TaskService, result: Classification, key: st
             _shots(service, result, key, digest)
         elif view == "Noise":
             _noise(service, result, key, digest)
+        elif view == DEVICE_VIEW:
+            device_view.render(task, service, result, key, digest)
         else:
             _state_views(view, service.quantum_state(result), key, digest)
 

@@ -74,8 +74,11 @@ def curves_section() -> None:
     st.markdown(curves.explanation)
     st.caption(
         f"Measured on the official test splits by `{curves.command}` (benchmarks/readout_curves.json); "
-        "shots averaged over 3 sampling seeds. Solid: hybrid; dashed: quantum bottleneck."
+        "shots averaged over 3 sampling seeds. Solid: hybrid; dashed: quantum bottleneck; ★: on a simulated real "
+        "device (a calibration snapshot simulated by qiskit-aer, not a run on hardware), on the first test images."
     )
+    if curves.device_explanation:
+        st.markdown(curves.device_explanation)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python -m benchmarks.run [--only SECTION ...] [--quick] [--threads 1] [--out benchmarks/results.json] [--readme]
 
 Sections (each runnable alone with --only): latency, batch, quantum_cost, qnn_scaling, simulators, training,
-memory, app, concurrency, data_parallel, quantum_views, classroom. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
+memory, app, concurrency, data_parallel, quantum_views, classroom, device. Every timing is a median (and p95) over repeats after a warm-up. Writes results.json, RESULTS.md
 and qnn_scaling.png into the folder of --out; with --only, the other sections already in that JSON are kept.
 --quick shrinks every repeat count so the whole script runs in a minute or two (the CI test uses it; its
 numbers mean nothing) and writes to runs/bench-quick/ unless --out says otherwise. The simulator comparison
@@ -40,6 +40,7 @@ SECTIONS = (
     "data_parallel",
     "quantum_views",
     "classroom",
+    "device",
 )
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 QUICK_OUT = REPO_ROOT / "runs" / "bench-quick" / "results.json"
@@ -90,6 +91,10 @@ def run_section(name: str, budget, threads: int, out_dir: Path) -> dict:
         from .classroom import measure
 
         return measure({"this": REPO_ROOT}, budget.classroom_repeats, budget.classroom_rounds)
+    if name == "device":
+        from .device_run import device_run
+
+        return device_run(budget)
     raise KeyError(name)
 
 

@@ -59,6 +59,10 @@ class Budget:
     epoch_batches_tq: int = 5  # ... and gate by gate in TorchQuantum
     session_tasks: tuple[str, ...] = ("mnist", "animals")  # the services that the concurrency section's sessions share
     ddp_batches: int = 40  # optimiser steps per process in the data-parallel section's epoch slice
+    device_repeats: int = 5  # device: timed runs of each kind
+    device_images: int = 200  # device: test images through evaluate --qpu's estimator
+    device_devices: tuple[str, ...] = ("fake_kolkata", "fake_washington")  # device: routing figures for these
+    device_alternatives: bool = True  # device: also time the simulation choices not taken (about a minute)
     ddp_repeats: int = 2
     classroom_repeats: int = 3  # fresh servers timed to the first canvas (python -m benchmarks.classroom)
     classroom_rounds: int = 5  # rounds of three browsers drawing at once
@@ -88,6 +92,10 @@ class Budget:
             train_step_repeats=1,
             epoch_batches=1,
             epoch_batches_tq=1,
+            device_repeats=1,
+            device_images=4,
+            device_devices=("fake_kolkata",),
+            device_alternatives=False,
         )
 
 

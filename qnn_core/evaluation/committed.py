@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from qnn_core.paths import EVAL_DIR
-from qnn_core.tasks import REPO_ROOT, TaskSpec
+from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 ABLATION_JSON = REPO_ROOT / "benchmarks" / "ablation.json"
 CURVES_JSON = REPO_ROOT / "benchmarks" / "readout_curves.json"
@@ -164,3 +164,96 @@ def share_words(models: list[dict]) -> str:
 def load_curves(path: str | Path = CURVES_JSON) -> dict | None:
     p = Path(path)
     return json.loads(p.read_text()) if p.is_file() else None
+
+
+def device_words(data: dict) -> str:
+    """The device column in plain words, from the measured numbers (empty before it is measured)."""
+    rows = [r for r in data["results"] if "device" in r]
+    if not rows:
+        return ""
+    d = rows[0]["device"]
+    route = d["routing"]
+    hybrids = [r for r in rows if r["model"] == "hybrid"]
+    bottlenecks = [r for r in rows if r["model"] == "bottleneck"]
+
+    def change(r: dict, key: str = "accuracy") -> float:
+        return (r["device"][key] - r["device"]["exact"]) * 100
+
+    def span(values) -> str:
+        values = list(values)
+        lo, hi = min(values), max(values)
+        return f"{lo:+.2f}" if hi - lo < 0.005 else f"{lo:+.2f} to {hi:+.2f}"
+
+    def pct(values) -> str:
+        values = list(values)
+        lo, hi = min(values), max(values)
+        return f"{lo:.0%}" if hi - lo < 0.005 else f"{lo:.0%}–{hi:.0%}"
+
+    text = (
+        f"**On a simulated real device.** The same circuits, routed onto `{d['qpu']}` (qiskit's snapshot of an IBM "
+        f"device's calibration of {route['snapshot']}, simulated here by qiskit-aer: not a run on hardware) and read "
+        f"from {d['shots']:,} shots per image, on the first {d['images']:,} test images. The routing turns the "
+        f"circuit's {route['cnots'][0]} CNOTs into {route['cnots'][1]} (its CNOT ring does not fit the heavy-hex "
+        f"chip), each failing about {route['median_cx_error']:.2%} of the time, so every ⟨Z⟩ keeps only about "
+        f"{pct(r['device']['kept'] for r in rows)} of its size."
+    )
+    if hybrids:
+        text += (
+            f" The **hybrid** shrugs: {span(change(r) for r in hybrids)} points against its exact accuracy on the "
+            "same images."
+        )
+    if bottlenecks:
+        worst = min(change(r) for r in bottlenecks)
+        text += (
+            " The **quantum bottleneck**, whose head reads nothing but those ⟨Z⟩, "
+            + ("suffers" if worst <= -2 else "suffers only a little, if at all" if worst < -0.2 else "holds")
+            + f": {span(change(r) for r in bottlenecks)} points, where {d['shots']:,} ideal shots alone move it by "
+            f"{span(change(r, 'ideal_shots') for r in bottlenecks)}. Shrinking every ⟨Z⟩ to about "
+            f"{pct(r['device']['kept'] for r in bottlenecks)} of its size lowers its confidence more than it reorders "
+            "its classes: only the head's biases, which do not shrink, turn a decision"
+        )
+        losing = [next((p for p in NOISE if r["exact"] - r["noise"][f"{p:g}"] > 0.01), None) for r in bottlenecks]
+        if all(losing):
+            text += (
+                f", as under the noise view's channel, which costs a bottleneck a point only from p = "
+                f"{min(losing):g} on (the curves above)"
+            )
+        text += "."
+    same = [r for r in rows if r["device"].get("p_same_shrink") is not None]
+    if same:
+        gaps = [r["device"]["gap_depolarizing"] for r in same]
+        scatter = max(r["device"]["shot_scatter"] for r in same)
+        text += (
+            " **Against the idealised channel** of the noise view: depolarizing noise of p = "
+            f"{plain_span(r['device']['p_same_shrink'] for r in same)} per gate layer shrinks the ⟨Z⟩ as much as "
+            f"the device does; at that p the two agree on {pct(r['device']['agreement_depolarizing'] for r in same)} "
+            f"of the labels, and their ⟨Z⟩ differ by {min(gaps):.3f}–{max(gaps):.3f} on average, where "
+            f"{d['shots']:,} ideal shots alone scatter them by up to {scatter:.3f}. "
+            + (
+                "So for these decisions the device acts much like the uniform channel, "
+                if max(gaps) <= 2 * scatter
+                else "So the device's noise is further from the uniform channel than the shots alone explain, "
+            )
+            + "though it is not uniform itself: each qubit relaxes at its own rate, the CNOTs' errors differ, and "
+            "the readout errors differ from qubit to qubit and between reading 0 and reading 1."
+        )
+    matched = [r for r in rows if r["device"].get("p_equivalent") is not None]
+    if matched:
+        lost = [round((r["device"]["exact"] - r["device"]["accuracy"]) * r["device"]["images"]) for r in matched]
+        text += (
+            " Matched by accuracy instead, the channel costs as much as the device at p = "
+            + ", ".join(
+                f"{r['device']['p_equivalent']:.3f} ({get_task(r['task']).title} {r['model']}, "
+                f"{k} image{'s' if k != 1 else ''} of {r['device']['images']:,} lost)"
+                for r, k in zip(matched, lost)
+            )
+            + ("; the other models lose nothing on the device" if len(matched) < len(rows) else "")
+            + ": so few images pin p down poorly, and the shrink of the ⟨Z⟩ is the steadier match."
+        )
+    return text
+
+
+def plain_span(values) -> str:
+    values = list(values)
+    lo, hi = min(values), max(values)
+    return f"{lo:.3f}" if hi - lo < 0.0005 else f"{lo:.3f} to {hi:.3f}"

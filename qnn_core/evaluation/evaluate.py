@@ -4,12 +4,15 @@
     qnn evaluate --task fashion --split val --mirror on   # is test-time mirroring worth it?
     qnn evaluate --task mnist --quantum off   # the hybrid with its quantum branch off at inference
     qnn evaluate --task mnist --shots 100 --noise 0.02   # <Z> from 100 shots, under noise
+    qnn evaluate --task mnist --model bottleneck --qpu fake_kolkata --shots 1000 --limit 200   # a simulated device
     qnn evaluate --task mnist --proxy [--split val]   # the images re-made as people's pictures
 
 With --json prints one JSON object: task, accuracy, n, per-class accuracy, confusion matrix,
 and for hybrid models the accuracy with the quantum branch switched off. With --shots / --noise, `accuracy` is
 the hybrid's with its <Z> estimated from that many measurements (seeded) and/or under depolarizing noise, and
-`accuracy_exact` the one with the exact values beside it.
+`accuracy_exact` the one with the exact values beside it. With --qpu NAME --shots N the <Z> come from N shots of
+the circuit routed onto qiskit's fake backend NAME and simulated under its calibrated noise (a simulation from a
+calibration snapshot, not a run on hardware; inference/device_noise.py), and `qpu` says where it landed.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ def evaluate(
             seed=readout.seed,
             accuracy_exact=float((exact == split.labels).mean()),
         )
+        if readout.qpu:
+            result["qpu"] = qpu_summary(model, readout.qpu)
     if model.config.quantum and not quantum:
         result["quantum_branch"] = "off"  # `accuracy` is already the accuracy with the branch off
     elif model.config.quantum:
@@ -82,6 +87,23 @@ def evaluate(
         result["accuracy_quantum_off"] = float((off == split.labels).mean())
     result["_predictions"] = preds  # for the report; dropped from JSON
     return result
+
+
+def qpu_summary(model: HybridNet, name: str) -> dict:
+    """Where the circuit landed on the simulated device (the routing is built once per process and device)."""
+    from qnn_core.inference.device_noise import simulated
+
+    r = simulated(model.quantum, name).routing
+    return {
+        "name": name,
+        "snapshot": r.device.snapshot,
+        "simulated": "from the calibration snapshot with qiskit-aer, not a run on hardware",
+        "physical_qubits": list(r.physical),
+        "cnots": [r.cnots_before, r.cnots_after],
+        "depth": [r.depth_before, r.depth_after],
+        "swaps": r.swaps,
+        "median_cx_error": round(r.median_cx_error_used, 5),
+    }
 
 
 ERROR_GRID_IMAGES = 30
@@ -143,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model(p, what="evaluate")
     add_quantum_switch(p)
     add_quantum_readout(p)
+    p.add_argument(
+        "--qpu",
+        metavar="NAME",
+        help="read the <Z> from --shots N shots on this simulated IBM device: qiskit's fake backend of that name "
+        "(fake_kolkata, fake_guadalupe, ...), its routing and calibrated noise; not a run on hardware",
+    )
     add_limit(p, "images of the split")
     p.add_argument("--data-root")
     p.add_argument("--source", help="another data set of the task, e.g. emnist for letters (with --data-root)")
@@ -193,10 +221,14 @@ def proxy_styles(result: dict, split: Split) -> dict:
 
 
 def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -> str | None:
-    """Why --shots / --noise cannot apply to this run (None when they can): before loading, and with the model."""
-    if not (a.shots or a.noise):
+    """Why --shots / --noise / --qpu cannot apply to this run (None when they can): before loading, and with the
+    model."""
+    if a.qpu is not None:
+        if why := qpu_usage_error(a, model):
+            return why
+    if not (a.shots or a.noise or a.qpu):
         return None
-    flags = " and ".join(f for f, v in (("--shots", a.shots), ("--noise", a.noise)) if v)
+    flags = " and ".join(f for f, v in (("--shots", a.shots), ("--noise", a.noise), ("--qpu", a.qpu)) if v)
     if (model is None and a.model == "classical" and not a.checkpoint) or (
         model is not None and not model.config.quantum
     ):
@@ -208,6 +240,24 @@ def readout_usage_error(a: argparse.Namespace, model: HybridNet | None = None) -
             f"--noise simulates up to {NOISE_MAX_QUBITS} qubits (a density matrix of 4^n numbers per gate layer); "
             f"this model has {model.config.n_qubits}"
         )
+    return None
+
+
+def qpu_usage_error(a: argparse.Namespace, model: HybridNet | None) -> str | None:
+    """--qpu's own conditions: shots to read, no idealised noise on top, a device that exists and is large enough."""
+    from qnn_core.inference import device_noise  # imports Qiskit: only for a --qpu run
+
+    if not a.shots:
+        return "--qpu reads the circuit from shots, as a device gives them: add --shots N (1000, say)"
+    if a.noise:
+        return "--qpu brings the device's own calibrated noise; --noise is the idealised channel: use one of them"
+    try:
+        if model is None:
+            device_noise.describe(a.qpu)
+        elif model.config.quantum:
+            device_noise.check_fits(a.qpu, model.config.n_qubits)
+    except device_noise.QpuError as err:
+        return f"argument --qpu: {err}"
     return None
 
 
@@ -245,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         split,
         mirror=None if a.mirror == "auto" else a.mirror == "on",
         quantum=a.quantum == "on",
-        readout=Readout(a.shots, a.noise),
+        readout=Readout(a.shots, a.noise, qpu=a.qpu or ""),
     )
     result["checkpoint"] = ckpt.name
     if a.proxy:
@@ -257,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.report:
         off = "_quantum_off" if model.config.quantum and a.quantum == "off" else ""
         off += (f"_shots{a.shots}" if a.shots else "") + (f"_noise{a.noise:g}" if a.noise else "")
+        off += f"_{a.qpu}" if a.qpu else ""
         stem = f"{task.name}_{'hybrid' if model.config.quantum else 'classical'}{off}{'_holdout' if a.holdout else ''}"
         write_report(result, task, split, a.report, stem)
         (a.report / f"{stem}.json").write_text(json.dumps(public(result), indent=1, ensure_ascii=False) + "\n")
@@ -266,7 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         off = ", quantum branch off" if result.get("quantum_branch") == "off" else ""
         if "accuracy_exact" in result:
             read = " ".join(
-                w for w, v in ((f"from {a.shots} shots", a.shots), (f"under noise p={a.noise:g}", a.noise)) if v
+                w
+                for w, v in (
+                    (f"from {a.shots} shots", a.shots),
+                    (f"under noise p={a.noise:g}", a.noise),
+                    (f"on {a.qpu} (simulated)", a.qpu),
+                )
+                if v
             )
             off += f", <Z> {read} (exact: {result['accuracy_exact']:.4f})"
         print(

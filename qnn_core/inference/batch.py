@@ -105,10 +105,15 @@ def readout_logits(
     batch_size: int = 500,
     mirror: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """As `served_and_single_logits`, with the hybrid's <Z> read out as `readout` says (shots, noise): the
-    backbone and the classical branch as always, the circuit's output estimated, then the head on both."""
+    """As `served_and_single_logits`, with the hybrid's <Z> read out as `readout` says (shots, noise, a simulated
+    device): the backbone and the classical branch as always, the circuit's output estimated, then the head."""
     inputs = branch_inputs(model, task, images, batch_size, mirror)
-    estimator = BatchReadout(Circuit(model.quantum), readout, inputs=sum(len(a) for a, _ in inputs))
+    if readout.qpu:
+        from qnn_core.inference.device_noise import DeviceEstimator, simulated  # imports Qiskit
+
+        estimator = DeviceEstimator(simulated(model.quantum, readout.qpu), readout.shots, readout.seed)
+    else:
+        estimator = BatchReadout(Circuit(model.quantum), readout, inputs=sum(len(a) for a, _ in inputs))
     return head_logits(model, inputs, estimator, batch_size)
 
 
@@ -147,10 +152,10 @@ def _view_inputs(model: HybridNet, task: TaskSpec, images: np.ndarray, batch_siz
 
 @torch.no_grad()
 def head_logits(
-    model: HybridNet, inputs: list[BranchInput], estimator: BatchReadout, batch_size: int = 500
+    model: HybridNet, inputs: list[BranchInput], estimator, batch_size: int = 500
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(served, single-view) logits: each view's <Z> read out by `estimator`, the head on them and the
-    classical features, and the views averaged."""
+    """(served, single-view) logits: each view's <Z> read out by `estimator` (a BatchReadout, or anything with
+    its `expvals(angles) -> <Z>`), the head on them and the classical features, and the views averaged."""
     device = module_device(model)
     views = []
     for angles, classical in inputs:

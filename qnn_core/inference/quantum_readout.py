@@ -36,15 +36,17 @@ class CircuitInput:
 @dataclass(frozen=True)
 class Readout:
     """How the quantum branch's <Z> are obtained: `shots` measurements per input (0: the exact values) and/or
-    depolarizing noise of probability `noise` (see quantum_noise.py for the channel); sampling seeded."""
+    depolarizing noise of probability `noise` (see quantum_noise.py for the channel), or `shots` on the simulated
+    device `qpu` (a qiskit fake backend's name: its routing and calibrated noise, device_noise.py); seeded."""
 
     shots: int = 0
     noise: float = 0.0
     seed: int = 0
+    qpu: str = ""
 
     @property
     def exact(self) -> bool:
-        return self.shots == 0 and self.noise == 0
+        return self.shots == 0 and self.noise == 0 and not self.qpu
 
 
 class BatchReadout:

@@ -6,6 +6,8 @@ overlay = service.explain(result)
 state = service.quantum_state(result)          # the quantum view: state, Bloch vectors, entanglement
 spread = service.shots(result, 100)            # <Z> from 100 shots, 20 seeded re-samplings
 noisy = service.noise(result, 0.05)            # depolarizing noise p per gate layer
+run = service.device_run(result, "fake_kolkata", shots=1000)   # a simulated real device (routing, noise)
+text = service.qasm(result, version=2)         # this input's circuit as OpenQASM
 """
 
 from qnn_core.inference.quantum_shots import SHOT_CHOICES
@@ -13,6 +15,7 @@ from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
+from qnn_core.service.device_views import DEVICE_SHOTS, DeviceRun
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import (
     ModelSummary,
@@ -26,6 +29,7 @@ from qnn_core.service.task_service import Classification, Explanation, TaskServi
 from qnn_core.service.verdict import Verdict
 
 __all__ = [
+    "DEVICE_SHOTS",
     "KANJIVG_NOTICE",
     "KanjiVGError",
     "stroke_order_table",
@@ -35,6 +39,7 @@ __all__ = [
     "SHOT_CHOICES",
     "UPLOAD_EXTENSIONS",
     "CheckpointError",
+    "DeviceRun",
     "Classification",
     "EmptyImageError",
     "Explanation",

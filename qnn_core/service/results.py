@@ -15,6 +15,7 @@ from qnn_core.evaluation.committed import (
     CONTROL_GAIN,
     CONTROLS,
     MODEL_WORDS,
+    device_words,
     load_curves,
     load_eval,
     plain_words,
@@ -128,9 +129,10 @@ class ReadoutCurves:
 
     shots: tuple[int, ...]
     noise: tuple[float, ...]
-    lines: tuple[tuple[str, dict], ...]  # (legend name, its measured row)
+    lines: tuple[tuple[str, dict], ...]  # (legend name, its measured row; "device": its simulated-device column)
     explanation: str
     command: str
+    device_explanation: str = ""  # the simulated real device's column in words ("" before it is measured)
 
 
 @cache
@@ -140,4 +142,6 @@ def readout_curves() -> ReadoutCurves | None:
     if not data:
         return None
     lines = tuple((f"{get_task(r['task']).title}, {MODEL_WORDS[r['model']]}", r) for r in data["results"])
-    return ReadoutCurves(tuple(data["shots"]), tuple(data["noise"]), lines, plain_words(data), data["command"])
+    return ReadoutCurves(
+        tuple(data["shots"]), tuple(data["noise"]), lines, plain_words(data), data["command"], device_words(data)
+    )

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -24,6 +25,7 @@ from PIL import Image
 from qnn_core import jobs
 from qnn_core.devices import resolve, serving_spec
 from qnn_core.evaluation import committed
+from qnn_core.inference import fake_devices
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
@@ -33,11 +35,15 @@ from qnn_core.inference.quantum_state import Circuit
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
 from qnn_core.sequence.words import EDICT_NOTICE, task_dictionary
-from qnn_core.service import quantum_views
+from qnn_core.service import device_views, quantum_views
+from qnn_core.service.device_views import DeviceRun
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import TaskResults, task_results
 from qnn_core.service.verdict import Verdict, verdict
 from qnn_core.tasks import TaskSpec, get_task
+
+if TYPE_CHECKING:  # importing device_noise imports Qiskit: the service does it on a device view's first use
+    from qnn_core.inference.device_noise import Routing, SimulatedDevice
 
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
 # Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
@@ -219,6 +225,51 @@ class TaskService:
     @property
     def offers_noise(self) -> bool:
         return self.is_hybrid and self.n_qubits <= NOISE_MAX_QUBITS
+
+    # -- the circuit on a simulated real device, and exported ---------------------------------------------------
+
+    def devices(self) -> tuple[fake_devices.FakeDevice, ...]:
+        """The simulated devices offered for this model's circuit: none for a classical-only model, and never one
+        with fewer qubits than the circuit."""
+        return fake_devices.offered(self.n_qubits) if self.is_hybrid else ()
+
+    def device_routing(self, device: str) -> Routing:
+        """Where the circuit lands on `device` (qiskit's backend name), what the routing cost, the calibration
+        there. The same for every input; built on first use (a few seconds), then cached."""
+        return self._simulated(device).routing
+
+    def device_run(
+        self, result: Classification, device: str, shots: int = 1000, reruns: int = device_views.RERUNS, seed: int = 0
+    ) -> DeviceRun:
+        """The prediction with <Z> from `shots` shots on the simulated device, `reruns` times (seeded), beside
+        the exact and the ideal-shots ones."""
+        self._require_circuit(result)
+        return device_views.run_on_device(
+            self._simulated(device),
+            self._circuit,
+            self._predictor.model,
+            self.task,
+            result.circuit_input,
+            shots,
+            reruns,
+            seed,
+        )
+
+    def qasm(self, result: Classification, version: int = 2, source: str = "an image in the app") -> str:
+        """This input's circuit (the image as given) as OpenQASM 2 or 3, headed by what it is and its exact <Z>."""
+        self._require_circuit(result)
+        kind = "quantum-bottleneck" if self.is_bottleneck else "hybrid"
+        return device_views.qasm(
+            self._circuit, self.task, kind, self._serving.checkpoint.name, result.circuit_input, source, version
+        )
+
+    def _simulated(self, name: str) -> SimulatedDevice:
+        """The circuit routed onto `name`, built once per model and device (device_noise.simulated), then read."""
+        if not self.is_hybrid:
+            raise ValueError("this model is classical-only: it has no quantum circuit to run on a device")
+        from qnn_core.inference.device_noise import simulated  # imports Qiskit: a device view's first use
+
+        return simulated(self._predictor.model.quantum, name)
 
     # -- a whole line -----------------------------------------------------------------------------------------
 

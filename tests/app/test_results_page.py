@@ -5,7 +5,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from qnn_core.service import task_results
-from qnn_core.tasks import TASKS
+from qnn_core.tasks import TASKS, get_task
 
 
 def _page() -> AppTest:
@@ -74,8 +74,20 @@ def test_the_shots_and_noise_curves_are_shown_from_the_committed_json():
         assert r["shots"]["1000"]["mean"] > r["shots"]["10"]["mean"] - 0.01 and r["test_size"] >= 520
     md = (ROOT / "benchmarks" / "readout_curves.md").read_text()
     assert md == readout_curves.markdown(data)
+    # the real-device column: every handwriting bottleneck and the digits hybrid, on a simulated device's noise
+    on_device = {(r["task"], r["model"]): r["device"] for r in data["results"] if "device" in r}
+    assert set(on_device) == set(readout_curves.device_models(list(TASKS)))
+    for (task, kind), v in on_device.items():
+        assert v["qpu"] == readout_curves.DEVICE_QPU and v["shots"] == 1000 and v["images"] == 500
+        assert 0 < v["kept"] < 1 and v["routing"]["cnots"][0] == 24 < v["routing"]["cnots"][1]
+        assert v["accuracy"] > 1.5 / get_task(task).num_classes  # noisy, but far from chance
+        assert v["p_same_shrink"] is not None and 0 < v["agreement_depolarizing"] <= 1
+    assert "## On a simulated real device" in md and "not a run on hardware" in md
+    assert readout_curves.device_table(data) in (ROOT / "docs" / "quantum.md").read_text()  # the docs show it
     at = _page()
     assert any(s.value.startswith("Shots and noise") for s in at.subheader)
     assert served().explanation in [m.value for m in at.markdown]
+    assert served().device_explanation in [m.value for m in at.markdown]
+    assert "not a run on hardware" in served().device_explanation
     chart = [c for c in at.get("plotly_chart") if "readout_curves" in str(c.proto.id)]
     assert chart

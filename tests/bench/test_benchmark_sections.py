@@ -62,6 +62,10 @@ def test_quick_run_measures_every_section(quick_results):
         "2 DDP processes x 1 thread",
     }
     assert ddp["ratio_to_one_thread"]["1 process x 1 thread"] == 1.0 and min(ddp["median_images_per_s"].values()) > 0
+    dv = s["device"]
+    assert dv["devices"]["fake_kolkata"]["cnots"][0] == 24 < dv["devices"]["fake_kolkata"]["cnots"][1]
+    assert dv["served"]["fashion"]["views"] == 2 and dv["served"]["mnist"]["view_run"]["p50_ms"] > 0
+    assert dv["evaluate"]["images"] == 4 and "alternatives" not in dv  # quick: no 12-qubit simulations
     if pennylane_available():
         assert max(s["simulators"]["max_abs_diff"].values()) <= 1e-5
     else:

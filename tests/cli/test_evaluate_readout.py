@@ -67,6 +67,20 @@ def test_noise_1_gives_the_logits_of_the_branch_switched_off():
             ["--checkpoint", str(get_task("mnist").checkpoint(False)), "--shots", "5", "--noise", "0.1"],
             "--shots and --noise read out the quantum branch; a classical-only model has none",
         ),
+        (["--qpu", "fake_nowhere", "--shots", "10"], "argument --qpu: unknown device 'fake_nowhere'"),
+        (
+            ["--qpu", "fake_lima", "--shots", "10"],
+            "argument --qpu: fake_lima has 5 qubits; this model's circuit needs 8",
+        ),
+        (["--qpu", "fake_kolkata"], "--qpu reads the circuit from shots, as a device gives them: add --shots N"),
+        (
+            ["--qpu", "fake_kolkata", "--shots", "10", "--noise", "0.1"],
+            "--qpu brings the device's own calibrated noise",
+        ),
+        (
+            ["--model", "classical", "--qpu", "fake_kolkata", "--shots", "10"],
+            "--shots and --qpu read out the quantum branch; a classical-only model has none",
+        ),
     ],
 )
 def test_a_value_or_model_the_flags_cannot_apply_to_is_a_one_line_usage_error(flags, says, capsys, monkeypatch):
@@ -76,3 +90,17 @@ def test_a_value_or_model_the_flags_cannot_apply_to_is_a_one_line_usage_error(fl
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.count("\n") == 1 and err.startswith("qnn evaluate: error: ") and says in err, err
+
+
+def test_qpu_measures_the_accuracy_under_a_simulated_devices_noise_and_routing(capsys):
+    """The hybrid on fake_kolkata (the app's default device and model: the routing is built once for all the tests)."""
+    result = run(capsys, "--qpu", "fake_kolkata", "--shots", "200", "--limit", "6")
+    assert result["n"] == 6 and result["shots"] == 200 and result["noise"] == 0 and 0 <= result["accuracy"] <= 1
+    qpu = result["qpu"]
+    assert (
+        qpu["name"] == "fake_kolkata"
+        and qpu["snapshot"] == "2021-12-09"
+        and "not a run on hardware" in qpu["simulated"]
+    )
+    assert qpu["cnots"][0] == 24 and qpu["cnots"][1] > 24 and len(qpu["physical_qubits"]) == 8
+    assert result["accuracy_exact"] == run(capsys, "--limit", "6")["accuracy"]

@@ -186,6 +186,44 @@ def test_shots_slider_shows_how_the_label_spreads(server, browser):
     assert "Over 20 re-samplings of 10 shots" in spread and "differs from the exact one" in spread, spread
 
 
+def test_a_drawn_digit_on_a_simulated_device(server, browser, tmp_path_factory):
+    """The ⚛️ view's "On a real device": a drawn digit's circuit routed onto fake_kolkata and its noisy prediction."""
+    browser.get(f"{server}/digits")
+    rect = _wait_for(browser, lambda: browser.execute_script(FIND_CANVAS), what="the drawing canvas", timeout=180)
+    _draw_strokes(browser, rect, _digit_strokes("7"))
+    _wait_for(browser, lambda: _shown_label(browser), what="a predicted label")
+    click = "const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === %r); if (b) b.click(); return !!b;"
+    _wait_for(browser, lambda: browser.execute_script(click % "On a real device"), what="the device view's button")
+    _wait_for(
+        browser,
+        lambda: browser.execute_script(click % "▶ Run on fake_kolkata (simulated)"),
+        what="the run button",
+    )
+    wanted = ("not a run on hardware", "The routing onto fake_kolkata", "SWAPs inserted", "shots on fake_kolkata")
+    body = _wait_for(  # the page fills in as the run's elements arrive: wait for all of them
+        browser,
+        lambda: (
+            (text := browser.execute_script("return document.body.innerText"))
+            and all(w in text for w in wanted)
+            and text
+        ),
+        what="the routing and the noisy prediction",
+        timeout=120,
+    )
+    result = browser.execute_script("return document.querySelector('.qnn-device').textContent")
+    assert "re-runs" in result and "Exact circuit" in result, result
+    assert "CNOTs" in body and "CNOT error" in body and "readout error" in body
+    browser.set_window_size(1400, 2300)
+    try:
+        browser.execute_script(
+            "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'On a real device')"
+            ".scrollIntoView({block: 'start'})"
+        )
+        _screenshot(browser, "device", tmp_path_factory)
+    finally:
+        browser.set_window_size(1400, 1100)
+
+
 @pytest.mark.parametrize("page", ["", "kana", "results", "training"])
 def test_every_page_renders_in_the_browser(server, browser, tmp_path_factory, page):
     browser.get(f"{server}/{page}")
