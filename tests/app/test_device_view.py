@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import ROOT, draw_digit_one
+from helpers import ROOT, draw_digit_one
 from streamlit.testing.v1 import AppTest
 
 from app_pages import quantum_charts as charts

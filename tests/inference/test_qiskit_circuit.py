@@ -93,7 +93,7 @@ def test_qasm_files_read_back_to_the_models_expvals_of_the_image_as_given(tmp_pa
 
 
 def test_a_classical_model_has_no_expvals_and_no_circuit_to_write(tmp_path, capsys):
-    from conftest import draw_digit_one
+    from helpers import draw_digit_one
 
     image = tmp_path / "one.png"
     draw_digit_one().save(image)
