@@ -14,9 +14,9 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replac
 from typing import Any
 
 from qnn_core.cli_args import positive_int, whole_number
+from qnn_core.tasks import CIRCUIT_PATHS
 
 MIXES = ("mixed", "synthetic", "real")  # stroke tasks: synthetic + real writers, or only one of them
-CIRCUIT_PATHS = ("tq", "fused")  # how training simulates the circuit (models/quantum.py)
 
 
 def non_negative_int(text: str) -> int:

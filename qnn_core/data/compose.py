@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image
 
 from qnn_core.data import proxies
+from qnn_core.tasks import FULL_OF_SMALL
 
 POLARITIES = ("light-on-dark", "dark-on-light", "transparent")
 # Small kana are written with their full-size twin's shape, smaller and on the baseline.
-FULL_OF_SMALL = dict(zip("ぁぃぅぇぉゃゅょっ", "あいうえおやゆよつ"))
 SMALL_SCALE = (0.5, 0.65)  # a small kana's size against the line's
 
 

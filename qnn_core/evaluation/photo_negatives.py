@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from qnn_core.data.loaders import load_split
+from qnn_core.data.loaders import load_split, load_train_val
 from qnn_core.evaluation.report import EVAL_DIR
 from qnn_core.inference.imagenet_groups import ANIMAL_CLASSES, GARMENT_CLASSES, SIX, animal_groups, garment_share
 from qnn_core.inference.ood import looks_like
@@ -63,10 +63,9 @@ def negative_sets(task: TaskSpec) -> dict[str, np.ndarray]:
 
 def garment_report(model, task: TaskSpec, meta: dict, imagenet_probs, served_probs) -> dict:
     """Per set, the share each candidate check flags as "not a garment"."""
-    from qnn_core.evaluation.ood_calibration import validation_images
 
     out = {}
-    sets = {"validation garments (calibration)": validation_images(task)[0], **negative_sets(task)}
+    sets = {"validation garments (calibration)": load_train_val(task)[1].images, **negative_sets(task)}
     for name, images in sets.items():
         top = served_probs(images).max(1)
         share = garment_share(imagenet_probs(images))

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from qnn_core.cli_args import OneLineParser, add_limit, positive_int
-from qnn_core.data.loaders import load_split
+from qnn_core.data.loaders import has_split, load_split
 from qnn_core.evaluation.ablation import machine
 from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
     CURVES_JSON,
@@ -370,7 +370,18 @@ def chart(data: dict, path: Path) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="qnn curves", description=__doc__.split("\n")[0])
-    p.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        choices=list(TASKS),
+        default=[t for t in TASKS if has_split(get_task(t), "test")],
+        help="default: every task with a test split here (clothes keeps its test photos apart)",
+    )
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="measure only --tasks and keep the other tasks' rows of the existing JSON (a task added later)",
+    )
     add_limit(p, "test images")
     p.add_argument("--out", type=Path, default=DEFAULT_JSON, help="results JSON; the .md and .png go beside it")
     p.add_argument("--report-only", action="store_true", help="measure nothing; rewrite the .md and .png from the JSON")
@@ -403,8 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_line(a: argparse.Namespace, qpu_only: bool = False) -> str:
     parts = ["qnn curves"]
-    if list(a.tasks) != list(TASKS):
+    if list(a.tasks) != [t for t in TASKS if has_split(get_task(t), "test")]:
         parts += ["--tasks", *a.tasks]
+    if getattr(a, "update", False):
+        parts += ["--update"]
     if a.limit and not qpu_only:
         parts += ["--limit", str(a.limit)]
     if Path(a.out).resolve() != DEFAULT_JSON:
@@ -444,16 +457,28 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"argument --qpu: {err}")
     elif a.qpu_only:
         p.error("--qpu-only measures the device column: name a device with --qpu")
-    data = load_curves(a.out) if a.report_only or a.qpu_only else None
-    if (a.report_only or a.qpu_only) and data is None:
+    data = load_curves(a.out) if a.report_only or a.qpu_only or a.update else None
+    if (a.report_only or a.qpu_only or a.update) and data is None:
+        flag = "--report-only" if a.report_only else "--qpu-only" if a.qpu_only else "--update"
         print(
-            f"error: {'--report-only' if a.report_only else '--qpu-only'} needs {a.out}; run without it first",
+            f"error: {flag} needs {a.out}; run without it first",
             file=sys.stderr,
         )
         return 2
     if a.qpu_only and not a.report_only:
         data["device_command"] = command_line(a, qpu_only=True)
         add_device_column(data, a)
+    if a.update and not (a.report_only or a.qpu_only):
+        data["results"] = [r for r in data["results"] if r["task"] not in a.tasks]
+        data.setdefault("updates", []).append(command_line(a))
+        for t in a.tasks:
+            for kind in CURVE_MODELS:
+                if kind in get_task(t).models:
+                    print(f"{t} {kind} ...", file=sys.stderr, flush=True)
+                    data["results"].append(measure(t, kind, a.limit))
+                    write_json_atomic(data, a.out)
+        if a.qpu != "none":
+            add_device_column(data, a)
     if data is None:
         data = {
             "command": command_line(a),

@@ -32,7 +32,7 @@ from torch import nn
 
 from qnn_core.models import fused_circuit as fused
 from qnn_core.models.circuit_plan import CircuitPlan, plan_for
-from qnn_core.settings import CIRCUIT_PATHS
+from qnn_core.tasks import CIRCUIT_PATHS
 
 
 def tq():

@@ -17,9 +17,9 @@ import io
 import re
 from pathlib import Path
 
-from qnn_core.data.compose import FULL_OF_SMALL
 from qnn_core.fileio import atomic_write
 from qnn_core.paths import CACHE_ROOT
+from qnn_core.tasks import FULL_OF_SMALL
 
 EDICT_FILE = Path("/usr/share/edict/edict")
 FORMAT = 1  # bump when the columns or the rules below change; the cache file name carries it

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qnn_core.data.compose import FULL_OF_SMALL
 from qnn_core.sequence.segment import Candidates
+from qnn_core.tasks import FULL_OF_SMALL
 
 SMALL_OF = {full: small for small, full in FULL_OF_SMALL.items()}
 # A small kana's longest side is about 0.5-0.65 of a full-size one's; a full-size kana's at least 0.8 (a flat

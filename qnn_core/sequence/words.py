@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qnn_core.data.compose import FULL_OF_SMALL
 from qnn_core.sequence.lattice import Lattice, LatticePath, best_path, sequence_scores
+from qnn_core.tasks import FULL_OF_SMALL
 
 MAX_OVERRULE_NATS = 3.0
 SMALL_RERANK = 40  # best words (by the lattice) re-ranked by their small kana

@@ -15,8 +15,6 @@ from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
 from qnn_core.sequence.words import MAX_OVERRULE_NATS
-from qnn_core.service.device_views import DEVICE_SHOTS, DeviceRun
-from qnn_core.service.kana_reference import KANJIVG_NOTICE, KanjiVGError, stroke_order_table
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import (
     ModelSummary,
@@ -59,3 +57,17 @@ __all__ = [
     "readout_curves",
     "task_results",
 ]
+
+
+def __getattr__(name: str):
+    """The Hiragana page's stroke-order table, loaded on first use: it reads KanjiVG's SVG files with svgpathtools,
+    which no other page needs, and the server's first page should not wait for it."""
+    if name in ("KANJIVG_NOTICE", "KanjiVGError", "stroke_order_table"):
+        from qnn_core.service import kana_reference
+
+        return getattr(kana_reference, name)
+    if name in ("DEVICE_SHOTS", "DeviceRun"):  # the device view's, likewise loaded when it is first opened
+        from qnn_core.service import device_views
+
+        return getattr(device_views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,6 @@ from PIL import Image
 from qnn_core import jobs
 from qnn_core.devices import resolve, serving_spec
 from qnn_core.evaluation import committed
-from qnn_core.inference import fake_devices
 from qnn_core.inference.explain import gradcam, model_input_image, overlay
 from qnn_core.inference.ood import imagenet_head
 from qnn_core.inference.predict import Prediction, Predictor
@@ -35,8 +34,7 @@ from qnn_core.inference.quantum_state import Circuit
 from qnn_core.preprocess.image import Prepared, prepare
 from qnn_core.sequence.reader import CharReading, LineAnalysis, LineReading, analyse_line, decide
 from qnn_core.sequence.words import EDICT_NOTICE, task_dictionary
-from qnn_core.service import device_views, quantum_views
-from qnn_core.service.device_views import DeviceRun
+from qnn_core.service import quantum_views
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import TaskResults, task_results
 from qnn_core.service.verdict import Verdict, verdict
@@ -44,6 +42,8 @@ from qnn_core.tasks import TaskSpec, get_task
 
 if TYPE_CHECKING:  # importing device_noise imports Qiskit: the service does it on a device view's first use
     from qnn_core.inference.device_noise import Routing, SimulatedDevice
+    from qnn_core.inference.fake_devices import FakeDevice
+    from qnn_core.service.device_views import DeviceRun
 
 LINE_CACHE_SIZE = 16  # line analyses kept per task: picking a character to explain must not re-read the line
 # Loaded models kept for the whole server, least recently used first out: every task's shipped models plus the job
@@ -228,9 +228,13 @@ class TaskService:
 
     # -- the circuit on a simulated real device, and exported ---------------------------------------------------
 
-    def devices(self) -> tuple[fake_devices.FakeDevice, ...]:
+    # The device modules load on a device view's first use, not with the service: most visitors never open one.
+
+    def devices(self) -> tuple[FakeDevice, ...]:
         """The simulated devices offered for this model's circuit: none for a classical-only model, and never one
         with fewer qubits than the circuit."""
+        from qnn_core.inference import fake_devices
+
         return fake_devices.offered(self.n_qubits) if self.is_hybrid else ()
 
     def device_routing(self, device: str) -> Routing:
@@ -239,11 +243,14 @@ class TaskService:
         return self._simulated(device).routing
 
     def device_run(
-        self, result: Classification, device: str, shots: int = 1000, reruns: int = device_views.RERUNS, seed: int = 0
+        self, result: Classification, device: str, shots: int = 1000, reruns: int | None = None, seed: int = 0
     ) -> DeviceRun:
-        """The prediction with <Z> from `shots` shots on the simulated device, `reruns` times (seeded), beside
-        the exact and the ideal-shots ones."""
+        """The prediction with <Z> from `shots` shots on the simulated device, `reruns` times (seeded; default
+        device_views.RERUNS), beside the exact and the ideal-shots ones."""
+        from qnn_core.service import device_views
+
         self._require_circuit(result)
+        reruns = device_views.RERUNS if reruns is None else reruns
         return device_views.run_on_device(
             self._simulated(device),
             self._circuit,
@@ -257,6 +264,8 @@ class TaskService:
 
     def qasm(self, result: Classification, version: int = 2, source: str = "an image in the app") -> str:
         """This input's circuit (the image as given) as OpenQASM 2 or 3, headed by what it is and its exact <Z>."""
+        from qnn_core.service import device_views
+
         self._require_circuit(result)
         kind = "quantum-bottleneck" if self.is_bottleneck else "hybrid"
         return device_views.qasm(

@@ -15,8 +15,8 @@ from qnn_core.devices import AMP_CHOICES, DeviceError, resolve
 from qnn_core.models.checkpoint import CheckpointError, read_meta
 from qnn_core.models.hybrid import RESNET_SHAPE, ModelConfig
 from qnn_core.preprocess.augment import AUGMENTATIONS, EXTRAS, RENDER, augment_kind_known
-from qnn_core.settings import CIRCUIT_PATHS, MIXES
-from qnn_core.tasks import TASKS, TaskSpec
+from qnn_core.settings import MIXES
+from qnn_core.tasks import CIRCUIT_PATHS, TASKS, TaskSpec
 from qnn_core.training.bottleneck import Bottleneck
 from qnn_core.training.config import ConfigError, TrainConfig, asked_for, flag
 from qnn_core.training.features import CachedFeatures

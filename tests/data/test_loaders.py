@@ -13,7 +13,8 @@ from qnn_core.tasks import TASKS, get_task
 def test_official_splits(name):
     task = get_task(name)
     test = load_split(task, "test")
-    n = 520 if task.data.kind == "strokes" else 10000  # letters: 10 unseen writers x 52 letters (letters.py)
+    # letters: 10 unseen writers x 52 letters (letters.py); hiragana: a held-out font and its own stroke renderings
+    n = {"strokes": 520, "kanjivg": 4260}.get(task.data.kind, 10000)
     assert test.images.shape == (n, 28, 28) and test.images.dtype == np.uint8
     assert set(np.unique(test.labels)) == set(range(task.num_classes))
     # Light ink on a dark background, as every preprocessing step assumes.
