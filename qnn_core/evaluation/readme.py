@@ -23,6 +23,7 @@ PAGES: dict[str, Path] = {
     "unsure": DOCS / "results.md",  # qnn report (and qnn ood): the "I'm not sure" rules
     "ablation": DOCS / "quantum.md",  # qnn ablation --readme / --report-only --readme
     "bottleneck": DOCS / "quantum.md",  # qnn report
+    "device": DOCS / "quantum.md",  # qnn curves (and --report-only / --qpu-only): the real-device column
     "sequence": DOCS / "reading-lines.md",  # qnn sequence-eval --readme / --report-only
     "performance": DOCS / "performance.md",  # python -m benchmarks.run --readme / --report-only --readme
 }

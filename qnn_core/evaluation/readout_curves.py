@@ -29,6 +29,7 @@ import numpy as np
 
 from qnn_core.cli_args import OneLineParser, add_limit, positive_int
 from qnn_core.data.loaders import has_split, load_split
+from qnn_core.evaluation import readme
 from qnn_core.evaluation.ablation import machine
 from qnn_core.evaluation.committed import (  # noqa: F401  (the readers, re-exported)
     CURVES_JSON,
@@ -273,6 +274,11 @@ def device_table(data: dict) -> str:
     return "\n".join(out)
 
 
+def device_block(data: dict) -> str:
+    """docs/quantum.md's block: the device column's table and its words (the curves' chart follows the block)."""
+    return device_table(data) + "\n\n" + device_words(data).replace("(the curves above)", "(the curves below)")
+
+
 def device_section(data: dict) -> list[str]:
     rows = [r for r in data["results"] if "device" in r]
     if not rows:
@@ -498,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             add_device_column(data, a)
     a.out.with_suffix(".md").write_text(markdown(data))
     chart(data, a.out.with_suffix(".png"))
+    if Path(a.out).resolve() == DEFAULT_JSON.resolve() and any("device" in r for r in data["results"]):
+        readme.replace_block("device", device_block(data))  # docs/quantum.md's copy of the device column
     print(json.dumps({f"{r['task']}/{r['model']}": r["exact"] for r in data["results"]}))
     return 0
 
