@@ -16,12 +16,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchquantum
 from tqdm import tqdm
 
 from qnn_core import __version__
@@ -66,7 +66,8 @@ def library_versions() -> dict:
     return {
         "python": platform.python_version(),
         "torch": str(torch.__version__),
-        "torchquantum": str(torchquantum.__version__),
+        # the installed version, without importing TorchQuantum (its qiskit plugins warn at import time)
+        "torchquantum": metadata.version("torchquantum"),
         "numpy": str(np.__version__),
         "qnn_core": __version__,
     }

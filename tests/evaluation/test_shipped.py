@@ -38,7 +38,12 @@ def test_checkpoint_matches_registry_and_reproduces_its_numbers(name, quantum):
     else:
         test = load_split(task, "test")
         result = evaluate(model, task, test)
-        assert result["n"] == len(test) == meta["test_size"] == {"letters": 520, "animals": 6000}.get(name, 10000)
+        assert (
+            result["n"]
+            == len(test)
+            == meta["test_size"]
+            == {"letters": 520, "animals": 6000, "hiragana": 4260}.get(name, 10000)
+        )
         # The number in the checkpoint, in the committed evaluation and a fresh measurement all agree.
         # (A tolerance of two images allows for floating-point differences between CPUs.)
         # A checkpoint measured before its task served mirrored pairs recorded the one-view number.
