@@ -418,6 +418,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def measure_tasks(data: dict, a: argparse.Namespace) -> None:
+    """Measure each of --tasks' curve models into `data` (written after each, so a stopped run keeps what it
+    measured), then the device column unless --qpu none."""
+    for t in a.tasks:
+        for kind in CURVE_MODELS:
+            if kind in get_task(t).models:
+                print(f"{t} {kind} ...", file=sys.stderr, flush=True)
+                data["results"].append(measure(t, kind, a.limit))
+                write_json_atomic(data, a.out)
+    if a.qpu != "none":
+        add_device_column(data, a)
+
+
 def command_line(a: argparse.Namespace, qpu_only: bool = False) -> str:
     parts = ["qnn curves"]
     if list(a.tasks) != [t for t in TASKS if has_split(get_task(t), "test")]:
@@ -477,14 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.update and not (a.report_only or a.qpu_only):
         data["results"] = [r for r in data["results"] if r["task"] not in a.tasks]
         data.setdefault("updates", []).append(command_line(a))
-        for t in a.tasks:
-            for kind in CURVE_MODELS:
-                if kind in get_task(t).models:
-                    print(f"{t} {kind} ...", file=sys.stderr, flush=True)
-                    data["results"].append(measure(t, kind, a.limit))
-                    write_json_atomic(data, a.out)
-        if a.qpu != "none":
-            add_device_column(data, a)
+        measure_tasks(data, a)
     if data is None:
         data = {
             "command": command_line(a),
@@ -494,14 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             "seeds": list(SEEDS),
             "results": [],
         }
-        for t in a.tasks:
-            for kind in CURVE_MODELS:
-                if kind in get_task(t).models:
-                    print(f"{t} {kind} ...", file=sys.stderr, flush=True)
-                    data["results"].append(measure(t, kind, a.limit))
-                    write_json_atomic(data, a.out)
-        if a.qpu != "none":
-            add_device_column(data, a)
+        measure_tasks(data, a)
     a.out.with_suffix(".md").write_text(markdown(data))
     chart(data, a.out.with_suffix(".png"))
     if Path(a.out).resolve() == DEFAULT_JSON.resolve() and any("device" in r for r in data["results"]):
