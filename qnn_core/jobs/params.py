@@ -38,6 +38,11 @@ MAX_LR = 1.0
 OLD_NAMES = {"qubits": "n_qubits", "depth": "q_depth", "test_images": "limit"}
 
 
+def renamed(data: dict[str, Any]) -> dict[str, Any]:
+    """Stored job parameters under the current names (rows and Ray jobs from before the rename use the old)."""
+    return {OLD_NAMES.get(k, k): v for k, v in data.items()}
+
+
 @dataclass
 class JobParams:
     """A training run with a queue around it: the trainer's settings under the trainer's names and flags
@@ -98,7 +103,7 @@ class JobParams:
     def from_dict(cls, data: dict[str, Any]) -> JobParams:
         """Strict: an unknown key is a mistake worth reporting, not something to drop silently. Records stored
         under the old names (qubits, depth, test_images) are read under the new ones."""
-        data = {OLD_NAMES.get(k, k): v for k, v in data.items()}
+        data = renamed(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

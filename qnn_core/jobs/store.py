@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qnn_core.jobs.params import OLD_NAMES
+from qnn_core.jobs.params import renamed
 from qnn_core.tasks import REPO_ROOT
 
 DB_NAME = "jobs.sqlite"
@@ -220,7 +220,7 @@ class Job:
     def from_row(cls, row: sqlite3.Row) -> Job:
         d = dict(row)
         # rows written before the job parameters took the trainer's names are read under the new ones
-        d["params"] = {OLD_NAMES.get(k, k): v for k, v in json.loads(d["params"]).items()}
+        d["params"] = renamed(json.loads(d["params"]))
         d["result"] = json.loads(d["result"]) if d["result"] else None
         d["cancel_requested"] = bool(d["cancel_requested"])
         return cls(**d)
