@@ -15,8 +15,10 @@ st.markdown(
     "classical-only twin is trained the same way, so you can see what the qubits add."
 )
 
-cols = st.columns(len(all_tasks()))
-for col, task in zip(cols, all_tasks()):
+CARDS_PER_ROW = 4  # seven cards in one row truncate their accuracies to "99.…" on a laptop screen
+tasks = all_tasks()
+cols = [col for start in range(0, len(tasks), CARDS_PER_ROW) for col in st.columns(CARDS_PER_ROW)]
+for col, task in zip(cols, tasks):
     hybrid, classical = model_summary(task.name, True), model_summary(task.name, False)
     with col, st.container(border=True):
         st.subheader(task.title)
