@@ -24,10 +24,9 @@ import numpy as np
 
 from qnn_core.data import font_letters
 from qnn_core.data.kana_strokes import KanaDistortion, kana_distort, kana_strokes, svg_path
-from qnn_core.data.split import DataNotFoundError, Split
+from qnn_core.data.split import DataNotFoundError, Split, cached_split
 from qnn_core.data.strokes import StyleRange, random_style, render_input
 from qnn_core.data.synthetic_letters import Distortion, distort
-from qnn_core.fileio import save_arrays_atomic
 from qnn_core.preprocess.image import ImageInputError, fit_ink
 from qnn_core.tasks import REPO_ROOT, TaskSpec
 
@@ -121,13 +120,7 @@ def make_fonts(per_class: int, task: TaskSpec, seed: int, fonts: tuple[str, ...]
 
 
 def _cached(name: str, build) -> Split:
-    path = CACHE_DIR / f"{name}-v{CACHE_VERSION}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            return Split(z["images"], z["labels"])
-    split = build()
-    save_arrays_atomic(path, images=split.images, labels=split.labels)
-    return split
+    return cached_split(CACHE_DIR / f"{name}-v{CACHE_VERSION}.npz", build)
 
 
 def _chunked(kind: str, per_class: int, seed: int, make) -> list[Split]:

@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from qnn_core.data import font_letters
-from qnn_core.data.split import DataNotFoundError, Split, orient
+from qnn_core.data.split import DataNotFoundError, Split, cached_split, orient
 from qnn_core.data.strokes import Strokes, StyleRange, random_style, render_input
 from qnn_core.data.synthetic_letters import LETTERS, Distortion, distort, generate
-from qnn_core.fileio import save_arrays_atomic
 from qnn_core.tasks import REPO_ROOT, SHARED_DATA, TaskSpec
 
 CHARS74K_FILE = "char74k.json"
@@ -117,14 +116,7 @@ def load_stroke_split(task: TaskSpec, split: str, root: str | Path | None = None
 
 
 def _cached(name: str, build) -> Split:
-    """A generated split from .cache/letters/, built and stored atomically on first use."""
-    path = CACHE_DIR / f"{name}-v{CACHE_VERSION}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            return Split(z["images"], z["labels"])
-    split = build()
-    save_arrays_atomic(path, images=split.images, labels=split.labels)
-    return split
+    return cached_split(CACHE_DIR / f"{name}-v{CACHE_VERSION}.npz", build)
 
 
 def synthetic(task: TaskSpec, n: int | None = None, seed: int | None = None, fonts: int | None = None) -> Split:

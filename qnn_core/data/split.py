@@ -6,10 +6,13 @@ the same images, sized by the task's `val_size`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from qnn_core.fileio import save_arrays_atomic
 from qnn_core.tasks import TaskSpec
 
 VAL_SIZE = 5000
@@ -56,3 +59,14 @@ def validation_size(task: TaskSpec) -> int:
 def validation_split(task: TaskSpec, train: Split, seed: int = 0) -> tuple[Split, Split]:
     """(train, validation) of a task's official train split: the one definition every caller uses."""
     return train_val_split(train, seed=seed, val_size=validation_size(task))
+
+
+def cached_split(path: Path, build: Callable[[], Split]) -> Split:
+    """A generated split stored at `path` (.npz), built and written atomically on first use: rendering synthetic
+    handwriting takes minutes, and a twin trained beside may read the file while this process writes it."""
+    if path.is_file():
+        with np.load(path) as z:
+            return Split(z["images"], z["labels"])
+    split = build()
+    save_arrays_atomic(path, images=split.images, labels=split.labels)
+    return split
