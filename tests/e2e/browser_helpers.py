@@ -159,6 +159,22 @@ def wait_for(driver, predicate, timeout: float = 60.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+RUNNING = "[data-testid=stStatusWidgetRunningIcon], [data-testid=stStatusWidgetRunningManIcon]"
+
+
+def wait_idle(driver, timeout: float = 180.0, quiet_s: float = 2.0) -> None:
+    """Until the page's script has not been running for `quiet_s`: an upload sent while the page's first run is
+    still loading its model races that run, and on a loaded machine the page can come back without the file."""
+    deadline, quiet_since = time.time() + timeout, time.time()
+    while time.time() < deadline:
+        if driver.find_elements("css selector", RUNNING):
+            quiet_since = time.time()
+        elif time.time() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the page was still running after {timeout:.0f} s")
+
+
 def shown_label(driver) -> str | None:
     """The big predicted label of a task page (the first one, when a page shows several)."""
     return driver.execute_script(

@@ -17,7 +17,7 @@ from PIL import Image
 from qnn_core.data.loaders import load_split
 from qnn_core.tasks import get_task
 
-from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, new_driver, require_chromium, streamlit_server
+from .browser_helpers import DIGIT_STROKES, FIND_CANVAS, ROOT, new_driver, require_chromium, streamlit_server, wait_idle
 from .browser_helpers import digit_strokes as _digit_strokes
 from .browser_helpers import draw_strokes as _draw_strokes
 from .browser_helpers import shown_label as _shown_label
@@ -136,6 +136,7 @@ def test_upload_shows_prediction_and_gradcam(server, browser, tmp_path, tmp_path
     )
     browser.execute_script("document.querySelectorAll('[role=tab]')[1].click()")
     file_input = _wait_for(browser, lambda: browser.find_elements("css selector", "input[type=file]"), what="uploader")
+    wait_idle(browser)
     file_input[0].send_keys(str(path))
     _wait_for(browser, lambda: "Grad-CAM" in browser.page_source, what="the Grad-CAM overlay", timeout=90)
     assert _shown_label(browser) == "Sneaker"
@@ -261,6 +262,7 @@ def test_animals_photo_upload(server, browser, tmp_path_factory):
     file_input = _wait_for(
         browser, lambda: browser.find_elements("css selector", "input[type=file]"), what="uploader", timeout=120
     )
+    wait_idle(browser)
     file_input[0].send_keys(str(photo))
     labels = _wait_for(
         browser,

@@ -12,7 +12,7 @@ import pytest
 
 from qnn_core.tasks import SHARED_DATA, get_task
 
-from .browser_helpers import chromium_missing, new_driver, streamlit_server
+from .browser_helpers import chromium_missing, new_driver, streamlit_server, wait_idle
 from .browser_helpers import wait_for as _wait_for
 from .test_browser import _screenshot
 
@@ -51,6 +51,7 @@ def _upload(browser, url: str, photo: str) -> str:
     file_input = _wait_for(
         browser, lambda: browser.find_elements("css selector", "input[type=file]"), what="uploader", timeout=180
     )
+    wait_idle(browser)
     file_input[0].send_keys(photo)
     label = _wait_for(
         browser,
@@ -62,6 +63,7 @@ def _upload(browser, url: str, photo: str) -> str:
         timeout=180,
     )
     _wait_for(browser, lambda: "Grad-CAM for" in browser.page_source, what="the Grad-CAM", timeout=180)
+    wait_idle(browser)
     return label
 
 
@@ -79,6 +81,7 @@ def test_the_ox_photo_on_the_animals_page_looks_like_a_cow(server, browser, tmp_
     label = _upload(browser, f"{server}/animals", photo)
     assert label in get_task("animals").classes  # the six-class answer stays visible...
     body = browser.execute_script("return document.body.innerText")
+    assert "ox.jpg" in body, f"the page lost the upload: {body[-300:]!r}"
     assert "This looks like a cow, which is not one of the six animals this model knows" in body
     assert "unreliable" in body  # ...marked as unreliable
     _screenshot(browser, "animals_cow", tmp_path_factory)
