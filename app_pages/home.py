@@ -10,8 +10,9 @@ st.markdown(
     "the photo tasks, clothes and animals, an ImageNet-pretrained **EfficientNet-Lite0**) feeding two branches: "
     "a classical fully connected branch and an **8-qubit variational quantum circuit** simulated with "
     "TorchQuantum. A fused head reads both. Every model was trained here on the real data set and measured on "
-    "its official test split (letters: real pen strokes plus synthetic handwriting, measured on writers the model "
-    "never saw; clothes: its photos' test split is kept apart, so the number shown is validation's); a "
+    "its test split (the official one where the data set has one; letters: real pen strokes plus synthetic "
+    "handwriting, measured on writers the model never saw; hiragana: KanjiVG strokes by a simulated hand and a font "
+    "held out of training; clothes: its photos' test split is kept apart, so the number shown is validation's); a "
     "classical-only twin is trained the same way, so you can see what the qubits add."
 )
 

@@ -47,6 +47,7 @@ class Budget:
     scaling_qubits: tuple[int, ...] = SCALING_QUBITS
     scaling_depths: tuple[int, ...] = SCALING_DEPTHS
     train_batches: int = 10
+    train_tasks: tuple[str, ...] | None = None  # training: None is every task
     train_repeats: int = 2
     warmup: int = 3
     sim_batch: int = 256
@@ -78,6 +79,7 @@ class Budget:
             scaling_depths=(1, 2),
             train_batches=2,
             train_repeats=1,
+            train_tasks=("mnist",),
             warmup=1,
             sim_batch=8,
             sim_repeats=1,
@@ -182,11 +184,11 @@ def batch_throughput(budget: Budget, task_name: str = "mnist") -> dict:
     }
 
 
-def training_throughput(budget: Budget, threads: int, tasks: list[str] | None = None) -> dict:
+def training_throughput(budget: Budget, threads: int) -> dict:
     """Images/s of the real training loop (augment + forward + backward + AdamW step), hybrid and classical in turn."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in tasks or list(TASKS):
+        for name in budget.train_tasks or list(TASKS):
             speeds: dict[str, list[float]] = {"hybrid": [], "classical": []}
             for rep in range(budget.train_repeats):
                 for variant in speeds:

@@ -112,8 +112,7 @@ class JobParams:
 
     @property
     def model_label(self) -> str:
-        """Short description for tables: 'hybrid 8q×3' or 'classical'."""
-        return f"hybrid {self.n_qubits}q×{self.q_depth}" if self.quantum else "classical"
+        return model_label(self.quantum, self.n_qubits, self.q_depth)
 
     def train_config(self) -> TrainConfig:
         """The trainer's configuration for these parameters."""
@@ -137,3 +136,8 @@ class JobParams:
             # refuses --views for a resnet trained on pixels)
             views=0 if self.subset and TASKS[self.task].backbone != "resnet" else None,
         )
+
+
+def model_label(quantum: object, n_qubits: object, q_depth: object) -> str:
+    """Short description for tables, of a JobParams or of a stored row's parameters: 'hybrid 8q×3' or 'classical'."""
+    return f"hybrid {n_qubits}q×{q_depth}" if quantum else "classical"

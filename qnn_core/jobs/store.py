@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qnn_core.jobs.params import renamed
+from qnn_core.jobs.params import model_label, renamed
 from qnn_core.tasks import REPO_ROOT
 
 DB_NAME = "jobs.sqlite"
@@ -246,7 +246,7 @@ class Job:
     @property
     def model_label(self) -> str:
         p = self.params
-        return f"hybrid {p.get('n_qubits')}q×{p.get('q_depth')}" if p.get("quantum") else "classical"
+        return model_label(p.get("quantum"), p.get("n_qubits"), p.get("q_depth"))
 
     @property
     def where(self) -> str:

@@ -42,7 +42,7 @@ from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
-from qnn_core.sequence.words import MAX_OVERRULE_NATS, task_dictionary
+from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, task_dictionary
 from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 PHONE = 10
@@ -152,15 +152,19 @@ def eval_digits(
     }
 
 
+def word_pool(task: TaskSpec, words: Dictionary) -> list:
+    """The words composed lines are spelled from. A large dictionary (EDICT for hiragana) is sampled over its words
+    of NONWORD_LENGTHS kana, as a user would write them; their small kana are then written small (`spell`)."""
+    return [w for w in words.words if len(w.kana) in NONWORD_LENGTHS] if task.small_kana else words.words
+
+
 def eval_words(
     predictor: Predictor, split: Split, n: int, rng: np.random.Generator, style: LineStyle, proxy: bool = False
 ) -> dict:
     """Dictionary words and non-words; with `proxy`, every line re-made as a picture, styles taken in turn."""
     task = predictor.task
     words = task_dictionary(task.words, task.classes)
-    # A large dictionary (EDICT for hiragana) is sampled over its words of NONWORD_LENGTHS kana, as a user
-    # would write them; small kana written small.
-    pool = [w for w in words.words if len(w.kana) in NONWORD_LENGTHS] if task.small_kana else words.words
+    pool = word_pool(task, words)
     by_class = [np.flatnonzero(split.labels == c) for c in range(task.num_classes)]
     index = {c: i for i, c in enumerate(task.classes)}
     truths, with_dict, raw, forced, looks = [], [], [], [], []

@@ -21,16 +21,17 @@ import numpy as np
 import torch
 
 from qnn_core.cli_args import add_model, model_path, positive_int
-from qnn_core.data.compose import LineStyle, compose_line
+from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
 from qnn_core.data.loaders import load_split
 from qnn_core.data.split import validation_split
 from qnn_core.devices import DeviceError, add_device
 from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
+from qnn_core.sequence.eval import word_pool
 from qnn_core.sequence.reader import LineAnalysis, analyse_line, decide
 from qnn_core.sequence.segment import SegmentParams, candidates, params_for
-from qnn_core.sequence.words import Dictionary, load_words
+from qnn_core.sequence.words import task_dictionary
 from qnn_core.tasks import get_task
 
 GRID = {
@@ -55,7 +56,9 @@ def composed_val_lines(
     val = validation_split(task, load_split(task, "train"))[1]
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(val.labels == c) for c in range(task.num_classes)]
-    dictionary = Dictionary(load_words(task.words), task.classes) if task.words else None
+    dictionary = task_dictionary(task.words, task.classes) if task.words else None
+    pool = word_pool(task, dictionary) if dictionary is not None else []
+    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
     out = []
     while len(out) < n:
         if dictionary is None:
@@ -65,9 +68,10 @@ def composed_val_lines(
             if text in dictionary:
                 continue
         else:
-            text = dictionary.words[int(rng.integers(len(dictionary.words)))].kana
-        labels = [task.classes.index(ch) for ch in text]
-        line = compose_line([val.images[rng.choice(by_class[c])] for c in labels], labels, rng, LineStyle())
+            text = pool[int(rng.integers(len(pool)))].kana
+        labels, small = spell(text, task.classes)
+        cells = [val.images[rng.choice(by_class[c])] for c in labels]
+        line = compose_line(cells, labels, rng, style, small=small)
         out.append((analyse_line(predictor, line.image), text))
     return out
 
