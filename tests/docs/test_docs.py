@@ -23,7 +23,7 @@ DOCS = ROOT / "docs"
 PAGES_WITH_LINKS = [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
 MAX_README_WORDS = 1600
 START_APP = "./setup.sh && .venv/bin/streamlit run streamlit_app.py"
-RUN_TESTS = "./setup.sh && .venv/bin/python -m pytest -q"
+RUN_TESTS = "./setup.sh && .venv/bin/python -m pytest -q -n 2 --dist loadfile"
 
 FENCE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.S | re.M)
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
