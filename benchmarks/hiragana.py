@@ -1,7 +1,7 @@
 """Hiragana's speed: one drawn kana, and a 5-kana word read against EDICT, and how that scales with the
 dictionary's size.
 
-    PYTHONPATH=. python benchmarks/hiragana.py [--n 20] [--out benchmarks/hiragana.json]
+    python -m benchmarks.hiragana [--n 20] [--out benchmarks/hiragana.json]
 
 One kana: `Predictor.predict` on a canvas drawing of あ (KanjiVG strokes), as the page calls it; the goal is
 <= 20 ms.
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "dictionary_build_s": round(build_s, 2),
         "decide_by_dictionary_size": scaling,
         "machine": machine_details(),
-        "command": "PYTHONPATH=. python benchmarks/hiragana.py" + f" --n {a.n} --seed {a.seed}",
+        "command": "python -m benchmarks.hiragana" + f" --n {a.n} --seed {a.seed}",
     }
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if a.out:
