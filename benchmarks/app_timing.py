@@ -30,15 +30,35 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1400,1100",
 )
+WINDOW = "--window-size=1400,1100"
 SHOWN_LABEL = "const el = document.querySelector(\"div[style*='3.2rem']\"); return el ? el.textContent : null;"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def streamlit_argv(port: int, repo: Path = REPO_ROOT) -> list[str]:
+    """`streamlit run` of `repo`'s app on this machine's loopback only, headless, without usage statistics: the
+    benchmarks and the browser tests start the app the same way."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(repo / "streamlit_app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
 
 
 def _wait(predicate, timeout: float, what: str, poll: float = 0.05):
@@ -51,7 +71,7 @@ def _wait(predicate, timeout: float, what: str, poll: float = 0.05):
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
         return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200
     except OSError:
@@ -82,11 +102,11 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
+    for flag in (*CHROME_FLAGS, WINDOW):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(timeout)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,19 +114,7 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
         truth = digit_png(png)
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO_ROOT / "streamlit_app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
+            streamlit_argv(port),
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -114,7 +122,7 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
             start_new_session=True,
         )
         try:
-            _wait(lambda: _healthy(url), timeout, "the server's health check", poll=0.1)
+            _wait(lambda: healthy(url), timeout, "the server's health check", poll=0.1)
             t_server = time.perf_counter() - t0
             driver.get(f"{url}/digits")
             _wait(

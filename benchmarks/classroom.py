@@ -35,7 +35,16 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, _healthy, _wait, browser_available
+from benchmarks.app_timing import (
+    CHROME_FLAGS,
+    CHROMEDRIVER,
+    CHROMIUM,
+    WINDOW,
+    _wait,
+    browser_available,
+    healthy,
+    streamlit_argv,
+)
 from benchmarks.timing import load_average, machine_details
 from qnn_core.tasks import REPO_ROOT
 
@@ -67,7 +76,7 @@ def _driver():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
+    for flag in (*CHROME_FLAGS, WINDOW):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(180)
@@ -84,8 +93,7 @@ def server(repo: Path, port: int, runs: Path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo), "QNN_RUNS_DIR": str(runs)}
     env.pop("QNN_ADMIN_TOKEN", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(repo / "streamlit_app.py"), "--server.port", str(port)]
-        + ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        streamlit_argv(port, repo),
         cwd=repo,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -94,7 +102,7 @@ def server(repo: Path, port: int, runs: Path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _until(lambda: _healthy(url) or proc.poll() is not None, 120, "the server's health check")
+        _until(lambda: healthy(url) or proc.poll() is not None, 120, "the server's health check")
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}")
         yield url

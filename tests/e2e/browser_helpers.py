@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, free_port, healthy, streamlit_argv
 
+ROOT = Path(__file__).resolve().parents[2]
 FIND_CANVAS = """
 function walk(root) {
   for (const el of root.querySelectorAll('*')) {
@@ -80,33 +66,13 @@ def require_chromium(what: str = "the browser tests") -> None:
         pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_server(timeout: float = 90.0, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run streamlit_app.py` on a free port; yields its URL and its process, and stops it after."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_argv(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -129,20 +95,13 @@ def streamlit_server(timeout: float = 90.0, env: dict | None = None) -> Iterator
             proc.wait(timeout=10)
 
 
-def healthy(url: str) -> bool:
-    try:
-        return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200
-    except OSError:
-        return False
-
-
 def new_driver(window: str = "1400,1100"):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--window-size={window}"):
+    for flag in (*CHROME_FLAGS, f"--window-size={window}"):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(60)
