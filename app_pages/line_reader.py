@@ -18,13 +18,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from qnn_core.service import (
     LOW_CONFIDENCE,
-    MAX_OVERRULE_NATS,
     UPLOAD_EXTENSIONS,
     EmptyImageError,
     ImageInputError,
     SequenceInputError,
     TaskService,
     format_phone,
+    max_overrule_for,
 )
 from qnn_core.tasks import TaskSpec
 
@@ -192,7 +192,7 @@ def show_reading(
         st.dataframe(alternatives_table(reading), hide_index=True, width="stretch")
         st.caption(
             "score: geometric mean of the word's character probabilities. cost: how many nats the dictionary "
-            f"overrules the raw reading by; a word is used only if the cost is at most {MAX_OVERRULE_NATS:g}."
+            f"overrules the raw reading by; a word is used only if the cost is at most {max_overrule_for(task.name):g}."
         )
     if (reading.alternatives or reading.word) and service.dictionary_notice:
         st.caption(service.dictionary_notice)

@@ -42,7 +42,7 @@ from qnn_core.inference.predict import Predictor
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, LineAnalysis, analyse_line, decide
-from qnn_core.sequence.words import MAX_OVERRULE_NATS, Dictionary, task_dictionary
+from qnn_core.sequence.words import Dictionary, max_overrule_for, task_dictionary
 from qnn_core.tasks import REPO_ROOT, TaskSpec, get_task
 
 PHONE = 10
@@ -197,7 +197,7 @@ def eval_words(
         "dictionary": {
             "words": len(words.words),
             "words_sampled": len(pool),
-            "max_overrule_nats": MAX_OVERRULE_NATS,
+            "max_overrule_nats": max_overrule_for(task.name),
             **({"source": "EDICT (Debian package edict), all-hiragana readings"} if task.small_kana else {}),
         },
     }

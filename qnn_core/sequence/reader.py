@@ -43,7 +43,7 @@ from qnn_core.sequence.segment import (
     xywh,
 )
 from qnn_core.sequence.small_kana import small_form, small_probability
-from qnn_core.sequence.words import Dictionary, WordMatch, decode, task_dictionary
+from qnn_core.sequence.words import Dictionary, WordMatch, decode, max_overrule_for, task_dictionary
 
 LOW_CONFIDENCE = 0.8  # a character read with a lower probability is flagged for the user to check
 MAX_COUNT_FORCING = 6.0  # nats: how much worse a reading with the expected count may be before we refuse it
@@ -228,7 +228,9 @@ def decide(analysis: LineAnalysis, expect: int | None = None, use_dictionary: bo
     cands, probs, prepared, classes = analysis.candidates, analysis.probs, analysis.prepared, analysis.classes
     matches: list[WordMatch] = []
     if use_dictionary and analysis.words is not None:
-        free, matches = decode(lat, analysis.words, length=expect, small=analysis.small)
+        free, matches = decode(
+            lat, analysis.words, length=expect, max_overrule=max_overrule_for(analysis.task_name), small=analysis.small
+        )
     else:
         free = best_path(lat)
     path, count_ok, notes = _choose_count(lat, free, expect)

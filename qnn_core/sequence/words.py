@@ -13,7 +13,8 @@ The difference, `cost`, is how many nats the dictionary has to overrule the
 model by. A word is accepted only when `cost <= MAX_OVERRULE_NATS`, that is
 when the raw reading is at most e**MAX_OVERRULE_NATS (about 20) times more
 likely than the word; 3 was chosen on validation lines as the largest threshold
-that turns at most 5% of random non-word strings into a word (`sequence_tune`). Otherwise the raw reading is shown and the words are
+that turns at most 5% of random non-word strings into a word (`sequence_tune`; per task, `max_overrule_for`).
+Otherwise the raw reading is shown and the words are
 only offered as alternatives: a clearly written non-word is never forced into
 the dictionary.
 
@@ -34,6 +35,17 @@ from qnn_core.sequence.lattice import Lattice, LatticePath, best_path, sequence_
 from qnn_core.tasks import FULL_OF_SMALL
 
 MAX_OVERRULE_NATS = 3.0
+# The same rule applied to another task's validation lines (`qnn sequence-tune`'s overrule table) may choose
+# another threshold: hiragana's 71-class model is surer of its characters, and at 4 nats it forces a word on
+# 3.3% of its validation non-words (5 nats: 9.7%).
+TUNED_OVERRULE_NATS = {"hiragana": 4.0}
+
+
+def max_overrule_for(task_name: str) -> float:
+    """The task's acceptance threshold, in nats (MAX_OVERRULE_NATS unless tuned for it)."""
+    return TUNED_OVERRULE_NATS.get(task_name, MAX_OVERRULE_NATS)
+
+
 SMALL_RERANK = 40  # best words (by the lattice) re-ranked by their small kana
 # Nats added to a common word's (EDICT "(P)") ranking, never to its acceptance: of two words the ink explains
 # about equally well, the common one is shown first.

@@ -14,7 +14,7 @@ from qnn_core.inference.quantum_shots import SHOT_CHOICES
 from qnn_core.models.checkpoint import CheckpointError
 from qnn_core.preprocess.image import UPLOAD_EXTENSIONS, EmptyImageError, ImageInputError
 from qnn_core.sequence.reader import LOW_CONFIDENCE, PHONE_DIGITS, SequenceInputError, format_phone
-from qnn_core.sequence.words import MAX_OVERRULE_NATS
+from qnn_core.sequence.words import max_overrule_for
 from qnn_core.service.quantum_views import NoiseEffect, QuantumState, ShotEstimate
 from qnn_core.service.results import (
     ModelSummary,
@@ -33,7 +33,7 @@ __all__ = [
     "KanjiVGError",
     "stroke_order_table",
     "LOW_CONFIDENCE",
-    "MAX_OVERRULE_NATS",
+    "max_overrule_for",
     "PHONE_DIGITS",
     "SHOT_CHOICES",
     "UPLOAD_EXTENSIONS",
