@@ -71,6 +71,16 @@ def _wait(predicate, timeout: float, what: str, poll: float = 0.05):
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """Ask the server to stop; kill it if it has not within 20 s (a script run can hold it up)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def healthy(url: str) -> bool:
     try:
         return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200
@@ -140,11 +150,7 @@ def time_in_browser(threads: int, timeout: float = 180) -> dict:
             t_cam = time.perf_counter() - t0
         finally:
             driver.quit()
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
     return {
         "method": "browser: headless Chromium (Selenium) against `streamlit run`, upload of a test '7' on the "
         "Digits page",

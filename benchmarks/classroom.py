@@ -43,6 +43,7 @@ from benchmarks.app_timing import (
     _wait,
     browser_available,
     healthy,
+    stop_server,
     streamlit_argv,
 )
 from benchmarks.timing import load_average, machine_details
@@ -107,12 +108,7 @@ def server(repo: Path, port: int, runs: Path):
             raise RuntimeError(f"streamlit exited with {proc.returncode}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def torch_import_s() -> float:

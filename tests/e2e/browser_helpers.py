@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, free_port, healthy, streamlit_argv
+from benchmarks.app_timing import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, free_port, healthy, stop_server, streamlit_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 FIND_CANVAS = """
@@ -87,12 +87,7 @@ def streamlit_server(timeout: float = 90.0, env: dict | None = None) -> Iterator
             time.sleep(0.3)
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def new_driver(window: str = "1400,1100"):
