@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from qnn_core.data import proxies
-from qnn_core.tasks import FULL_OF_SMALL
+from qnn_core.tasks import FULL_OF_SMALL, TaskSpec
 
 POLARITIES = ("light-on-dark", "dark-on-light", "transparent")
 # Small kana are written with their full-size twin's shape, smaller and on the baseline.
@@ -52,6 +52,11 @@ class LineStyle:
 # characters may vary less than LineStyle's default +-25% (a line whose full-size kana differ by 1.5x from one
 # another cannot show which is small, to any reader) and sit closer to one line.
 SMALL_KANA_LINE = LineStyle(scale=(0.9, 1.1), jitter=0.06)
+
+
+def line_style(task: TaskSpec) -> LineStyle:
+    """How the task's composed lines are laid out: SMALL_KANA_LINE for a task whose words hold small kana."""
+    return SMALL_KANA_LINE if task.small_kana else LineStyle()
 
 
 @dataclass

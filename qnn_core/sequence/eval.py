@@ -33,7 +33,7 @@ import torch
 
 from qnn_core.cli_args import add_json, add_model, model_path, positive_int
 from qnn_core.data import proxies
-from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+from qnn_core.data.compose import LineStyle, compose_line, line_style, spell
 from qnn_core.data.loaders import load_split, load_train_val
 from qnn_core.data.split import Split
 from qnn_core.devices import DeviceError, add_device
@@ -219,7 +219,7 @@ def run(
     else:
         split = load_split(task, "test")
     rng = np.random.default_rng(seed)
-    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
+    style = line_style(task)
     start = time.time()
     if task.words:
         result = eval_words(predictor, split, n, rng, style, proxy)

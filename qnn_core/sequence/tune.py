@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from qnn_core.cli_args import add_model, model_path, positive_int
-from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+from qnn_core.data.compose import compose_line, line_style, spell
 from qnn_core.data.loaders import load_split
 from qnn_core.data.split import validation_split
 from qnn_core.devices import DeviceError, add_device
@@ -58,7 +58,7 @@ def composed_val_lines(
     by_class = [np.flatnonzero(val.labels == c) for c in range(task.num_classes)]
     dictionary = task_dictionary(task.words, task.classes) if task.words else None
     pool = word_pool(task, dictionary) if dictionary is not None else []
-    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
+    style = line_style(task)
     out = []
     while len(out) < n:
         if dictionary is None:

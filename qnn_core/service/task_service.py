@@ -411,7 +411,7 @@ def _examples(task_name: str, per_class: int, seed: int) -> tuple[tuple[np.ndarr
 @lru_cache(maxsize=32)
 def _example_line(task_name: str, expect: int | None, length: int, seed: int) -> tuple[bytes, str]:
     """A word of the task's list, else `expect` (or `length`) random characters, written with test images."""
-    from qnn_core.data.compose import SMALL_KANA_LINE, LineStyle, compose_line, spell
+    from qnn_core.data.compose import compose_line, line_style, spell
     from qnn_core.data.loaders import load_split
 
     task = get_task(task_name)
@@ -426,5 +426,5 @@ def _example_line(task_name: str, expect: int | None, length: int, seed: int) ->
         text = "".join(task.classes[int(c)] for c in rng.integers(0, task.num_classes, expect or length))
     labels, small = spell(text, task.classes)
     cells = [test.images[rng.choice(np.flatnonzero(test.labels == c))] for c in labels]
-    style = SMALL_KANA_LINE if task.small_kana else LineStyle()
+    style = line_style(task)
     return compose_line(cells, labels, rng, style, small=small).image, text
