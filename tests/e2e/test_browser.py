@@ -200,7 +200,9 @@ def test_a_drawn_digit_on_a_simulated_device(server, browser, tmp_path_factory):
         lambda: browser.execute_script(click % "▶ Run on fake_kolkata (simulated)"),
         what="the run button",
     )
+    # the calibration's table arrives after the routing: its words are waited for too, not raced
     wanted = ("not a run on hardware", "The routing onto fake_kolkata", "SWAPs inserted", "shots on fake_kolkata")
+    wanted += ("CNOTs", "CNOT error", "readout error")
     body = _wait_for(  # the page fills in as the run's elements arrive: wait for all of them
         browser,
         lambda: (
